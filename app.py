@@ -1,0 +1,70 @@
+"""Kursportal: the application factory. Nothing here runs at import time."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from core import cli, db, errors, i18n, web
+
+DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "secret"})
+
+
+def _load_secret_key(app: Flask) -> None:
+    """Use the configured key, else one generated once into ``instance/secret_key``."""
+    if app.config.get("SECRET_KEY"):
+        key = app.config["SECRET_KEY"]
+        if key in DEVELOPMENT_KEYS and not (app.debug or app.testing):
+            raise RuntimeError("Refusing to start with a development SECRET_KEY in production.")
+        return
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the application with its enabled plugins."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'kursportal.sqlite'}",
+        DEFAULT_LOCALE="nn",
+        PLUGINS=["enrollment"],
+        CATALOG_PAGE_SIZE=25,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        if os.environ.get("DATABASE_URL"):
+            app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    _load_secret_key(app)
+
+    register_extensions(app)
+    register_plugins(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Set up what every plugin shares."""
+    db.init_app(app)
+    i18n.init_app(app)
+    web.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+
+def register_plugins(app: Flask) -> None:
+    """Import each package named in ``PLUGINS`` and let it register itself."""
+    for name in app.config["PLUGINS"]:
+        importlib.import_module(name).init_app(app)

@@ -1,0 +1,1 @@
+"""Shared infrastructure every plugin uses: database, counties, languages, errors."""

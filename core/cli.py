@@ -1,0 +1,95 @@
+"""Command-line commands every deployment has: migrations and the county offices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from core.db import get_session
+from core.models import County, Region
+
+ROOT = Path(__file__).resolve().parent.parent
+COUNTIES_FILE = Path(__file__).resolve().parent / "data" / "counties.json"
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+counties_cli = AppGroup("counties", help="The county governor offices.")
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for our ``migrations/`` folder and ``url``."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    click.echo(f"Database upgraded to {revision}.")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION (``base`` empties the database)."""
+    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    click.echo(f"Database downgraded to {revision}.")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def revision(message: str) -> None:
+    """Autogenerate a new migration from the models."""
+    command.revision(
+        alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True
+    )
+
+
+def load_counties(session, path: Path = COUNTIES_FILE) -> tuple[int, int]:
+    """Insert or update the offices from ``path``; returns (added, updated). Idempotent."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    existing = {c.slug: c for c in session.scalars(sa.select(County))}
+    added = updated = 0
+    for row in data["counties"]:
+        values = {
+            "name_nn": row["name"]["nn"], "name_nb": row["name"]["nb"],
+            "name_en": row["name"]["en"], "office_nn": row["office"]["nn"],
+            "office_nb": row["office"]["nb"], "office_en": row["office"]["en"],
+            "region": Region(row["region"]), "email": row["email"],
+            "default_locale": row["default_locale"],
+        }
+        county = existing.get(row["slug"])
+        if county is None:
+            session.add(County(slug=row["slug"], **values))
+            added += 1
+        elif any(getattr(county, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(county, k, v)
+            updated += 1
+    session.flush()
+    return added, updated
+
+
+@counties_cli.command("load")
+def counties_load() -> None:
+    """Load the ten county governor offices from the data file."""
+    session = get_session()
+    added, updated = load_counties(session)
+    session.commit()
+    click.echo(f"Counties: {added} added, {updated} updated.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(db_cli)
+    app.cli.add_command(counties_cli)

@@ -1,0 +1,62 @@
+"""Error pages in the person's language, and 503 when the database cannot be reached."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Something in the request was wrong"),
+          _l("Please check what you entered and try again.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"),
+          _l("We could not find the page you asked for. It may have been moved or removed.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    413: (_l("The upload is too large"), _l("Please send a smaller file.")),
+    429: (_l("Too many attempts"), _l("Please wait a little and try again.")),
+    500: (_l("Something went wrong on our side"),
+          _l("The error has been logged. Please try again later.")),
+    503: (_l("The service is temporarily unavailable"),
+          _l("We cannot reach the database right now. Please try again in a few minutes.")),
+}
+
+
+def render_error(code: int, detail: str | None = None):
+    """Render the friendly error page for ``code``."""
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    html = render_template(
+        "errors/error.html", code=code, title=title, message=message, detail=detail
+    )
+    return html, code
+
+
+def _http_error(exc: HTTPException):
+    code = exc.code or 500
+    if code not in MESSAGES:
+        return exc
+    return render_error(code)
+
+
+def _database_down(exc: Exception):
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return render_error(503)
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error")
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_down)
+    app.register_error_handler(InterfaceError, _database_down)
+    if not app.testing:
+        app.register_error_handler(Exception, _unexpected)

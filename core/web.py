@@ -1,0 +1,55 @@
+"""Routes every deployment has: language choice and the health check."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, jsonify, redirect, request
+
+from core.db import get_session
+from core.i18n import LOCALE_COOKIE, LOCALES
+
+bp = Blueprint("core", __name__)
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    """Remember the chosen language in a cookie and go back to the page the person was on."""
+    if code not in LOCALES:
+        abort(404)
+    response = redirect(safe_next(request.args.get("next")))
+    response.set_cookie(
+        LOCALE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True,
+        secure=request.is_secure,
+    )
+    return response
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers, 503 when it does not."""
+    try:
+        get_session().execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint."""
+    app.register_blueprint(bp)

@@ -1,0 +1,282 @@
+"""Tables of the enrollment plugin: course kinds, offerings, sessions, participants, enrollments."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, enum_column, utcnow
+from core.i18n import pick
+from core.models import County
+
+
+class Role(enum.StrEnum):
+    """What a participant is; which course kinds each may enroll in is data (``KindRole``)."""
+
+    LIS1 = "lis1"
+    PHYSIO_INTERN = "physio_intern"
+    CHIRO_INTERN = "chiro_intern"
+    SUPERVISOR = "supervisor"
+
+    @property
+    def title(self):
+        """The role's name in the active language."""
+        return _ROLE_TITLES[self]
+
+
+_ROLE_TITLES = {
+    Role.LIS1: _l("LIS1 doctor"),
+    Role.PHYSIO_INTERN: _l("Physiotherapy intern"),
+    Role.CHIRO_INTERN: _l("Chiropractic intern"),
+    Role.SUPERVISOR: _l("Supervisor"),
+}
+
+
+class OfferingStatus(enum.StrEnum):
+    """Whether an offering is visible and open."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class EnrollmentStatus(enum.StrEnum):
+    """Where an enrollment stands; allowed moves are in ``enrollment.services.TRANSITIONS``."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def title(self):
+        """The status in the active language."""
+        return _STATUS_TITLES[self]
+
+
+_STATUS_TITLES = {
+    EnrollmentStatus.PENDING: _l("Pending approval"),
+    EnrollmentStatus.CONFIRMED: _l("Confirmed"),
+    EnrollmentStatus.WAITLISTED: _l("Waiting list"),
+    EnrollmentStatus.CANCELLED: _l("Cancelled"),
+    EnrollmentStatus.REJECTED: _l("Rejected"),
+}
+
+ACTIVE_STATUSES = (
+    EnrollmentStatus.PENDING,
+    EnrollmentStatus.CONFIRMED,
+    EnrollmentStatus.WAITLISTED,
+)
+
+
+class CourseKind(Base):
+    """A kind of course (public health, emergency medicine …) with its learning objectives."""
+
+    __tablename__ = "course_kinds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_nn: Mapped[str] = mapped_column(sa.String(200))
+    name_nb: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    # Group guidance is completed by a share of meetings, courses by attending every day.
+    completion_by_share: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+    roles: Mapped[list[KindRole]] = relationship(
+        back_populates="kind", cascade="all, delete-orphan", order_by="KindRole.role"
+    )
+    objectives: Mapped[list[LearningObjective]] = relationship(
+        back_populates="kind",
+        cascade="all, delete-orphan",
+        order_by="LearningObjective.position",
+    )
+
+    def name(self, locale: str | None = None) -> str:
+        """The kind's name in ``locale``."""
+        return pick(self, "name", locale)
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        """The roles that may enroll in offerings of this kind."""
+        return frozenset(r.role for r in self.roles)
+
+
+class KindRole(Base):
+    """One row of the eligibility table: ``role`` may enroll in offerings of ``kind``."""
+
+    __tablename__ = "kind_roles"
+
+    kind_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("course_kinds.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)
+
+    kind: Mapped[CourseKind] = relationship(back_populates="roles")
+
+
+class LearningObjective(Base):
+    """A learning objective (læringsmål) a course kind covers; edited by staff, not code."""
+
+    __tablename__ = "learning_objectives"
+    __table_args__ = (sa.UniqueConstraint("kind_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind_id: Mapped[int] = mapped_column(sa.ForeignKey("course_kinds.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(sa.String(20))
+    text_nn: Mapped[str] = mapped_column(sa.Text)
+    text_nb: Mapped[str] = mapped_column(sa.Text)
+    text_en: Mapped[str] = mapped_column(sa.Text)
+    position: Mapped[int] = mapped_column(default=0)
+
+    kind: Mapped[CourseKind] = relationship(back_populates="objectives")
+
+    def text(self, locale: str | None = None) -> str:
+        """The objective's text in ``locale``."""
+        return pick(self, "text", locale)
+
+
+class CourseOffering(Base):
+    """One run of a course kind by one county office, for one cohort."""
+
+    __tablename__ = "course_offerings"
+    __table_args__ = (
+        sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        # Second line of defence behind the row lock: the seat counter can never pass capacity.
+        sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within"),
+        sa.Index("ix_course_offerings_status_county", "status", "county_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
+    kind_id: Mapped[int] = mapped_column(sa.ForeignKey("course_kinds.id"), index=True)
+    # The first day of the month the cohort starts municipal service (March or September).
+    cohort: Mapped[date] = mapped_column(sa.Date, index=True)
+    title_nn: Mapped[str] = mapped_column(sa.String(200), default="")
+    title_nb: Mapped[str] = mapped_column(sa.String(200), default="")
+    title_en: Mapped[str] = mapped_column(sa.String(200), default="")
+    description_nn: Mapped[str] = mapped_column(sa.Text, default="")
+    description_nb: Mapped[str] = mapped_column(sa.Text, default="")
+    description_en: Mapped[str] = mapped_column(sa.Text, default="")
+    venue: Mapped[str] = mapped_column(sa.String(300), default="")
+    capacity: Mapped[int] = mapped_column(default=30)
+    seats_taken: Mapped[int] = mapped_column(default=0)
+    enroll_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    enroll_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cancel_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    refund_eligible: Mapped[bool] = mapped_column(default=True)
+    min_share_percent: Mapped[int] = mapped_column(default=75)
+    status: Mapped[OfferingStatus] = mapped_column(
+        enum_column(OfferingStatus), default=OfferingStatus.DRAFT
+    )
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    signer_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    signer_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    county: Mapped[County] = relationship()
+    kind: Mapped[CourseKind] = relationship()
+    sessions: Mapped[list[CourseSession]] = relationship(
+        back_populates="offering",
+        cascade="all, delete-orphan",
+        order_by="CourseSession.starts_at",
+    )
+
+    def title(self, locale: str | None = None) -> str:
+        """The offering's title in ``locale``, falling back to the office's language."""
+        return pick(self, "title", locale, self.county.default_locale) or self.kind.name(locale)
+
+    def description(self, locale: str | None = None) -> str:
+        """The offering's description in ``locale``, falling back to the office's language."""
+        return pick(self, "description", locale, self.county.default_locale)
+
+    @property
+    def seats_left(self) -> int:
+        """Free seats; never negative."""
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        """True when every seat is taken."""
+        return self.seats_taken >= self.capacity
+
+    def is_open(self, now: datetime) -> bool:
+        """True when enrollment is open at ``now``."""
+        return (
+            self.status == OfferingStatus.PUBLISHED
+            and self.enroll_opens_at <= now < self.enroll_closes_at
+        )
+
+
+class CourseSession(Base):
+    """A day of a course or one meeting of a guidance group.
+
+    Named ``CourseSession`` rather than ``Session`` so it never shadows SQLAlchemy's session.
+    """
+
+    __tablename__ = "course_sessions"
+    __table_args__ = (sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("course_offerings.id", ondelete="CASCADE"), index=True
+    )
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    offering: Mapped[CourseOffering] = relationship(back_populates="sessions")
+
+    @property
+    def hours(self) -> float:
+        """Length of the session in hours."""
+        return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+
+class Participant(Base):
+    """The person behind an enrollment, as they gave their details on the form."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    hpr_number: Mapped[str | None] = mapped_column(sa.String(9), index=True)
+    employer: Mapped[str] = mapped_column(sa.String(200), default="")
+    locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enrollments: Mapped[list[Enrollment]] = relationship(back_populates="participant")
+
+
+class Enrollment(Base):
+    """A participant's place (or wish for one) in an offering."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (sa.Index("ix_enrollments_offering_status", "offering_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(sa.ForeignKey("course_offerings.id"))
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    status: Mapped[EnrollmentStatus] = mapped_column(enum_column(EnrollmentStatus))
+    # Arrival order for the waiting list; set once when the enrollment is created.
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    start_month: Mapped[date | None] = mapped_column(sa.Date)
+    needs: Mapped[str] = mapped_column(sa.Text, default="")
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    offering: Mapped[CourseOffering] = relationship()
+    participant: Mapped[Participant] = relationship(back_populates="enrollments")

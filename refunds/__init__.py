@@ -1,0 +1,1 @@
+"""The refunds plugin: travel claims, receipts, rates, approval and payment export."""
