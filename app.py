@@ -30,7 +30,8 @@ def _load_secret_key(app: Flask) -> None:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the application with its enabled plugins."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance_path = (test_config or {}).get("INSTANCE_PATH")
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'kursportal.sqlite'}",

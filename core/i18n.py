@@ -22,6 +22,8 @@ OSLO = ZoneInfo("Europe/Oslo")
 
 # English dates read the British way ("Tuesday 3 March 2026"); the catalog is still "en".
 _FORMAT_LOCALE = {"nn": "nn", "nb": "nb", "en": "en_GB"}
+# CLDR's en_GB writes "NOK1,234.50"; European English writes "1,234.50 NOK", easier to read.
+_MONEY_LOCALE = {"nn": "nn", "nb": "nb", "en": "en_150"}
 
 babel = Babel()
 
@@ -94,7 +96,7 @@ def format_number(value: int | Decimal, locale: str | None = None) -> str:
 def format_money(ore: int, locale: str | None = None) -> str:
     """An amount held in øre, as kroner for the locale."""
     return babel_numbers.format_currency(
-        Decimal(ore) / 100, "NOK", locale=_fmt_locale(locale)
+        Decimal(ore) / 100, "NOK", locale=_MONEY_LOCALE[locale or current_locale()]
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session, selectinload
 
 from core.cli import load_counties
@@ -64,6 +64,7 @@ def kinds_load() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load counties, course kinds and a demo data set (idempotent)."""
     session = get_session()

@@ -1,0 +1,208 @@
+"""Fixtures in flaskr's shape: ``app`` on a fresh database, ``client``, ``runner``, factories.
+
+Every test that takes ``app`` runs on SQLite and again on PostgreSQL when TEST_DATABASE_URL is
+set. With CI=true a missing PostgreSQL or browser fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from app import create_app
+from core.cli import alembic_config, load_counties
+from core.db import Base, session_scope
+from core.models import County
+from enrollment.cli import load_kinds
+from enrollment.models import CourseKind, CourseOffering, CourseSession, OfferingStatus
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(reason: str) -> None:
+    """Skip locally, but fail in CI, when something a test needs is missing."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: required)")
+    pytest.skip(reason)
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Run the Alembic migrations on ``url``."""
+    command.upgrade(alembic_config(url), revision)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """An SQLite file migrated once, copied for every test."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite"
+    migrate(f"sqlite:///{path}")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL test database, migrated to head once per run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        require("TEST_DATABASE_URL is not set: PostgreSQL tests cannot run")
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+    except sa.exc.OperationalError as exc:
+        require(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
+    finally:
+        engine.dispose()
+    migrate(url)
+    return url
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of the models on PostgreSQL."""
+    engine = sa.create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A freshly migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        truncate_all(url)
+        yield url
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """The configuration ``app`` is built from; tests may change it before using ``app``."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    """The application on a fresh database with counties and course kinds loaded."""
+    application = create_app(app_config)
+    with session_scope(application.extensions["kp_engine"]) as session:
+        load_counties(session)
+        load_kinds(session)
+    yield application
+    application.extensions["kp_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app) -> Iterator[sa.orm.Session]:
+    """A session on the test database for arranging and checking data (commit to share)."""
+    with session_scope(app.extensions["kp_engine"]) as session:
+        yield session
+
+
+@pytest.fixture
+def now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def make_offering(app, now) -> Callable[..., CourseOffering]:
+    """Create and commit a published offering; keyword arguments override the defaults."""
+
+    def factory(
+        county: str = "vestland",
+        kind: str = "public_health",
+        days: int = 2,
+        first_day: datetime | None = None,
+        session_hours: tuple[int, int] = (8, 15),
+        **values,
+    ) -> CourseOffering:
+        first_day = first_day or (now + timedelta(days=40)).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        with session_scope(app.extensions["kp_engine"]) as session:
+            county_row = session.scalar(sa.select(County).where(County.slug == county))
+            kind_row = session.scalar(sa.select(CourseKind).where(CourseKind.code == kind))
+            defaults = dict(
+                county=county_row, kind=kind_row, cohort=date(first_day.year, 3, 1),
+                title_nn="Testkurs", title_nb="Testkurs", title_en="Test course",
+                venue="Bergen", capacity=10, status=OfferingStatus.PUBLISHED,
+                enroll_opens_at=now - timedelta(days=10),
+                enroll_closes_at=now + timedelta(days=20),
+                cancel_deadline=now + timedelta(days=30),
+            )
+            defaults.update(values)
+            offering = CourseOffering(**defaults)
+            offering.sessions = [
+                CourseSession(
+                    starts_at=first_day + timedelta(days=i, hours=session_hours[0]),
+                    ends_at=first_day + timedelta(days=i, hours=session_hours[1]),
+                    place="Bergen",
+                )
+                for i in range(days)
+            ]
+            session.add(offering)
+            session.flush()
+            offering_id = offering.id
+        with session_scope(app.extensions["kp_engine"]) as session:
+            return session.get(CourseOffering, offering_id)
+
+    return factory
+
+
+@pytest.fixture
+def count_queries(app) -> Callable:
+    """A context manager counting the SQL statements the app's engine runs."""
+
+    @contextmanager
+    def counter():
+        statements: list[str] = []
+
+        def listener(conn, cursor, statement, *args):
+            if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+                statements.append(statement)
+
+        engine = app.extensions["kp_engine"]
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+
+    return counter
