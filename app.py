@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from core import cli, db, errors, i18n, web
+from core import auth, cli, db, errors, i18n, limits, mail, staff, web
 
 DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "secret"})
 
@@ -41,6 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        ENROLL_RATE_LIMIT="30 per minute;300 per hour",
+        LINK_RATE_LIMIT="5 per minute;20 per hour",
+        LINK_EMAIL_RATE_LIMIT="3 per hour",
+        PUBLIC_BASE_URL=None,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -62,7 +66,11 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     web.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     cli.init_app(app)
+    mail.init_app(app)
+    auth.init_app(app)
+    staff.init_app(app)
 
 
 def register_plugins(app: Flask) -> None:

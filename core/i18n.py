@@ -74,6 +74,11 @@ def format_short_day(value: date | datetime, locale: str | None = None) -> str:
     return babel_dates.format_date(value, "long", locale=_fmt_locale(locale))
 
 
+def format_short_month(value: date, locale: str | None = None) -> str:
+    """A month and year: 'mars 2026' / 'March 2026'."""
+    return babel_dates.format_date(value, "LLLL y", locale=_fmt_locale(locale))
+
+
 def format_clock(value: datetime, locale: str | None = None) -> str:
     """The Oslo wall-clock time of ``value``: '09:30'."""
     return babel_dates.format_time(to_local(value), "short", locale=_fmt_locale(locale))

@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, Form, SelectField, StringField
-from wtforms.validators import ValidationError
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Form,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from enrollment.catalog import parse_cohort
 from enrollment.models import Role
@@ -46,3 +66,161 @@ class CatalogFilterForm(Form):
     def page_number(self) -> int:
         """The requested page, 1 when none was given."""
         return int(self.page.data) if self.page.data else 1
+
+
+# --- enrollment -------------------------------------------------------------------------------
+
+HPR_PATTERN = re.compile(r"^\d{7,9}$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
+ROLES_NEEDING_HPR = frozenset({Role.LIS1.value, Role.PHYSIO_INTERN.value, Role.CHIRO_INTERN.value})
+LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
+
+
+def no_control_characters(form, field):
+    """Refuse control characters (line breaks are allowed in free text only)."""
+    allowed = "\n\r\t" if field.type == "TextAreaField" else ""
+    if field.data and any(
+        unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in allowed for ch in field.data
+    ):
+        raise ValidationError(_l("Remove the invisible control characters from this field."))
+
+
+def strip(value):
+    """Trim surrounding whitespace from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def digits_only(value):
+    """Drop spaces from numbers typed in groups ('123 4567')."""
+    return value.replace(" ", "").strip() if isinstance(value, str) else value
+
+
+class ContactForm(FlaskForm):
+    """Contact details a participant can change later on the manage page."""
+
+    full_name = StringField(
+        _l("Full name"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter your full name.")),
+            Length(max=200, message=_l("The name can be at most 200 characters.")),
+            no_control_characters,
+        ],
+        render_kw={"autocomplete": "name"},
+    )
+    email = EmailField(
+        _l("E-mail"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter your e-mail address.")),
+            Length(max=254, message=_l("The e-mail address is too long.")),
+            Email(message=_l("Enter a valid e-mail address, like name@example.no."),
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+    phone = TelField(
+        _l("Mobile number"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter your mobile number.")),
+            Regexp(PHONE_PATTERN,
+                   message=_l("Enter a phone number of 8 to 20 digits, like 412 34 567.")),
+        ],
+        render_kw={"autocomplete": "tel"},
+    )
+    employer = StringField(
+        _l("Employer (municipality or workplace)"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter your employer.")),
+            Length(max=200, message=_l("At most 200 characters.")),
+            no_control_characters,
+        ],
+        render_kw={"autocomplete": "organization"},
+    )
+    needs = TextAreaField(
+        _l("Dietary or accessibility needs (optional)"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("At most 2,000 characters.")),
+            no_control_characters,
+        ],
+    )
+    locale = SelectField(
+        _l("Language for e-mails and documents"),
+        choices=LANGUAGE_CHOICES,
+        validators=[InputRequired(message=_l("Choose a language."))],
+    )
+
+
+class EnrollmentForm(ContactForm):
+    """The sign-up form of an offering. No national identity number is ever asked for."""
+
+    role = SelectField(
+        _l("I am a"),
+        choices=[("", "—")] + [(r.value, r.title) for r in PUBLIC_ROLES],
+        validators=[InputRequired(message=_l("Choose your role."))],
+    )
+    hpr_number = StringField(
+        _l("HPR number"),
+        filters=[digits_only],
+        validators=[Optional(), no_control_characters],
+        render_kw={"inputmode": "numeric"},
+    )
+    start_month = SelectField(_l("Start of municipal service"), validate_choice=False)
+    consent = BooleanField(
+        _l("I have read the privacy notice and agree that my details are stored as it says."),
+        validators=[DataRequired(message=_l("You must accept the privacy notice to enroll."))],
+    )
+
+    def __init__(self, *args, allowed_roles=frozenset(), start_months=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allowed_roles = allowed_roles
+        self.start_month.choices = [("", "—"), *start_months]
+
+    def validate_role(self, field):
+        """The role must exist and may enroll in this course kind."""
+        if field.data not in {r.value for r in PUBLIC_ROLES}:
+            raise ValidationError(_l("Choose your role."))
+        if Role(field.data) not in self.allowed_roles:
+            raise ValidationError(_l("This course is not open to your role. "
+                                     "See who may enroll on the course page."))
+
+    def validate_hpr_number(self, field):
+        """Required for LIS1 doctors and interns; 7 to 9 digits when given."""
+        if not field.data:
+            if self.role.data in ROLES_NEEDING_HPR:
+                raise ValidationError(_l("Enter your HPR number (7 to 9 digits)."))
+            return
+        if not HPR_PATTERN.match(field.data):
+            raise ValidationError(_l("The HPR number is 7 to 9 digits, with no letters."))
+
+    def validate_start_month(self, field):
+        """LIS1 doctors tell when their municipal service starts."""
+        known = {code for code, _ in self.start_month.choices if code}
+        if field.data and field.data not in known:
+            raise ValidationError(_l("Choose a month from the list."))
+        if not field.data and self.role.data == Role.LIS1.value:
+            raise ValidationError(_l("Choose when your municipal service starts."))
+
+
+class LostLinkForm(FlaskForm):
+    """Ask for the links to one's enrollments by e-mail."""
+
+    email = EmailField(
+        _l("Your e-mail address"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter your e-mail address.")),
+            Length(max=254, message=_l("The e-mail address is too long.")),
+            Email(message=_l("Enter a valid e-mail address, like name@example.no."),
+                  check_deliverability=False),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+class CancelForm(FlaskForm):
+    """A confirmation button; the CSRF token is its only field."""

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.auth import StaffUser
 from core.db import Base, UTCDateTime, enum_column, utcnow
 from core.i18n import pick
 from core.models import County
@@ -280,3 +281,23 @@ class Enrollment(Base):
 
     offering: Mapped[CourseOffering] = relationship()
     participant: Mapped[Participant] = relationship(back_populates="enrollments")
+
+
+class Attendance(Base):
+    """Whether a participant was present at one session; marked by staff."""
+
+    __tablename__ = "attendances"
+
+    enrollment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"), primary_key=True
+    )
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("course_sessions.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    present: Mapped[bool] = mapped_column(default=False)
+    marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    enrollment: Mapped[Enrollment] = relationship()
+    session: Mapped[CourseSession] = relationship()
+    marked_by: Mapped[StaffUser | None] = relationship()

@@ -2,17 +2,50 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from datetime import date
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as flask_session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.db import get_session, utcnow
-from core.i18n import current_locale
-from enrollment import catalog
+from core.i18n import current_locale, format_short_month
+from core.limits import config_limit, form_email_key, limiter
+from core.web import no_store
+from enrollment import catalog, notifications, services
 from enrollment.calendar import offering_ics
-from enrollment.forms import PUBLIC_ROLES, CatalogFilterForm
+from enrollment.forms import (
+    PUBLIC_ROLES,
+    CancelForm,
+    CatalogFilterForm,
+    ContactForm,
+    EnrollmentForm,
+    LostLinkForm,
+)
 from enrollment.models import Role
+from enrollment.panels import manage_panels
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
+
+PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "cancel", "enrolled", "enroll"})
+
+
+@bp.after_request
+def _personal_pages_are_not_cached(response):
+    if request.endpoint and request.endpoint.split(".")[-1] in PERSONAL_ENDPOINTS:
+        no_store(response)
+    return response
 
 
 def _filter_form(session) -> tuple[CatalogFilterForm, list, list]:
@@ -85,3 +118,194 @@ def cohort_label(cohort) -> str:
 def roles_in_order(roles) -> list[Role]:
     """Roles in the order the forms list them."""
     return [r for r in Role if r in roles]
+
+
+# --- enrollment --------------------------------------------------------------------------------
+
+ERROR_MESSAGES = {
+    services.NotOpenYet: _l("Enrollment to this course has not opened yet."),
+    services.EnrollmentClosed: _l("The enrollment deadline for this course has passed."),
+    services.OfferingCancelled: _l("This course is cancelled and takes no enrollments."),
+}
+
+
+def _start_month_choices(offering) -> list[tuple[str, str]]:
+    """The cohort months around the offering's cohort, for LIS1 doctors to choose from."""
+    months = []
+    for delta in (-12, -6, 0, 6, 12):
+        total = offering.cohort.year * 12 + offering.cohort.month - 1 + delta
+        month = date(total // 12, total % 12 + 1, 1)
+        months.append((month.strftime("%Y-%m"), format_short_month(month)))
+    return months
+
+
+def _enrollment_form(session, offering) -> EnrollmentForm:
+    form = EnrollmentForm(
+        allowed_roles=services.eligible_roles(session, offering),
+        start_months=_start_month_choices(offering),
+    )
+    if request.method == "GET":
+        form.locale.data = current_locale()
+    return form
+
+
+def _person(form: EnrollmentForm) -> services.PersonDetails:
+    start = form.start_month.data
+    return services.PersonDetails(
+        full_name=form.full_name.data, email=form.email.data, phone=form.phone.data,
+        role=Role(form.role.data), hpr_number=form.hpr_number.data or None,
+        employer=form.employer.data, locale=form.locale.data, needs=form.needs.data or "",
+        start_month=date(int(start[:4]), int(start[5:7]), 1) if start else None,
+    )
+
+
+@bp.route("/courses/<int:offering_id>/enroll", methods=["GET", "POST"])
+@limiter.limit(config_limit("ENROLL_RATE_LIMIT"), methods=["POST"])
+def enroll(offering_id: int):
+    """The sign-up form; on success the outcome page, else the form with messages."""
+    session = get_session()
+    offering = catalog.load_offering(session, offering_id)
+    if offering is None:
+        abort(404)
+    form = _enrollment_form(session, offering)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            result = services.enroll(session, offering.id, _person(form), utcnow())
+        except services.AlreadyEnrolled:
+            session.rollback()
+            return render_template("enrollment/enroll.html", offering=offering, form=form,
+                                   duplicate=True, link_form=LostLinkForm(email=form.email.data),
+                                   now=utcnow()), 409
+        except tuple(ERROR_MESSAGES) as exc:
+            session.rollback()
+            flash(str(ERROR_MESSAGES[type(exc)]), "error")
+            return redirect(url_for("enrollment.show_course", offering_id=offering.id))
+        except services.NotEligible:
+            form.role.errors = [*form.role.errors, _("This course is not open to your role. "
+                                                    "See who may enroll on the course page.")]
+        else:
+            notifications.notify_enrolled(session, result.enrollment, result.token,
+                                          result.waitlist_position)
+            session.commit()
+            flask_session["enrolled"] = {
+                "offering": offering.id, "status": result.enrollment.status.value,
+                "position": result.waitlist_position, "email": result.enrollment.participant.email,
+            }
+            return redirect(url_for("enrollment.enrolled", offering_id=offering.id))
+    if form.errors:
+        status = 400
+    return render_template("enrollment/enroll.html", offering=offering, form=form,
+                           now=utcnow()), status
+
+
+@bp.get("/courses/<int:offering_id>/enrolled")
+def enrolled(offering_id: int):
+    """What happened to the enrollment just sent, in plain words."""
+    outcome = flask_session.pop("enrolled", None)
+    offering = catalog.load_offering(get_session(), offering_id)
+    if offering is None or not outcome or outcome.get("offering") != offering_id:
+        return redirect(url_for("enrollment.show_course", offering_id=offering_id))
+    return render_template("enrollment/enrolled.html", offering=offering, outcome=outcome)
+
+
+@bp.post("/manage/lost-link")
+@limiter.limit(config_limit("LINK_RATE_LIMIT"))
+@limiter.limit(config_limit("LINK_EMAIL_RATE_LIMIT"), key_func=form_email_key)
+def resend_links():
+    """E-mail fresh manage links; the answer is the same whether the address is known or not."""
+    form = LostLinkForm()
+    if not form.validate_on_submit():
+        return render_template("enrollment/lost_link.html", form=form), 400
+    session = get_session()
+    enrollments = services.active_enrollments_for_email(session, form.email.data)
+    if enrollments:
+        links = [(e, services.reissue_token(session, e)) for e in enrollments]
+        notifications.notify_links(session, form.email.data, links)
+        session.commit()
+    return render_template("enrollment/lost_link_sent.html", email=form.email.data)
+
+
+@bp.get("/manage/lost-link")
+def lost_link():
+    """The form asking for one's manage links."""
+    return render_template("enrollment/lost_link.html", form=LostLinkForm())
+
+
+# --- the participant's own page --------------------------------------------------------------
+
+
+def _enrollment_or_404(token: str):
+    enrollment = services.find_by_token(get_session(), token)
+    if enrollment is None:
+        abort(404)
+    return enrollment
+
+
+def _manage_page(enrollment, token, contact_form=None, status=200):
+    session = get_session()
+    if contact_form is None:
+        contact_form = ContactForm(obj=enrollment.participant, needs=enrollment.needs)
+    panels = [panel(enrollment, token) for panel in manage_panels()]
+    return render_template(
+        "enrollment/manage.html", enrollment=enrollment, token=token, form=contact_form,
+        cancel_form=CancelForm(), position=services.waitlist_position(session, enrollment),
+        deadline=services.cancellation_deadline(enrollment.offering), now=utcnow(),
+        panels=[p for p in panels if p],
+    ), status
+
+
+@bp.get("/manage/<token>")
+def manage(token: str):
+    """A participant's own enrollment: status, sessions, contact details, cancel."""
+    return _manage_page(_enrollment_or_404(token), token)
+
+
+@bp.post("/manage/<token>/contact")
+def update_contact(token: str):
+    """Save changed contact details."""
+    enrollment = _enrollment_or_404(token)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _manage_page(enrollment, token, form, 400)
+    services.update_contact(
+        get_session(), enrollment, full_name=form.full_name.data, email=form.email.data,
+        phone=form.phone.data, employer=form.employer.data, needs=form.needs.data or "",
+        locale=form.locale.data,
+    )
+    get_session().commit()
+    flash(_("Your contact details are saved."), "success")
+    return redirect(url_for("enrollment.manage", token=token))
+
+
+@bp.post("/manage/<token>/cancel")
+def cancel(token: str):
+    """Cancel one's own enrollment; a freed seat goes to the first on the waiting list."""
+    session = get_session()
+    enrollment = _enrollment_or_404(token)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = services.cancel(session, enrollment, utcnow())
+    except services.CancelDeadlinePassed:
+        session.rollback()
+        flash(_("It is too late to cancel here. Please contact %(email)s.",
+                email=enrollment.offering.county.email), "error")
+        return redirect(url_for("enrollment.manage", token=token))
+    except services.InvalidTransition:
+        session.rollback()
+        flash(_("This enrollment cannot be cancelled."), "error")
+        return redirect(url_for("enrollment.manage", token=token))
+    notifications.notify_cancelled(session, enrollment)
+    for other in promoted:
+        notifications.notify_promoted(session, other)
+    session.commit()
+    flash(_("Your enrollment is cancelled."), "success")
+    return redirect(url_for("enrollment.manage", token=token))
+
+
+@bp.get("/privacy")
+def privacy():
+    """What is stored about participants, why, for how long, and whom to ask."""
+    counties = catalog.filter_choices(get_session())[0]
+    return render_template("enrollment/privacy.html", counties=counties)

@@ -206,3 +206,37 @@ def count_queries(app) -> Callable:
             sa.event.remove(engine, "before_cursor_execute", listener)
 
     return counter
+
+
+STAFF_PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_staff(app) -> Callable[..., int]:
+    """Create a staff account (county staff by default, ``admin=True`` for an administrator);
+    returns its id. The password is ``STAFF_PASSWORD``."""
+    from core.auth import create_staff
+
+    def factory(email: str = "kari@sfvl.no", county: str | None = "vestland",
+                admin: bool = False, name: str = "Kari Nordmann", locale: str = "en") -> int:
+        with session_scope(app.extensions["kp_engine"]) as session:
+            county_row = None
+            if not admin:
+                county_row = session.scalar(sa.select(County).where(County.slug == county))
+            user = create_staff(session, email=email, name=name, password=STAFF_PASSWORD,
+                                county=county_row, is_admin=admin, locale=locale)
+            return user.id
+
+    return factory
+
+
+@pytest.fixture
+def login(client) -> Callable[[str], None]:
+    """Log the test client in as the staff member with ``email`` (English pages)."""
+
+    def do_login(email: str = "kari@sfvl.no", password: str = STAFF_PASSWORD) -> None:
+        client.get("/lang/en")
+        response = client.post("/staff/login", data={"email": email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+    return do_login

@@ -64,16 +64,26 @@ def offerings(make_offering, first_tuesday) -> dict:
     """Three offerings in two counties, for three audiences; keyed like ``TITLES``."""
     return {
         "public_health": make_offering(
-            county="vestland", kind="public_health", days=3, first_day=first_tuesday,
-            session_hours=(7, 14), **titles("public_health"),
+            county="vestland",
+            kind="public_health",
+            days=3,
+            first_day=first_tuesday,
+            session_hours=(7, 14),
+            **titles("public_health"),
         ),
         "physio": make_offering(
-            county="rogaland", kind="physio_intern_course", venue="Stavanger",
-            first_day=first_tuesday + timedelta(days=7), **titles("physio"),
+            county="rogaland",
+            kind="physio_intern_course",
+            venue="Stavanger",
+            first_day=first_tuesday + timedelta(days=7),
+            **titles("physio"),
         ),
         "supervisor": make_offering(
-            county="vestland", kind="supervisor_training_lis1", days=1,
-            first_day=first_tuesday + timedelta(days=14), **titles("supervisor"),
+            county="vestland",
+            kind="supervisor_training_lis1",
+            days=1,
+            first_day=first_tuesday + timedelta(days=14),
+            **titles("supervisor"),
         ),
     }
 

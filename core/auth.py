@@ -1,0 +1,190 @@
+"""Staff accounts and login (Flask-Login), and the one rule every staff route obeys:
+county staff see only their own county's objects; administrators see all.
+
+Scoping lives here, in ``county_scope`` and ``scoped_or_404``, so no view filters by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import Flask, abort, current_app, redirect, request, url_for
+from flask_login import LoginManager, UserMixin, current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.db import Base, UTCDateTime, get_session, utcnow
+from core.models import County
+
+login_manager = LoginManager()
+RESET_MAX_AGE = 3600
+MIN_PASSWORD_LENGTH = 12
+
+
+class StaffUser(UserMixin, Base):
+    """A member of county staff, or an administrator (``is_admin``, no county)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id"), index=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    county: Mapped[County | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        """Whether the account may log in."""
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of ``password`` (werkzeug's scrypt)."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether ``password`` matches."""
+        return check_password_hash(self.password_hash, password)
+
+
+# A hash to compare against when the e-mail is unknown, so both answers take as long.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-kursportal")
+
+
+def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
+    """The active account with this e-mail and password, or None; constant work either way."""
+    user = session.scalar(
+        sa.select(StaffUser).where(StaffUser.email == email.strip().lower())
+    )
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+def create_staff(
+    session: Session, *, email: str, name: str, password: str, county: County | None,
+    is_admin: bool = False, locale: str = "nn",
+) -> StaffUser:
+    """Add a staff account; an administrator has no county, county staff exactly one."""
+    if is_admin == (county is not None):
+        raise ValueError("an administrator has no county; county staff need one")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    user = StaffUser(email=email.strip().lower(), name=name, county=county, is_admin=is_admin,
+                     locale=locale)
+    user.set_password(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+# --- password reset by e-mailed one-time link ---------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="staff-password-reset")
+
+
+def make_reset_token(user: StaffUser) -> str:
+    """A signed link token; it stops working after an hour or once the password changed."""
+    return _serializer().dumps({"id": user.id, "h": user.password_hash[-16:]})
+
+
+def user_from_reset_token(session: Session, token: str) -> StaffUser | None:
+    """The account a reset token is for, if it is valid, unexpired and unused."""
+    try:
+        data = _serializer().loads(token, max_age=current_app.config.get(
+            "PASSWORD_RESET_MAX_AGE", RESET_MAX_AGE))
+    except (SignatureExpired, BadSignature):
+        return None
+    user = session.get(StaffUser, data.get("id")) if isinstance(data, dict) else None
+    if user is None or not user.active or user.password_hash[-16:] != data.get("h"):
+        return None
+    return user
+
+
+# --- scoping ----------------------------------------------------------------------------------
+
+
+def county_scope(column) -> sa.ColumnElement[bool]:
+    """The WHERE clause limiting ``column`` (a county id) to what the current user may see."""
+    if current_user.is_admin:
+        return sa.true()
+    return column == current_user.county_id
+
+
+def scoped_or_404(stmt: sa.Select, county_column):
+    """Run ``stmt`` (selecting one object) limited to the user's county; 404 if nothing.
+
+    404 rather than 403, so that ids of other counties' objects do not reveal they exist.
+    """
+    obj = get_session().scalar(stmt.where(county_scope(county_column)))
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def visible_counties(session: Session) -> list[County]:
+    """The counties the current user works for (all, for an administrator)."""
+    stmt = sa.select(County).order_by(County.name_nb)
+    if not current_user.is_admin:
+        stmt = stmt.where(County.id == current_user.county_id)
+    return list(session.scalars(stmt))
+
+
+def staff_required(view: Callable) -> Callable:
+    """Require a logged-in, active staff member."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("staff.login", next=request.full_path))
+        return view(*args, **kwargs)
+
+    wrapped.staff_route = True
+    return wrapped
+
+
+def admin_required(view: Callable) -> Callable:
+    """Require an administrator."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("staff.login", next=request.full_path))
+        if not current_user.is_admin:
+            abort(404)
+        return view(*args, **kwargs)
+
+    wrapped.staff_route = True
+    return wrapped
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> StaffUser | None:
+    if not user_id.isdecimal():
+        return None
+    user = get_session().get(StaffUser, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Login; staff session cookies are HttpOnly, SameSite=Lax, Secure on HTTPS."""
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.session_protection = "strong"
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")

@@ -1,0 +1,459 @@
+"""The mail outbox: mail is queued with the change that causes it and delivered afterwards.
+
+``queue_mail`` adds a row in the caller's transaction, so the mail exists exactly when the change
+that causes it was committed. ``send_pending`` (``flask mail send``, and after each request in
+development) delivers due rows over SMTP. A failed delivery is retried with exponential backoff
+until ``MAIL_MAX_ATTEMPTS``; nothing is lost while the SMTP server is down.
+
+Two senders never deliver the same row: a sender claims rows in a short transaction of its own
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the write lock that a write session takes
+with ``BEGIN IMMEDIATE``) by giving them a lease and its claim token, sends, and then marks each
+row sent in a transaction of its own. Rows of a sender that died mid-batch are retried when the
+lease runs out; the Message-ID fixed at queue time lets a mail system recognise the duplicate.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import logging
+import secrets
+import smtplib
+import ssl
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import partial
+from typing import Any, NamedTuple
+
+import click
+import sqlalchemy as sa
+from flask import Flask, Response, current_app, request
+from flask.cli import AppGroup
+from flask.logging import default_handler
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, enum_column, get_engine, new_session, session_scope, utcnow
+
+logger = logging.getLogger("kursportal.mail")
+
+MESSAGE_ID_DOMAIN = "kursportal"
+DEFAULT_FROM = "kursportal@localhost"
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_TIMEOUT = 30
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+# A claimed row is left alone by other senders this long. A sender stops starting new deliveries
+# well before its lease ends, so a slow SMTP server cannot make two senders overlap.
+LEASE = timedelta(minutes=10)
+LEASE_MARGIN = timedelta(minutes=3)
+MAX_ERROR_LENGTH = 2000
+
+
+class MailStatus(enum.StrEnum):
+    """Where a message is in the outbox."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A mail waiting to be sent, or the record of one that was sent or given up on."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    to_address: Mapped[str] = mapped_column(sa.String(254))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
+    locale: Mapped[str] = mapped_column(sa.String(10))
+    # [{"filename": ..., "content_type": ..., "data": base64}, ...]
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(sa.JSON, default=lambda: [])
+    status: Mapped[MailStatus] = mapped_column(
+        enum_column(MailStatus), default=MailStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Attachment(NamedTuple):
+    """A file attached to a mail; a plain ``(filename, content_type, data)`` tuple works too."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What one ``send_pending`` run did: delivered, given up on, and left for a later retry."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+class MailNotConfigured(RuntimeError):
+    """MAIL_SERVER is missing outside development, where logging the mail would lose it."""
+
+
+def queue_mail(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    locale: str,
+    attachments: Iterable[Attachment | tuple[str, str, bytes]] = (),
+) -> OutboxMessage:
+    """Add a mail to the outbox in the caller's transaction (flushed, not committed)."""
+    for name, value in (("to", to), ("subject", subject)):
+        if not value.strip() or "\r" in value or "\n" in value:
+            raise ValueError(f"mail {name} must be one non-empty line")
+    message = OutboxMessage(
+        message_id=f"<{uuid.uuid4().hex}@{MESSAGE_ID_DOMAIN}>",
+        to_address=str(to).strip(),
+        # str(): a lazy gettext string must be rendered now, in the caller's locale.
+        subject=str(subject),
+        body_text=str(text),
+        body_html=None if html is None else str(html),
+        locale=locale,
+        attachments=[_encode_attachment(Attachment(*item)) for item in attachments],
+        status=MailStatus.PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def requeue_failed(session: Session, *, now: datetime | None = None) -> int:
+    """Give failed messages a fresh set of attempts (flushed, not committed); returns how many."""
+    result = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == MailStatus.FAILED)
+        .values(status=MailStatus.PENDING, attempts=0, next_attempt_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return result.rowcount
+
+
+def build_message(message: OutboxMessage, sender: str, now: datetime) -> EmailMessage:
+    """The MIME message of an outbox row: text, an HTML alternative, attachments."""
+    mime = EmailMessage()
+    mime["Message-ID"] = message.message_id
+    mime["Date"] = format_datetime(now)
+    mime["From"] = sender
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime.set_content(message.body_text)
+    if message.body_html:
+        mime.add_alternative(message.body_html, subtype="html")
+    for item in message.attachments:
+        maintype, _, subtype = item["content_type"].partition("/")
+        if maintype == "multipart" or not subtype:
+            maintype, subtype = "application", "octet-stream"
+        mime.add_attachment(
+            base64.b64decode(item["data"]), maintype=maintype, subtype=subtype,
+            filename=item["filename"],
+        )
+    # Last: set_content and add_* move or drop the Content-* headers already present.
+    mime["Content-Language"] = message.locale
+    return mime
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed delivery: doubling, at most 6 hours."""
+    if attempts >= 20:  # 2**20 minutes is long past the cap; avoid huge numbers
+        return LONGEST_RETRY
+    return min(FIRST_RETRY * 2**attempts, LONGEST_RETRY)
+
+
+def send_pending(
+    engine: Engine, config: Mapping[str, Any], *, limit: int = 100, now: datetime | None = None
+) -> SendReport:
+    """Deliver up to ``limit`` due messages and record each outcome.
+
+    Without MAIL_SERVER, development and tests (DEBUG or TESTING) log the mail and mark it sent;
+    anywhere else that raises ``MailNotConfigured`` and leaves the outbox untouched.
+    """
+    now = now or utcnow()
+    if not config.get("MAIL_SERVER") and not (config.get("DEBUG") or config.get("TESTING")):
+        raise MailNotConfigured(
+            "MAIL_SERVER is not set: refusing to discard the outbox "
+            "(set MAIL_SERVER, or run with --debug to log mail instead of sending it)"
+        )
+    token = secrets.token_hex(16)
+    claimed = _claim(engine, token, now, limit)
+    if not claimed:
+        return SendReport()
+    max_attempts = int(config.get("MAIL_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+    sender = config.get("MAIL_FROM") or DEFAULT_FROM
+    transport = _SMTPTransport(config) if config.get("MAIL_SERVER") else _LogTransport()
+    deadline = time.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
+    sent = failed = deferred = 0
+    try:
+        for index, message in enumerate(claimed):
+            if time.monotonic() > deadline:
+                _release(engine, token, [m.id for m in claimed[index:]])
+                break
+            try:
+                transport.send(build_message(message, sender, now), message.to_address)
+            except Exception as exc:
+                # Without a connection every message left would fail the same way right now.
+                unreachable = isinstance(exc, _ConnectFailed)
+                error = exc.__cause__ if unreachable else exc
+                logger.warning("Delivery of %s failed: %s", message.message_id, error)
+                for item in claimed[index:] if unreachable else [message]:
+                    given_up = _record_failure(engine, token, item, error, now, max_attempts)
+                    failed, deferred = failed + given_up, deferred + (not given_up)
+                if unreachable:
+                    break
+                continue
+            _record_sent(engine, token, message, now)
+            sent += 1
+    finally:
+        transport.close()
+    return SendReport(sent=sent, failed=failed, deferred=deferred)
+
+
+def _encode_attachment(item: Attachment) -> dict[str, str]:
+    data = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
+    return {
+        "filename": item.filename,
+        "content_type": item.content_type,
+        "data": base64.b64encode(data).decode("ascii"),
+    }
+
+
+def _claim(engine: Engine, token: str, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Lease due pending rows to this sender; other senders skip them until the lease ends."""
+    lease_start = max(now, utcnow())
+    with session_scope(engine) as session:
+        rows = session.scalars(
+            sa.select(OutboxMessage)
+            .where(
+                OutboxMessage.status == MailStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+                sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.locked_until = lease_start + LEASE
+            row.claim_token = token
+    return list(rows)
+
+
+def _update_claimed(engine: Engine, token: str, ids: list[int], **values: Any) -> int:
+    """Update rows this sender still holds; returns how many it did."""
+    with session_scope(engine) as session:
+        result = session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token)
+            .values(locked_until=None, claim_token=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+    return result.rowcount
+
+
+def _record_sent(engine: Engine, token: str, message: OutboxMessage, now: datetime) -> None:
+    if not _update_claimed(engine, token, [message.id], status=MailStatus.SENT, sent_at=now):
+        logger.error("Sent %s after its lease ran out: it may be delivered twice",
+                     message.message_id)
+
+
+def _record_failure(
+    engine: Engine, token: str, message: OutboxMessage, exc: BaseException | None,
+    now: datetime, max_attempts: int,
+) -> bool:
+    """Count a failed attempt; returns True when the message is now given up on."""
+    attempts = message.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error}
+    if attempts >= max_attempts:
+        values["status"] = MailStatus.FAILED
+        logger.error("Giving up on %s after %d attempts: %s", message.message_id, attempts, error)
+    else:
+        values["next_attempt_at"] = now + backoff(attempts)
+    _update_claimed(engine, token, [message.id], **values)
+    return attempts >= max_attempts
+
+
+def _release(engine: Engine, token: str, ids: list[int]) -> None:
+    """Hand back rows this sender has no time left to deliver, without counting an attempt."""
+    _update_claimed(engine, token, ids)
+
+
+class _ConnectFailed(Exception):
+    """The SMTP server could not be reached or refused the session (cause attached)."""
+
+
+class _SMTPTransport:
+    """One SMTP connection for a batch, opened on first use and reopened after it breaks."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.sender = config.get("MAIL_FROM") or DEFAULT_FROM
+        self.smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        use_ssl, use_tls = bool(cfg.get("MAIL_USE_SSL")), bool(cfg.get("MAIL_USE_TLS"))
+        port = int(cfg.get("MAIL_PORT") or (465 if use_ssl else 587 if use_tls else 25))
+        timeout = float(cfg.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT)
+        if use_ssl:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                cfg["MAIL_SERVER"], port, timeout=timeout, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], port, timeout=timeout)
+        try:
+            if use_tls:
+                smtp.starttls(context=ssl.create_default_context())
+            if cfg.get("MAIL_USERNAME"):
+                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, mime: EmailMessage, to_address: str) -> None:
+        """Deliver one message to one recipient."""
+        if self.smtp is None:
+            try:
+                self.smtp = self._connect()
+            except (OSError, smtplib.SMTPException) as exc:
+                raise _ConnectFailed from exc
+        try:
+            self.smtp.send_message(mime, from_addr=self.sender, to_addrs=[to_address])
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+            raise  # the server rejected this message; the connection is still good
+        except OSError:  # includes SMTPServerDisconnected
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Say goodbye to the server, if connected."""
+        if self.smtp is None:
+            return
+        try:
+            self.smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            self.smtp.close()
+        self.smtp = None
+
+
+class _LogTransport:
+    """Development delivery: write the mail to the log instead of sending it."""
+
+    def send(self, mime: EmailMessage, to_address: str) -> None:
+        """Log the headers, the text body and the attachment names."""
+        names = [part.get_filename() for part in mime.iter_attachments()]
+        body = mime.get_body(preferencelist=("plain",))
+        logger.info(
+            "MAIL_SERVER is not set; mail not sent.\nTo: %s\nSubject: %s\nMessage-ID: %s\n"
+            "Content-Language: %s\nAttachments: %s\n\n%s",
+            to_address, mime["Subject"], mime["Message-ID"], mime["Content-Language"],
+            ", ".join(names) or "none", body.get_content() if body else "",
+        )
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def _send_quietly(engine: Engine, config: Mapping[str, Any]) -> None:
+    """Send the outbox, logging instead of raising: it runs after a response was made."""
+    try:
+        report = send_pending(engine, config)
+    except Exception:
+        logger.exception("Sending the outbox after the request failed")
+        return
+    if report != SendReport():
+        logger.info("Outbox after request: %s", report)
+
+
+def _send_after_response(response: Response) -> Response:
+    """In development, send the outbox once the response has gone out.
+
+    ``call_on_close`` runs after the request's own session was closed, so on SQLite it never
+    waits for a write lock that request still holds.
+    """
+    app = current_app
+    if app.debug and app.config.get("MAIL_SEND_AFTER_REQUEST", True) is not False:
+        if request.endpoint != "static":
+            response.call_on_close(partial(_send_quietly, get_engine(), app.config))
+    return response
+
+
+mail_cli = AppGroup("mail", help="The mail outbox.")
+
+
+@mail_cli.command("send")
+@click.option("--limit", default=100, show_default=True, help="Most messages to send.")
+def send_command(limit: int) -> None:
+    """Send the pending mail that is due, once."""
+    try:
+        report = send_pending(get_engine(), current_app.config, limit=limit)
+    except MailNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Mail: {report.sent} sent, {report.failed} failed, {report.deferred} deferred.")
+
+
+@mail_cli.command("status")
+def status_command() -> None:
+    """Show how many messages are pending, sent and failed."""
+    with new_session(get_engine(), write=False) as session:
+        counts = dict(
+            session.execute(
+                sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        due = session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == MailStatus.PENDING,
+                OutboxMessage.next_attempt_at <= utcnow(),
+            )
+        )
+    for status in MailStatus:
+        click.echo(f"{status.value}: {counts.get(status, 0)}")
+    click.echo(f"due now: {due}")
+
+
+@mail_cli.command("retry")
+def retry_command() -> None:
+    """Put failed messages back in the queue with a fresh set of attempts."""
+    with session_scope(get_engine()) as session:
+        count = requeue_failed(session)
+    click.echo(f"Mail: {count} failed messages queued again.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the ``mail`` commands and, for development, sending after each request."""
+    app.cli.add_command(mail_cli)
+    app.after_request(_send_after_response)
+    if app.debug and default_handler not in logger.handlers:
+        # Without MAIL_SERVER the mail is only in the log; make sure the developer sees it.
+        logger.setLevel(logging.INFO)
+        logger.addHandler(default_handler)

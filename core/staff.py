@@ -1,0 +1,216 @@
+"""Staff login, logout and password reset; the staff navigation that plugins add to; and the
+``flask staff create`` command."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from core import audit
+from core.auth import (
+    MIN_PASSWORD_LENGTH,
+    StaffUser,
+    authenticate,
+    create_staff,
+    make_reset_token,
+    user_from_reset_token,
+)
+from core.db import get_session, utcnow
+from core.limits import config_limit, form_email_key, limiter
+from core.mail import queue_mail
+from core.models import County
+from core.web import no_store, safe_next
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+staff_cli = AppGroup("staff", help="Staff accounts.")
+
+NAV_KEY = "staff.nav"
+
+
+def register_nav(app: Flask, endpoint: str, label, *, admin_only: bool = False) -> None:
+    """Add a link to the staff navigation (plugins call this from ``init_app``)."""
+    app.extensions.setdefault(NAV_KEY, []).append((endpoint, label, admin_only))
+
+
+def staff_nav() -> list[tuple[str, object]]:
+    """The navigation links the current user may see."""
+    items = current_app.extensions.get(NAV_KEY, [])
+    return [(e, label) for e, label, admin in items
+            if current_user.is_authenticated and (current_user.is_admin or not admin)]
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(message=_l("Enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(_l("Password"),
+                             validators=[DataRequired(message=_l("Enter your password.")),
+                                         Length(max=500)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class ForgotForm(FlaskForm):
+    """Ask for a password-reset link."""
+
+    email = EmailField(
+        _l("E-mail"),
+        validators=[DataRequired(message=_l("Enter your e-mail address.")), Length(max=254)],
+        render_kw={"autocomplete": "username"},
+    )
+
+
+class ResetForm(FlaskForm):
+    """Choose a new password."""
+
+    password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(message=_l("Enter a new password.")),
+                    Length(min=MIN_PASSWORD_LENGTH, max=500,
+                           message=_l("Use at least 12 characters."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[EqualTo("password", message=_l("The two passwords are not the same."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+def _failed_login(response) -> bool:
+    """Only failed attempts count against the login limit."""
+    return request.method == "POST" and response.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(config_limit("LOGIN_RATE_LIMIT"), methods=["POST"], deduct_when=_failed_login)
+@limiter.limit(config_limit("LOGIN_ACCOUNT_RATE_LIMIT"), methods=["POST"],
+               key_func=form_email_key, deduct_when=_failed_login)
+def login():
+    """Log in; one message for a wrong password and an unknown e-mail alike."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = authenticate(session, form.email.data, form.password.data)
+        if user is not None:
+            user.last_login_at = utcnow()
+            session.commit()
+            login_user(user)
+            return redirect(safe_next(request.args.get("next"), current_app.config["STAFF_HOME"]))
+        form.password.errors = [_("Wrong e-mail or password, or the account is deactivated.")]
+    status = 400 if form.errors else 200
+    return no_store(current_app.make_response(
+        (render_template("staff/login.html", form=form), status)))
+
+
+@bp.post("/logout")
+def logout():
+    """Log out."""
+    logout_user()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(config_limit("LINK_RATE_LIMIT"), methods=["POST"])
+def forgot_password():
+    """E-mail a one-time reset link; the same answer whether the e-mail is known or not."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = session.scalar(sa.select(StaffUser).where(
+            StaffUser.email == form.email.data.strip().lower(), StaffUser.active))
+        if user is not None:
+            link = url_for("staff.reset_password", token=make_reset_token(user), _external=True)
+            text = render_template("staff/mail/reset.txt", user=user, link=link)
+            queue_mail(session, to=user.email, subject=_("Reset your Kursportal password"),
+                       text=text, locale=user.locale)
+            session.commit()
+        flash(_("If the address belongs to an account, we have sent a link to reset the "
+                "password. The link works for one hour."), "success")
+        return redirect(url_for("staff.login"))
+    return render_template("staff/forgot.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a new password from an e-mailed link; the link works once and for an hour."""
+    session = get_session()
+    user = user_from_reset_token(session, token)
+    if user is None:
+        flash(_("The link has expired or has been used. Ask for a new one."), "error")
+        return redirect(url_for("staff.forgot_password"))
+    form = ResetForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        audit.record(session, actor=user, action="staff.password_reset", object_type="staff_user",
+                     object_id=user.id, county_id=user.county_id)
+        session.commit()
+        flash(_("Your password is changed. You can log in now."), "success")
+        return redirect(url_for("staff.login"))
+    return no_store(current_app.make_response(
+        (render_template("staff/reset.html", form=form), 400 if form.errors else 200)))
+
+
+@bp.after_request
+def _staff_pages_are_personal(response):
+    return no_store(response)
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--county", "county_slug", default=None, help="Slug of the county office.")
+@click.option("--admin", is_flag=True, help="An administrator of all counties.")
+@click.option("--locale", default="nn", type=click.Choice(["nn", "nb", "en"]))
+@click.password_option(envvar="KURSPORTAL_STAFF_PASSWORD")
+def create_command(email, name, county_slug, admin, locale, password):
+    """Create a staff account (the password is asked for, or read from the environment)."""
+    session = get_session()
+    county = None
+    if county_slug:
+        county = session.scalar(sa.select(County).where(County.slug == county_slug))
+        if county is None:
+            raise click.BadParameter(f"no county with slug {county_slug!r}", param_hint="--county")
+    if session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower())):
+        raise click.ClickException(f"an account with {email} exists already")
+    try:
+        user = create_staff(session, email=email, name=name, password=password, county=county,
+                            is_admin=admin, locale=locale)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit.record(session, actor=None, action="staff.create", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id,
+                 after={"email": user.email, "admin": admin, "county": county_slug})
+    session.commit()
+    click.echo(f"Created {'administrator' if admin else 'staff member'} {user.email}.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint, the command and the template helpers."""
+    app.config.setdefault("STAFF_HOME", "/staff/")
+    app.config.setdefault("LOGIN_RATE_LIMIT", "20 per 15 minutes")
+    app.config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes")
+    app.register_blueprint(bp)
+    app.cli.add_command(staff_cli)
+    app.jinja_env.globals.update(staff_nav=staff_nav)

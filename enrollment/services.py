@@ -1,0 +1,376 @@
+"""Domain operations of enrollment: enroll, cancel, promote, decide, re-issue links.
+
+Plain functions that take a session and plain values, flush and never commit; the view or CLI
+command commits once. Every status change goes through ``change_status`` and its table of
+allowed moves. Seats are counted under a lock on the offering row (``SELECT … FOR UPDATE`` on
+PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE`` already holds the write lock).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from enrollment.models import (
+    ACTIVE_STATUSES,
+    CourseKind,
+    CourseOffering,
+    Enrollment,
+    EnrollmentStatus,
+    OfferingStatus,
+    Participant,
+    Role,
+)
+
+S = EnrollmentStatus
+
+# The only moves an enrollment's status may make.
+TRANSITIONS: dict[EnrollmentStatus, frozenset[EnrollmentStatus]] = {
+    S.PENDING: frozenset({S.CONFIRMED, S.WAITLISTED, S.REJECTED, S.CANCELLED}),
+    S.WAITLISTED: frozenset({S.CONFIRMED, S.CANCELLED, S.REJECTED}),
+    S.CONFIRMED: frozenset({S.CANCELLED}),
+    S.CANCELLED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+
+
+class EnrollmentError(Exception):
+    """A domain rule refused the operation; ``code`` names which."""
+
+    code = "error"
+
+
+class NotEligible(EnrollmentError):
+    """The person's role may not enroll in this course kind."""
+
+    code = "not_eligible"
+
+
+class NotOpenYet(EnrollmentError):
+    """Enrollment has not opened."""
+
+    code = "not_open_yet"
+
+
+class EnrollmentClosed(EnrollmentError):
+    """The enrollment deadline has passed."""
+
+    code = "closed"
+
+
+class OfferingCancelled(EnrollmentError):
+    """The offering is cancelled or not published."""
+
+    code = "cancelled"
+
+
+class AlreadyEnrolled(EnrollmentError):
+    """An active enrollment with the same e-mail or HPR number exists."""
+
+    code = "duplicate"
+
+    def __init__(self, existing: Enrollment):
+        super().__init__("already enrolled")
+        self.existing = existing
+
+
+class CancelDeadlinePassed(EnrollmentError):
+    """The participant can no longer cancel by themselves."""
+
+    code = "cancel_deadline"
+
+
+class InvalidTransition(EnrollmentError):
+    """The status change is not in ``TRANSITIONS``."""
+
+    code = "invalid_transition"
+
+    def __init__(self, current: EnrollmentStatus, target: EnrollmentStatus):
+        super().__init__(f"{current.value} → {target.value} is not allowed")
+        self.current, self.target = current, target
+
+
+@dataclass(frozen=True)
+class PersonDetails:
+    """What a person gives on the enrollment form."""
+
+    full_name: str
+    email: str
+    phone: str
+    role: Role
+    hpr_number: str | None
+    employer: str
+    locale: str
+    start_month: date | None = None
+    needs: str = ""
+
+
+@dataclass(frozen=True)
+class EnrollResult:
+    """A new enrollment and its manage token (shown once, never stored)."""
+
+    enrollment: Enrollment
+    token: str
+    waitlist_position: int | None
+
+
+# --- manage tokens -------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a manage token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh 256-bit manage token and its hash."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def find_by_token(session: Session, token: str) -> Enrollment | None:
+    """The enrollment a manage token opens, or None; compares hashes in constant time."""
+    if not token or len(token) > 100:
+        return None
+    wanted = hash_token(token)
+    enrollment = session.scalar(
+        sa.select(Enrollment)
+        .where(Enrollment.manage_token_hash == wanted)
+        .options(
+            joinedload(Enrollment.participant),
+            joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+            joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+            joinedload(Enrollment.offering).selectinload(CourseOffering.sessions),
+        )
+    )
+    if enrollment is None or not hmac.compare_digest(enrollment.manage_token_hash, wanted):
+        return None
+    return enrollment
+
+
+def reissue_token(session: Session, enrollment: Enrollment) -> str:
+    """Give the enrollment a new manage token; the old link stops working."""
+    token, digest = new_token()
+    enrollment.manage_token_hash = digest
+    session.flush()
+    return token
+
+
+# --- seats and status ----------------------------------------------------------------------
+
+
+def lock_offering(session: Session, offering_id: int) -> CourseOffering | None:
+    """Load the offering holding its row lock until the transaction ends."""
+    return session.scalar(
+        sa.select(CourseOffering)
+        .where(CourseOffering.id == offering_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def change_status(
+    enrollment: Enrollment, target: EnrollmentStatus, offering: CourseOffering, reason: str = ""
+) -> EnrollmentStatus:
+    """Move ``enrollment`` to ``target`` if the table allows it, keeping the seat count right.
+
+    The caller holds the offering's lock. Returns the previous status.
+    """
+    current = enrollment.status
+    if target not in TRANSITIONS[current]:
+        raise InvalidTransition(current, target)
+    if target == S.CONFIRMED:
+        if offering.seats_taken >= offering.capacity:
+            raise InvalidTransition(current, target)
+        offering.seats_taken += 1
+    if current == S.CONFIRMED:
+        offering.seats_taken -= 1
+    enrollment.status = target
+    if reason:
+        enrollment.status_reason = reason
+    return current
+
+
+def waitlist(session: Session, offering_id: int) -> list[Enrollment]:
+    """The waiting list of an offering, first in line first."""
+    return list(
+        session.scalars(
+            sa.select(Enrollment)
+            .where(Enrollment.offering_id == offering_id, Enrollment.status == S.WAITLISTED)
+            .order_by(Enrollment.arrived_at, Enrollment.id)
+            .options(joinedload(Enrollment.participant))
+        )
+    )
+
+
+def waitlist_position(session: Session, enrollment: Enrollment) -> int | None:
+    """1-based place on the waiting list, or None when not waitlisted."""
+    if enrollment.status != S.WAITLISTED:
+        return None
+    ahead = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Enrollment)
+        .where(
+            Enrollment.offering_id == enrollment.offering_id,
+            Enrollment.status == S.WAITLISTED,
+            sa.or_(
+                Enrollment.arrived_at < enrollment.arrived_at,
+                sa.and_(
+                    Enrollment.arrived_at == enrollment.arrived_at, Enrollment.id < enrollment.id
+                ),
+            ),
+        )
+    )
+    return (ahead or 0) + 1
+
+
+def promote_waiting(session: Session, offering: CourseOffering) -> list[Enrollment]:
+    """Fill free seats from the waiting list in arrival order; returns those promoted.
+
+    The caller holds the offering's lock.
+    """
+    promoted = []
+    if offering.seats_left <= 0:
+        return promoted
+    for enrollment in waitlist(session, offering.id)[: offering.seats_left]:
+        change_status(enrollment, S.CONFIRMED, offering)
+        promoted.append(enrollment)
+    session.flush()
+    return promoted
+
+
+# --- the operations ------------------------------------------------------------------------
+
+
+def _find_active_duplicate(
+    session: Session, offering_id: int, email: str, hpr: str | None
+) -> Enrollment | None:
+    same_person = Participant.email == email
+    if hpr:
+        same_person = sa.or_(same_person, Participant.hpr_number == hpr)
+    return session.scalar(
+        sa.select(Enrollment)
+        .join(Enrollment.participant)
+        .where(
+            Enrollment.offering_id == offering_id,
+            Enrollment.status.in_(ACTIVE_STATUSES),
+            same_person,
+        )
+        .options(joinedload(Enrollment.participant))
+        .limit(1)
+    )
+
+
+def check_open(offering: CourseOffering, now: datetime) -> None:
+    """Raise unless the offering takes enrollments at ``now``."""
+    if offering.status != OfferingStatus.PUBLISHED:
+        raise OfferingCancelled()
+    if now < offering.enroll_opens_at:
+        raise NotOpenYet()
+    if now >= offering.enroll_closes_at:
+        raise EnrollmentClosed()
+
+
+def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role]:
+    """The roles that may enroll in ``offering``."""
+    kind = session.scalar(
+        sa.select(CourseKind)
+        .where(CourseKind.id == offering.kind_id)
+        .options(selectinload(CourseKind.roles))
+    )
+    return kind.role_set
+
+
+def enroll(
+    session: Session, offering_id: int, person: PersonDetails, now: datetime
+) -> EnrollResult:
+    """Enroll a person: confirmed if a seat is free, pending if approval is required, else
+    waitlisted. Raises a domain error when the offering, the role or a duplicate refuses it."""
+    offering = lock_offering(session, offering_id)
+    if offering is None:
+        raise OfferingCancelled()
+    check_open(offering, now)
+    if person.role not in eligible_roles(session, offering):
+        raise NotEligible()
+    email = person.email.strip().lower()
+    duplicate = _find_active_duplicate(session, offering.id, email, person.hpr_number)
+    if duplicate is not None:
+        raise AlreadyEnrolled(duplicate)
+
+    participant = Participant(
+        full_name=person.full_name, email=email, phone=person.phone, role=person.role,
+        hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
+    )
+    token, digest = new_token()
+    enrollment = Enrollment(
+        offering=offering, participant=participant, status=S.PENDING, arrived_at=now,
+        manage_token_hash=digest, start_month=person.start_month, needs=person.needs,
+        consent_at=now,
+    )
+    session.add(enrollment)
+    if not offering.requires_approval:
+        target = S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED
+        change_status(enrollment, target, offering)
+    session.flush()
+    return EnrollResult(enrollment, token, waitlist_position(session, enrollment))
+
+
+def cancellation_deadline(offering: CourseOffering) -> datetime | None:
+    """Until when a participant may cancel by themselves."""
+    if offering.cancel_deadline is not None:
+        return offering.cancel_deadline
+    return offering.sessions[0].starts_at if offering.sessions else None
+
+
+def cancel(
+    session: Session, enrollment: Enrollment, now: datetime, *, by_staff: bool = False,
+    reason: str = "",
+) -> list[Enrollment]:
+    """Cancel an enrollment and, if it held a seat, promote the next in line in the same
+    transaction. Returns the enrollments promoted."""
+    offering = lock_offering(session, enrollment.offering_id)
+    session.refresh(enrollment)
+    deadline = cancellation_deadline(offering)
+    if not by_staff and deadline is not None and now >= deadline:
+        raise CancelDeadlinePassed()
+    change_status(enrollment, S.CANCELLED, offering, reason)
+    session.flush()
+    return promote_waiting(session, offering)
+
+
+def active_enrollments_for_email(session: Session, email: str) -> list[Enrollment]:
+    """Every active enrollment made with ``email`` (for re-sending manage links)."""
+    return list(
+        session.scalars(
+            sa.select(Enrollment)
+            .join(Enrollment.participant)
+            .where(
+                Participant.email == email.strip().lower(),
+                Enrollment.status.in_(ACTIVE_STATUSES),
+            )
+            .options(
+                joinedload(Enrollment.participant),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+            )
+            .order_by(Enrollment.id)
+        )
+    )
+
+
+def update_contact(
+    session: Session, enrollment: Enrollment, *, full_name: str, email: str, phone: str,
+    employer: str, needs: str, locale: str,
+) -> None:
+    """Change the contact details a participant gave."""
+    person = enrollment.participant
+    person.full_name, person.email, person.phone = full_name, email.strip().lower(), phone
+    person.employer, person.locale = employer, locale
+    enrollment.needs = needs
+    session.flush()
