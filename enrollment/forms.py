@@ -151,6 +151,7 @@ class ContactForm(FlaskForm):
     locale = SelectField(
         _l("Language for e-mails and documents"),
         choices=LANGUAGE_CHOICES,
+        invalid_choice_message=_l("Choose a language from the list."),
         validators=[InputRequired(message=_l("Choose a language."))],
     )
 
@@ -160,13 +161,14 @@ class EnrollmentForm(ContactForm):
 
     role = SelectField(
         _l("I am a"),
+        validate_choice=False,
         choices=[("", "—")] + [(r.value, r.title) for r in PUBLIC_ROLES],
         validators=[InputRequired(message=_l("Choose your role."))],
     )
     hpr_number = StringField(
         _l("HPR number"),
         filters=[digits_only],
-        validators=[Optional(), no_control_characters],
+        validators=[no_control_characters],
         render_kw={"inputmode": "numeric"},
     )
     start_month = SelectField(_l("Start of municipal service"), validate_choice=False)

@@ -78,6 +78,7 @@ class AlreadyEnrolled(EnrollmentError):
     def __init__(self, existing: Enrollment):
         super().__init__("already enrolled")
         self.existing = existing
+        self.existing_id = existing.id
 
 
 class CancelDeadlinePassed(EnrollmentError):
@@ -94,6 +95,16 @@ class InvalidTransition(EnrollmentError):
     def __init__(self, current: EnrollmentStatus, target: EnrollmentStatus):
         super().__init__(f"{current.value} → {target.value} is not allowed")
         self.current, self.target = current, target
+
+
+class CourseFull(InvalidTransition):
+    """No seat is free for a confirmation."""
+
+    code = "full"
+
+    def __init__(self, current: EnrollmentStatus):
+        EnrollmentError.__init__(self, "no free seat")
+        self.current, self.target = current, EnrollmentStatus.CONFIRMED
 
 
 @dataclass(frozen=True)
@@ -136,7 +147,7 @@ def new_token() -> tuple[str, str]:
 
 def find_by_token(session: Session, token: str) -> Enrollment | None:
     """The enrollment a manage token opens, or None; compares hashes in constant time."""
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or not token.isascii():
         return None
     wanted = hash_token(token)
     enrollment = session.scalar(
@@ -187,7 +198,7 @@ def change_status(
         raise InvalidTransition(current, target)
     if target == S.CONFIRMED:
         if offering.seats_taken >= offering.capacity:
-            raise InvalidTransition(current, target)
+            raise CourseFull(current)
         offering.seats_taken += 1
     if current == S.CONFIRMED:
         offering.seats_taken -= 1
@@ -368,9 +379,17 @@ def update_contact(
     session: Session, enrollment: Enrollment, *, full_name: str, email: str, phone: str,
     employer: str, needs: str, locale: str,
 ) -> None:
-    """Change the contact details a participant gave."""
+    """Change the contact details a participant gave.
+
+    Raises ``AlreadyEnrolled`` if the new e-mail belongs to another active enrollment of the
+    same offering, which would break the one-enrollment-per-person rule.
+    """
+    email = email.strip().lower()
+    other = _find_active_duplicate(session, enrollment.offering_id, email, None)
+    if other is not None and other.id != enrollment.id:
+        raise AlreadyEnrolled(other)
     person = enrollment.participant
-    person.full_name, person.email, person.phone = full_name, email.strip().lower(), phone
+    person.full_name, person.email, person.phone = full_name, email, phone
     person.employer, person.locale = employer, locale
     enrollment.needs = needs
     session.flush()

@@ -221,7 +221,7 @@ def resend_links():
     enrollments = services.active_enrollments_for_email(session, form.email.data)
     if enrollments:
         links = [(e, services.reissue_token(session, e)) for e in enrollments]
-        notifications.notify_links(session, form.email.data, links)
+        notifications.notify_links(session, enrollments[0].participant.email, links)
         session.commit()
     return render_template("enrollment/lost_link_sent.html", email=form.email.data)
 
@@ -268,11 +268,16 @@ def update_contact(token: str):
     form = ContactForm()
     if not form.validate_on_submit():
         return _manage_page(enrollment, token, form, 400)
-    services.update_contact(
-        get_session(), enrollment, full_name=form.full_name.data, email=form.email.data,
-        phone=form.phone.data, employer=form.employer.data, needs=form.needs.data or "",
-        locale=form.locale.data,
-    )
+    try:
+        services.update_contact(
+            get_session(), enrollment, full_name=form.full_name.data, email=form.email.data,
+            phone=form.phone.data, employer=form.employer.data, needs=form.needs.data or "",
+            locale=form.locale.data,
+        )
+    except services.AlreadyEnrolled:
+        get_session().rollback()
+        form.email.errors = [_("Another enrollment in this course uses this e-mail address.")]
+        return _manage_page(_enrollment_or_404(token), token, form, 409)
     get_session().commit()
     flash(_("Your contact details are saved."), "success")
     return redirect(url_for("enrollment.manage", token=token))
