@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from core import auth, cli, db, errors, i18n, limits, mail, staff, web
+from core import auth, cli, db, errors, i18n, limits, mail, staff, staff_admin, web
 
 DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "secret"})
 
@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     mail.init_app(app)
     auth.init_app(app)
     staff.init_app(app)
+    staff_admin.init_app(app)
 
 
 def register_plugins(app: Flask) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
+    abort,
     current_app,
     flash,
     redirect,
@@ -123,9 +124,15 @@ def login():
         (render_template("staff/login.html", form=form), status)))
 
 
+class LogoutForm(FlaskForm):
+    """The log-out button; the CSRF token is its only field."""
+
+
 @bp.post("/logout")
 def logout():
-    """Log out."""
+    """Log out (a POST with a CSRF token, so another site cannot log staff out)."""
+    if not LogoutForm().validate_on_submit():
+        abort(400)
     logout_user()
     flash(_("You are logged out."), "success")
     return redirect(url_for("staff.login"))

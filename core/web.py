@@ -5,7 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, jsonify, redirect, request
+from flask import Blueprint, Flask, abort, has_request_context, jsonify, redirect, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import generate_csrf
 
 from core.db import get_session
 from core.i18n import LOCALE_COOKIE, LOCALES
@@ -74,7 +76,23 @@ def _security_headers(response):
     return response
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over HTTPS
+    (or ``SESSION_COOKIE_SECURE`` says so), so a deployment behind TLS needs no extra switch."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: D102
+        if super().get_cookie_secure(app):
+            return True
+        return has_request_context() and request.is_secure
+
+
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the headers every response carries."""
+    """Register the blueprint, the session cookie rules and the headers every response carries.
+
+    Every form is a Flask-WTF form that checks its own CSRF token (so a failure re-renders the
+    form with what the person typed); ``csrf_token()`` is offered to templates for bare buttons.
+    """
     app.register_blueprint(bp)
+    app.session_interface = SessionInterface()
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.after_request(_security_headers)

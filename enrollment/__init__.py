@@ -1,11 +1,22 @@
 """The enrollment plugin: catalog, course pages, enrollment, attendance and certificates."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
-from enrollment import cli, views
+from core.staff import register_nav
+from enrollment import (
+    cli,
+    staff_attendance,  # noqa: F401
+    staff_offerings,  # noqa: F401
+    staff_participants,  # noqa: F401
+    views,
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprint and CLI commands."""
     app.register_blueprint(views.bp)
     cli.init_app(app)
+    register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
+    register_nav(app, "enrollment.search_participants", _l("Find participant"))
+    register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))

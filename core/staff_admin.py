@@ -1,0 +1,399 @@
+"""Staff administration: the audit log (every staff member, limited to their own county's
+events) and staff accounts (administrators only).
+
+The audit log is read here and never written to except by the account changes themselves: no
+route updates or deletes an event. New accounts get no password anyone has seen; the person is
+e-mailed a one-time link to choose their own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session, contains_eager
+from wtforms import BooleanField, EmailField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+
+from core import audit
+from core.audit import AuditEvent
+from core.auth import (
+    StaffUser,
+    admin_required,
+    county_scope,
+    create_staff,
+    make_reset_token,
+    staff_required,
+)
+from core.db import get_session
+from core.i18n import OSLO
+from core.mail import queue_mail
+from core.models import County
+from core.staff import bp, register_nav
+
+AUDIT_PAGE_SIZE = 50
+LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
+
+
+# --- the audit log -----------------------------------------------------------------------------
+
+
+def _iso_date(form, field) -> None:
+    """A date written as the browser's date input sends it: 2026-03-01."""
+    try:
+        date.fromisoformat(field.data)
+    except ValueError:
+        raise ValidationError(_l("Write the date as YYYY-MM-DD.")) from None
+
+
+def _whole_number(form, field) -> None:
+    if not (field.data.isdecimal() and 1 <= int(field.data) <= 2**31 - 1):
+        raise ValidationError(_l("Enter a whole number."))
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, read from the query string so a search can be bookmarked."""
+
+    class Meta:
+        csrf = False  # a search: it changes nothing
+
+    object_type = SelectField(_l("Object type"), validate_choice=False)
+    object_id = StringField(_l("Object number"), validators=[Optional(), _whole_number])
+    actor = StringField(_l("Done by (e-mail)"), validators=[Optional(), Length(max=254)])
+    action = SelectField(_l("Action"), validate_choice=False)
+    date_from = StringField(_l("From date"), validators=[Optional(), _iso_date],
+                            render_kw={"type": "date"})
+    date_to = StringField(_l("To date"), validators=[Optional(), _iso_date],
+                          render_kw={"type": "date"})
+    page = StringField(_l("Page"), validators=[Optional(), _whole_number])
+
+    @property
+    def page_number(self) -> int:
+        """The requested page, 1 when none was given."""
+        return int(self.page.data) if self.page.data else 1
+
+
+def _oslo_midnight(day: date) -> datetime:
+    """The start of ``day`` in Oslo, in UTC (the audit log stores UTC)."""
+    return datetime.combine(day, time(), tzinfo=OSLO).astimezone(UTC)
+
+
+def audit_conditions(form: AuditFilterForm) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of a filtered audit search, always limited to the user's county."""
+    conditions = [county_scope(AuditEvent.county_id)]
+    if form.object_type.data:
+        conditions.append(AuditEvent.object_type == form.object_type.data)
+    if form.object_id.data:
+        conditions.append(AuditEvent.object_id == int(form.object_id.data))
+    if form.actor.data and form.actor.data.strip():
+        conditions.append(sa.func.lower(AuditEvent.actor_email).contains(
+            form.actor.data.strip().lower(), autoescape=True))
+    if form.action.data:
+        conditions.append(AuditEvent.action == form.action.data)
+    if form.date_from.data:
+        conditions.append(AuditEvent.at >= _oslo_midnight(date.fromisoformat(form.date_from.data)))
+    if form.date_to.data:
+        end = date.fromisoformat(form.date_to.data) + timedelta(days=1)
+        conditions.append(AuditEvent.at < _oslo_midnight(end))
+    return conditions
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit events, newest first."""
+
+    events: list[AuditEvent]
+    total: int
+    page: int
+    pages: int
+
+
+def audit_page(session: Session, conditions, page: int, per_page: int) -> AuditPage:
+    """The events matching ``conditions`` on ``page``: two queries whatever the page holds."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(*conditions))
+    events = session.scalars(
+        sa.select(AuditEvent).where(*conditions)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return AuditPage(list(events), total, page, max(1, math.ceil(total / per_page)))
+
+
+def _distinct_values(session: Session, column) -> list[str]:
+    """The values of ``column`` among the events the user may see, for the filter choices."""
+    stmt = sa.select(column).where(county_scope(AuditEvent.county_id)).distinct().order_by(column)
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an audit event, before and after, as text a person reads."""
+
+    field: str
+    before: str | None
+    after: str | None
+
+
+def _readable(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def describe_changes(event: AuditEvent) -> list[Change]:
+    """The event's before and after side by side, field by field (None where a side is absent)."""
+    before, after = event.before or {}, event.after or {}
+    return [
+        Change(name,
+               _readable(before.get(name)) if event.before is not None else None,
+               _readable(after.get(name)) if event.after is not None else None)
+        for name in dict.fromkeys([*before, *after])
+    ]
+
+
+@bp.get("/audit")
+@staff_required
+def show_audit():
+    """The audit log, newest first, filtered by the query string; read-only."""
+    session = get_session()
+    form = AuditFilterForm(request.args)
+    form.object_type.choices = [("", _("All"))] + [
+        (v, v) for v in _distinct_values(session, AuditEvent.object_type)]
+    form.action.choices = [("", _("All"))] + [
+        (v, v) for v in _distinct_values(session, AuditEvent.action)]
+    if not form.validate():
+        return render_template("staff/audit.html", form=form, page=None), 400
+    page = audit_page(session, audit_conditions(form), form.page_number, AUDIT_PAGE_SIZE)
+    if form.page_number > page.pages:
+        abort(404)
+    counties = {}
+    if current_user.is_admin:
+        counties = {c.id: c for c in session.scalars(sa.select(County))}
+    return render_template("staff/audit.html", form=form, page=page, counties=counties,
+                           describe_changes=describe_changes)
+
+
+# --- staff accounts: the operations ------------------------------------------------------------
+
+
+class OwnAccount(Exception):
+    """An administrator tried to deactivate or re-scope their own account (and lock out)."""
+
+
+def account_state(user: StaffUser, county: County | None = None) -> dict:
+    """What the audit log keeps of an account's access."""
+    county = county if county is not None else user.county
+    return {"email": user.email, "name": user.name, "county": county.slug if county else None,
+            "admin": user.is_admin, "active": user.active, "locale": user.locale}
+
+
+def _external_url(endpoint: str, **values) -> str:
+    """An absolute URL, based on ``PUBLIC_BASE_URL`` when set (behind a proxy)."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def invite_staff(session: Session, *, actor: StaffUser, name: str, email: str,
+                 county: County | None, is_admin: bool, locale: str) -> StaffUser:
+    """Create an account with a random password nobody sees, and e-mail a set-password link."""
+    user = create_staff(session, email=email, name=name, password=secrets.token_urlsafe(32),
+                        county=county, is_admin=is_admin, locale=locale)
+    audit.record(session, actor=actor, action="staff.create", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id, after=account_state(user, county))
+    with force_locale(user.locale):
+        link = _external_url("staff.reset_password", token=make_reset_token(user))
+        text = render_template("staff/mail/welcome.txt", user=user, link=link,
+                               forgot_url=_external_url("staff.forgot_password"))
+        queue_mail(session, to=user.email, subject=_("Your Kursportal account"), text=text,
+                   locale=user.locale)
+    return user
+
+
+def set_active(session: Session, user: StaffUser, active: bool, *, actor: StaffUser) -> bool:
+    """Activate or deactivate ``user``; returns False when nothing changed."""
+    if user.id == actor.id:
+        raise OwnAccount()
+    if user.active == active:
+        return False
+    user.active = active
+    audit.record(session, actor=actor, action="staff.activate" if active else "staff.deactivate",
+                 object_type="staff_user", object_id=user.id, county_id=user.county_id,
+                 before={"active": not active}, after={"active": active})
+    return True
+
+
+def change_scope(session: Session, user: StaffUser, county: County | None, is_admin: bool, *,
+                 actor: StaffUser) -> bool:
+    """Move ``user`` to another county, or make them an administrator (no county) or not."""
+    if user.id == actor.id:
+        raise OwnAccount()
+    if is_admin == (county is not None):
+        raise ValueError("an administrator has no county; county staff need one")
+    old_county_id = user.county_id
+    before = {"county": user.county.slug if user.county else None, "admin": user.is_admin}
+    after = {"county": county.slug if county else None, "admin": is_admin}
+    if before == after:
+        return False
+    user.county, user.is_admin = county, is_admin
+    # Filed under the county the person now works for; an administrator's under the old one.
+    audit.record(session, actor=actor, action="staff.change_scope", object_type="staff_user",
+                 object_id=user.id, county_id=county.id if county else old_county_id,
+                 before=before, after=after)
+    return True
+
+
+# --- staff accounts: the forms and pages -------------------------------------------------------
+
+
+class ConfirmForm(FlaskForm):
+    """A button; the CSRF token is its only field."""
+
+
+class ScopeForm(FlaskForm):
+    """Where a staff member works: one county office, or all of them as administrator."""
+
+    county = SelectField(_l("County governor office"))
+    is_admin = BooleanField(_l("Administrator of all counties"))
+
+    def validate_county(self, field):
+        """County staff have exactly one office; an administrator has none."""
+        if self.is_admin.data and field.data:
+            raise ValidationError(_l("An administrator has no county office. Choose “None”."))
+        if not self.is_admin.data and not field.data:
+            raise ValidationError(_l("Choose the county office the person works for."))
+
+
+class AccountForm(ScopeForm):
+    """A new staff account."""
+
+    name = StringField(_l("Name"), validators=[
+        DataRequired(message=_l("Enter the person's name.")), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[
+        DataRequired(message=_l("Enter the e-mail address.")),
+        Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
+    locale = SelectField(_l("Language of e-mails"), choices=LANGUAGE_CHOICES, default="nn")
+
+
+def _county_choices(session: Session) -> list[tuple[str, str]]:
+    counties = session.scalars(sa.select(County).order_by(County.name_nb))
+    return [("", _("None (administrator)"))] + [(c.slug, c.name()) for c in counties]
+
+
+def _county(session: Session, slug: str) -> County | None:
+    return session.scalar(sa.select(County).where(County.slug == slug)) if slug else None
+
+
+def _account_or_404(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/accounts")
+@admin_required
+def list_accounts():
+    """Every staff account: administrators first, then by county office and name."""
+    users = get_session().scalars(
+        sa.select(StaffUser).outerjoin(StaffUser.county).options(contains_eager(StaffUser.county))
+        .order_by(StaffUser.is_admin.desc(), County.name_nb, StaffUser.name, StaffUser.id)
+    ).all()
+    return render_template("staff/accounts.html", users=users, form=ConfirmForm())
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@admin_required
+def create_account():
+    """Create an account; the person gets an e-mail with a link to choose a password."""
+    session = get_session()
+    form = AccountForm()
+    form.county.choices = _county_choices(session)
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)) is not None:
+            form.email.errors.append(_("An account with this e-mail address exists already."))
+        else:
+            user = invite_staff(session, actor=current_user, name=form.name.data.strip(),
+                                email=email, county=_county(session, form.county.data),
+                                is_admin=form.is_admin.data, locale=form.locale.data)
+            session.commit()
+            flash(_("The account for %(email)s is created. We have e-mailed a link to choose "
+                    "a password.", email=user.email), "success")
+            return redirect(url_for("staff.list_accounts"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/accounts_new.html", form=form), status
+
+
+def _set_active_view(user_id: int, active: bool):
+    session = get_session()
+    user = _account_or_404(session, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        changed = set_active(session, user, active, actor=current_user)
+    except OwnAccount:
+        flash(_("You cannot deactivate your own account."), "error")
+        return redirect(url_for("staff.list_accounts"))
+    session.commit()
+    if changed:
+        message = (_("%(email)s can log in again.", email=user.email) if active
+                   else _("%(email)s can no longer log in.", email=user.email))
+        flash(message, "success")
+    return redirect(url_for("staff.list_accounts"))
+
+
+@bp.post("/accounts/<int:user_id>/deactivate")
+@admin_required
+def deactivate_account(user_id: int):
+    """Stop an account from logging in; its sessions end at their next request."""
+    return _set_active_view(user_id, False)
+
+
+@bp.post("/accounts/<int:user_id>/activate")
+@admin_required
+def activate_account(user_id: int):
+    """Let a deactivated account log in again."""
+    return _set_active_view(user_id, True)
+
+
+@bp.route("/accounts/<int:user_id>/scope", methods=["GET", "POST"])
+@admin_required
+def change_account_scope(user_id: int):
+    """Move a staff member to another county office, or grant or take away administration."""
+    session = get_session()
+    user = _account_or_404(session, user_id)
+    form = ScopeForm(data={"county": user.county.slug if user.county else "",
+                           "is_admin": user.is_admin})
+    form.county.choices = _county_choices(session)
+    own = user.id == current_user.id
+    if not own and form.validate_on_submit():
+        if change_scope(session, user, _county(session, form.county.data), form.is_admin.data,
+                        actor=current_user):
+            session.commit()
+            flash(_("The access of %(email)s is changed.", email=user.email), "success")
+        return redirect(url_for("staff.list_accounts"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/accounts_scope.html", form=form, user=user, own=own), status
+
+
+def init_app(app: Flask) -> None:
+    """Add the audit log and, for administrators, the accounts to the staff navigation."""
+    register_nav(app, "staff.show_audit", _l("Audit log"))
+    register_nav(app, "staff.list_accounts", _l("Accounts"), admin_only=True)
+

@@ -1,0 +1,458 @@
+"""Staff operations on course offerings, their sessions and the learning objectives of a kind.
+
+Plain functions in the shape of ``enrollment.services``: they take a session, plain values and
+the acting staff member, flush and never commit, raise an ``OfferingError`` when a rule refuses,
+and write one audit event (with before/after) for every change they make. The mails a change
+causes (cancelled course, seat from the waiting list) are queued in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from core import audit
+from core.models import County
+from enrollment import notifications, offering_mail, services
+from enrollment.models import (
+    ACTIVE_STATUSES,
+    Attendance,
+    CourseKind,
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    LearningObjective,
+    OfferingStatus,
+)
+
+# The only moves an offering's status may make. A cancelled offering stays cancelled: its
+# participants were told and their enrollments cancelled.
+OFFERING_TRANSITIONS: dict[OfferingStatus, frozenset[OfferingStatus]] = {
+    OfferingStatus.DRAFT: frozenset({OfferingStatus.PUBLISHED, OfferingStatus.CANCELLED}),
+    OfferingStatus.PUBLISHED: frozenset({OfferingStatus.DRAFT, OfferingStatus.CANCELLED}),
+    OfferingStatus.CANCELLED: frozenset(),
+}
+
+MAX_CAPACITY = 1000
+
+# What an offering's audit events show of it.
+OFFERING_FIELDS = [
+    "county_id", "kind_id", "cohort", "title_nn", "title_nb", "title_en", "description_nn",
+    "description_nb", "description_en", "venue", "capacity", "enroll_opens_at",
+    "enroll_closes_at", "cancel_deadline", "requires_approval", "refund_eligible",
+    "min_share_percent", "signer_name", "signer_title",
+]
+SESSION_FIELDS = ["offering_id", "starts_at", "ends_at", "place"]
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class OfferingError(services.EnrollmentError):
+    """A rule about offerings, sessions or objectives refused the operation."""
+
+    code = "offering_error"
+
+
+class InvalidOfferingTransition(OfferingError):
+    """The status change is not in ``OFFERING_TRANSITIONS``."""
+
+    code = "invalid_offering_transition"
+
+    def __init__(self, current: OfferingStatus, target: OfferingStatus):
+        super().__init__(f"{current.value} → {target.value} is not allowed")
+        self.current, self.target = current, target
+
+
+class NoSessions(OfferingError):
+    """An offering without a single session cannot be published."""
+
+    code = "no_sessions"
+
+
+class HasParticipants(OfferingError):
+    """Unpublishing would hide a course people are enrolled in; it must be cancelled instead."""
+
+    code = "has_participants"
+
+
+class InvalidCapacity(OfferingError):
+    """The capacity is negative or larger than ``MAX_CAPACITY``."""
+
+    code = "invalid_capacity"
+
+
+class CapacityBelowTaken(InvalidCapacity):
+    """The new capacity is smaller than the number of seats already taken."""
+
+    code = "capacity_below_taken"
+
+    def __init__(self, capacity: int, seats_taken: int):
+        super().__init__(f"capacity {capacity} is below the {seats_taken} seats taken")
+        self.capacity, self.seats_taken = capacity, seats_taken
+
+
+class InvalidSchedule(OfferingError):
+    """A period ends before it starts (enrollment window or session)."""
+
+    code = "invalid_schedule"
+
+
+class UnknownReference(OfferingError):
+    """The course kind or county named does not exist."""
+
+    code = "unknown_reference"
+
+
+class SessionHasAttendance(OfferingError):
+    """Attendance is marked for the session; removing it would lose the record."""
+
+    code = "session_has_attendance"
+
+
+class LastSession(OfferingError):
+    """The only session of a published offering cannot be removed."""
+
+    code = "last_session"
+
+
+class DuplicateObjectiveCode(OfferingError):
+    """Two learning objectives of one kind would have the same code."""
+
+    code = "duplicate_objective_code"
+
+    def __init__(self, objective_code: str):
+        super().__init__(f"objective code {objective_code!r} is used twice")
+        self.objective_code = objective_code
+
+
+class UnknownObjective(OfferingError):
+    """An objective id that does not belong to the kind."""
+
+    code = "unknown_objective"
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OfferingValues:
+    """What staff fill in for an offering; datetimes are aware (stored as UTC)."""
+
+    county_id: int
+    kind_id: int
+    cohort: date
+    capacity: int
+    enroll_opens_at: datetime
+    enroll_closes_at: datetime
+    cancel_deadline: datetime | None = None
+    title_nn: str = ""
+    title_nb: str = ""
+    title_en: str = ""
+    description_nn: str = ""
+    description_nb: str = ""
+    description_en: str = ""
+    venue: str = ""
+    requires_approval: bool = False
+    refund_eligible: bool = True
+    min_share_percent: int = 75
+    signer_name: str = ""
+    signer_title: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectiveValues:
+    """One learning objective as staff want it; ``id`` None for a new one."""
+
+    id: int | None
+    code: str
+    text_nn: str
+    text_nb: str
+    text_en: str
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _record(session: Session, actor, action: str, offering: CourseOffering, before, after,
+            *, object_type: str = "course_offering", object_id: int | None = None) -> None:
+    audit.record(session, actor=actor, action=action, object_type=object_type,
+                 object_id=offering.id if object_id is None else object_id,
+                 county_id=offering.county_id, before=before, after=after)
+
+
+def _changes(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the keys whose value changed, from both sides."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def _lock(session: Session, offering: CourseOffering) -> CourseOffering:
+    locked = services.lock_offering(session, offering.id)
+    if locked is None:
+        raise UnknownReference("the offering no longer exists")
+    return locked
+
+
+def _check_values(session: Session, values: OfferingValues) -> None:
+    if values.enroll_closes_at <= values.enroll_opens_at:
+        raise InvalidSchedule("enrollment closes before it opens")
+    if not 0 <= values.capacity <= MAX_CAPACITY:
+        raise InvalidCapacity(f"capacity {values.capacity} is out of range")
+    if session.get(CourseKind, values.kind_id) is None:
+        raise UnknownReference(f"no course kind {values.kind_id}")
+    if session.get(County, values.county_id) is None:
+        raise UnknownReference(f"no county {values.county_id}")
+
+
+def _apply_capacity(session: Session, offering: CourseOffering, capacity: int) -> list[Enrollment]:
+    """Set the capacity of a locked offering and fill new seats from the waiting list."""
+    if not 0 <= capacity <= MAX_CAPACITY:
+        raise InvalidCapacity(f"capacity {capacity} is out of range")
+    if capacity < offering.seats_taken:
+        raise CapacityBelowTaken(capacity, offering.seats_taken)
+    offering.capacity = capacity
+    session.flush()
+    promoted = services.promote_waiting(session, offering)
+    for enrollment in promoted:
+        notifications.notify_promoted(session, enrollment)
+    return promoted
+
+
+def _move(offering: CourseOffering, target: OfferingStatus) -> OfferingStatus:
+    current = offering.status
+    if target not in OFFERING_TRANSITIONS[current]:
+        raise InvalidOfferingTransition(current, target)
+    offering.status = target
+    return current
+
+
+def _active_enrollments(session: Session, offering_id: int) -> list[Enrollment]:
+    return list(session.scalars(
+        sa.select(Enrollment)
+        .where(Enrollment.offering_id == offering_id, Enrollment.status.in_(ACTIVE_STATUSES))
+        .options(joinedload(Enrollment.participant))
+        .order_by(Enrollment.arrived_at, Enrollment.id)
+    ))
+
+
+# --- offerings --------------------------------------------------------------------------------
+
+
+def create_offering(session: Session, values: OfferingValues, actor) -> CourseOffering:
+    """Add a draft offering; it is invisible to the public until published."""
+    _check_values(session, values)
+    offering = CourseOffering(**asdict(values), status=OfferingStatus.DRAFT, seats_taken=0)
+    session.add(offering)
+    session.flush()
+    _record(session, actor, "offering.create", offering, None,
+            audit.snapshot(offering, [*OFFERING_FIELDS, "status"]))
+    return offering
+
+
+def update_offering(
+    session: Session, offering: CourseOffering, values: OfferingValues, actor
+) -> list[Enrollment]:
+    """Change an offering's details. A raised capacity takes people from the waiting list at
+    once (they are e-mailed); returns those promoted. Writes no event when nothing changed."""
+    _check_values(session, values)
+    offering = _lock(session, offering)
+    before = audit.snapshot(offering, [*OFFERING_FIELDS, "seats_taken"])
+    for name, value in asdict(values).items():
+        if name != "capacity":
+            setattr(offering, name, value)
+    promoted = _apply_capacity(session, offering, values.capacity)
+    old, new = _changes(before, audit.snapshot(offering, [*OFFERING_FIELDS, "seats_taken"]))
+    if promoted:
+        new["promoted_enrollments"] = [e.id for e in promoted]
+    if new:
+        _record(session, actor, "offering.update", offering, old, new)
+    return promoted
+
+
+def set_capacity(
+    session: Session, offering: CourseOffering, capacity: int, actor
+) -> list[Enrollment]:
+    """Change the number of seats. Raising it promotes from the waiting list in arrival order
+    and e-mails those promoted; lowering it below the seats taken raises
+    ``CapacityBelowTaken``. Returns those promoted."""
+    offering = _lock(session, offering)
+    before = {"capacity": offering.capacity, "seats_taken": offering.seats_taken}
+    if capacity == offering.capacity:
+        return []
+    promoted = _apply_capacity(session, offering, capacity)
+    after = {"capacity": offering.capacity, "seats_taken": offering.seats_taken,
+             "promoted_enrollments": [e.id for e in promoted]}
+    _record(session, actor, "offering.set_capacity", offering, before, after)
+    return promoted
+
+
+def publish(session: Session, offering: CourseOffering, actor) -> None:
+    """Make a draft offering visible in the catalog; it needs at least one session."""
+    offering = _lock(session, offering)
+    if offering.status == OfferingStatus.DRAFT and not offering.sessions:
+        raise NoSessions()
+    previous = _move(offering, OfferingStatus.PUBLISHED)
+    session.flush()
+    _record(session, actor, "offering.publish", offering, {"status": previous},
+            {"status": offering.status})
+
+
+def unpublish(session: Session, offering: CourseOffering, actor) -> None:
+    """Take a published offering back to draft. Refused while anyone is enrolled: their links
+    and course page would vanish without a word, so such a course is cancelled instead."""
+    offering = _lock(session, offering)
+    if offering.status == OfferingStatus.PUBLISHED and _active_enrollments(session, offering.id):
+        raise HasParticipants()
+    previous = _move(offering, OfferingStatus.DRAFT)
+    session.flush()
+    _record(session, actor, "offering.unpublish", offering, {"status": previous},
+            {"status": offering.status})
+
+
+def cancel_offering(
+    session: Session, offering: CourseOffering, actor, reason: str = ""
+) -> list[Enrollment]:
+    """Cancel the offering and every active enrollment in it, and e-mail each participant in
+    their own language. Returns the enrollments cancelled."""
+    offering = _lock(session, offering)
+    active = _active_enrollments(session, offering.id)
+    before = {"status": offering.status, "seats_taken": offering.seats_taken,
+              "active_enrollments": [e.id for e in active]}
+    _move(offering, OfferingStatus.CANCELLED)
+    for enrollment in active:
+        services.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
+    session.flush()
+    for enrollment in active:
+        offering_mail.notify_offering_cancelled(session, enrollment, reason)
+    after = {"status": offering.status, "seats_taken": offering.seats_taken, "reason": reason,
+             "cancelled_enrollments": [e.id for e in active]}
+    _record(session, actor, "offering.cancel", offering, before, after)
+    return active
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def _check_period(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise InvalidSchedule("the session ends before it starts")
+
+
+def add_session(
+    session: Session, offering: CourseOffering, starts_at: datetime, ends_at: datetime,
+    place: str, actor,
+) -> CourseSession:
+    """Add a course day or guidance meeting to an offering."""
+    _check_period(starts_at, ends_at)
+    course_session = CourseSession(offering=offering, starts_at=starts_at, ends_at=ends_at,
+                                   place=place)
+    session.add(course_session)
+    session.flush()
+    _record(session, actor, "session.add", offering, None,
+            audit.snapshot(course_session, SESSION_FIELDS), object_type="course_session",
+            object_id=course_session.id)
+    return course_session
+
+
+def move_session(
+    session: Session, course_session: CourseSession, starts_at: datetime, ends_at: datetime,
+    place: str, actor,
+) -> None:
+    """Change when and where a session takes place; no event when nothing changed."""
+    _check_period(starts_at, ends_at)
+    before = audit.snapshot(course_session, SESSION_FIELDS)
+    course_session.starts_at, course_session.ends_at = starts_at, ends_at
+    course_session.place = place
+    session.flush()
+    old, new = _changes(before, audit.snapshot(course_session, SESSION_FIELDS))
+    if new:
+        _record(session, actor, "session.move", course_session.offering, old, new,
+                object_type="course_session", object_id=course_session.id)
+
+
+def remove_session(session: Session, course_session: CourseSession, actor) -> None:
+    """Delete a session that has no attendance marked and is not a published course's last."""
+    offering = _lock(session, course_session.offering)
+    marked = session.scalar(
+        sa.select(sa.func.count()).select_from(Attendance)
+        .where(Attendance.session_id == course_session.id)
+    )
+    if marked:
+        raise SessionHasAttendance()
+    if offering.status == OfferingStatus.PUBLISHED and len(offering.sessions) <= 1:
+        raise LastSession()
+    before = audit.snapshot(course_session, SESSION_FIELDS)
+    session_id = course_session.id
+    offering.sessions.remove(course_session)
+    session.flush()
+    _record(session, actor, "session.remove", offering, before, None,
+            object_type="course_session", object_id=session_id)
+
+
+# --- learning objectives ----------------------------------------------------------------------
+
+
+def _objective_rows(kind: CourseKind) -> list[dict]:
+    return [
+        {"id": o.id, "code": o.code, "text_nn": o.text_nn, "text_nb": o.text_nb,
+         "text_en": o.text_en}
+        for o in sorted(kind.objectives, key=lambda o: o.position)
+    ]
+
+
+def update_objectives(
+    session: Session, kind: CourseKind, changed: Sequence[ObjectiveValues],
+    removed: Collection[int], actor,
+) -> bool:
+    """Change the kind's learning objectives: entries of ``changed`` with an id update that
+    objective, those without one are added at the end, ids in ``removed`` are deleted; others
+    are left as they are (another administrator may have added one meanwhile). Returns whether
+    anything changed.
+
+    Certificates keep a snapshot of the objectives, so issued ones do not change with this.
+    """
+    existing = {o.id: o for o in kind.objectives}
+    named = [item.id for item in changed if item.id is not None] + list(removed)
+    if any(i not in existing for i in named):
+        raise UnknownObjective()
+    updates = {item.id: item for item in changed if item.id is not None}
+    added = [item for item in changed if item.id is None]
+    kept = [o for o in sorted(kind.objectives, key=lambda o: o.position) if o.id not in removed]
+    codes = [updates[o.id].code if o.id in updates else o.code for o in kept]
+    codes += [item.code for item in added]
+    for code in codes:
+        if codes.count(code) > 1:
+            raise DuplicateObjectiveCode(code)
+    before = _objective_rows(kind)
+    for objective in [o for o in kind.objectives if o.id in removed]:
+        kind.objectives.remove(objective)
+    # Codes are unique per kind at every flush; a swap of two codes passes through a free one.
+    for objective in kept:
+        if objective.id in updates and updates[objective.id].code != objective.code:
+            objective.code = f"~{objective.id}"
+    session.flush()
+    for position, objective in enumerate(kept):
+        item = updates.get(objective.id)
+        if item is not None:
+            objective.code = item.code
+            objective.text_nn, objective.text_nb, objective.text_en = (
+                item.text_nn, item.text_nb, item.text_en)
+        objective.position = position
+    for position, item in enumerate(added, start=len(kept)):
+        kind.objectives.append(LearningObjective(
+            code=item.code, text_nn=item.text_nn, text_nb=item.text_nb, text_en=item.text_en,
+            position=position))
+    session.flush()
+    after = _objective_rows(kind)
+    if before == after:
+        return False
+    audit.record(session, actor=actor, action="kind.update_objectives", object_type="course_kind",
+                 object_id=kind.id, county_id=None, before={"objectives": before},
+                 after={"objectives": after})
+    return True

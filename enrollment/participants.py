@@ -1,0 +1,334 @@
+"""Staff operations on the participants of an offering: approve, reject, cancel on someone's
+behalf, move to another offering, add by hand, and search.
+
+Like ``enrollment.services`` these take a session, plain values and the acting staff member,
+flush and never commit, and raise the domain errors of ``enrollment.services``. Every operation
+writes exactly one audit event with the enrollment's state before and after; seats freed by an
+operation go to the waiting list in the same transaction, and those promoted are named in the
+event's ``after``. Who may touch which county is the view's business (``core.auth``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from core import audit
+from enrollment import services
+from enrollment.models import (
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    OfferingStatus,
+    Participant,
+)
+from enrollment.services import (
+    AlreadyEnrolled,
+    EnrollmentError,
+    InvalidTransition,
+    NotEligible,
+    OfferingCancelled,
+    PersonDetails,
+    change_status,
+    lock_offering,
+    promote_waiting,
+    waitlist_position,
+)
+
+S = EnrollmentStatus
+
+# What an audit event keeps of an enrollment, before and after a decision.
+AUDIT_FIELDS = ["status", "offering_id", "status_reason"]
+SEARCH_MIN_LENGTH = 2
+SEARCH_LIMIT = 100
+
+
+class ReasonRequired(EnrollmentError):
+    """A rejection must tell the participant why."""
+
+    code = "reason_required"
+
+
+class NotMovable(EnrollmentError):
+    """The target offering is not another offering of the same kind in the same county."""
+
+    code = "not_movable"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The enrollment a staff decision changed, its waiting-list place, and whom it promoted."""
+
+    enrollment: Enrollment
+    previous: EnrollmentStatus
+    waitlist_position: int | None = None
+    promoted: tuple[Enrollment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move: the old enrollment (now cancelled), the new one, its place, whom it promoted."""
+
+    old: Enrollment
+    new: Enrollment
+    waitlist_position: int | None
+    promoted: tuple[Enrollment, ...]
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The enrollments of an offering in the sections staff work with."""
+
+    confirmed: list[Enrollment]
+    pending: list[Enrollment]
+    waitlisted: list[Enrollment]  # first in line first
+    closed: list[Enrollment]  # cancelled and rejected
+
+    def rows(self) -> list[tuple[Enrollment, int | None]]:
+        """Every enrollment section by section, with its waiting-list place (or None)."""
+        return [
+            *((e, None) for e in self.confirmed),
+            *((e, None) for e in self.pending),
+            *((e, place) for place, e in enumerate(self.waitlisted, start=1)),
+            *((e, None) for e in self.closed),
+        ]
+
+
+def roster(session: Session, offering_id: int) -> Roster:
+    """Everyone enrolled in an offering, in one query whatever their number."""
+    enrollments = session.scalars(
+        sa.select(Enrollment)
+        .where(Enrollment.offering_id == offering_id)
+        .options(joinedload(Enrollment.participant))
+        .order_by(Enrollment.arrived_at, Enrollment.id)
+    ).all()
+    by_status: dict[EnrollmentStatus, list[Enrollment]] = {status: [] for status in S}
+    for enrollment in enrollments:
+        by_status[enrollment.status].append(enrollment)
+    return Roster(
+        confirmed=sorted(by_status[S.CONFIRMED], key=lambda e: e.participant.full_name.casefold()),
+        pending=by_status[S.PENDING],
+        waitlisted=by_status[S.WAITLISTED],
+        closed=by_status[S.CANCELLED] + by_status[S.REJECTED],
+    )
+
+
+def _load(session: Session, enrollment_id: int) -> Enrollment:
+    """The enrollment as the database holds it now (call with its offering locked)."""
+    enrollment = session.scalar(
+        sa.select(Enrollment)
+        .where(Enrollment.id == enrollment_id)
+        .options(joinedload(Enrollment.participant))
+        .execution_options(populate_existing=True)
+    )
+    if enrollment is None:
+        raise LookupError(f"no enrollment {enrollment_id}")
+    return enrollment
+
+
+def _locked(session: Session, enrollment_id: int) -> tuple[Enrollment, CourseOffering]:
+    """Lock the enrollment's offering, then read the enrollment under that lock."""
+    offering_id = session.scalar(
+        sa.select(Enrollment.offering_id).where(Enrollment.id == enrollment_id)
+    )
+    if offering_id is None:
+        raise LookupError(f"no enrollment {enrollment_id}")
+    offering = lock_offering(session, offering_id)
+    return _load(session, enrollment_id), offering
+
+
+def _audit(session, actor, action: str, enrollment: Enrollment, county_id: int,
+           before: dict, after: dict) -> None:
+    audit.record(session, actor=actor, action=action, object_type="enrollment",
+                 object_id=enrollment.id, county_id=county_id, before=before, after=after)
+
+
+def approve(session: Session, enrollment_id: int, *, actor) -> Decision:
+    """Approve a pending enrollment: confirmed if a seat is free, else onto the waiting list."""
+    enrollment, offering = _locked(session, enrollment_id)
+    if enrollment.status != S.PENDING:
+        raise InvalidTransition(enrollment.status, S.CONFIRMED)
+    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    target = S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED
+    previous = change_status(enrollment, target, offering)
+    session.flush()
+    _audit(session, actor, "enrollment.approve", enrollment, offering.county_id, before,
+           audit.snapshot(enrollment, AUDIT_FIELDS))
+    return Decision(enrollment, previous, waitlist_position(session, enrollment))
+
+
+def reject(session: Session, enrollment_id: int, reason: str, *, actor) -> Decision:
+    """Reject a pending or waitlisted enrollment; ``reason`` is sent to the participant."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    enrollment, offering = _locked(session, enrollment_id)
+    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    previous = change_status(enrollment, S.REJECTED, offering, reason)
+    session.flush()
+    _audit(session, actor, "enrollment.reject", enrollment, offering.county_id, before,
+           audit.snapshot(enrollment, AUDIT_FIELDS))
+    return Decision(enrollment, previous)
+
+
+def cancel(session: Session, enrollment_id: int, reason: str, *, actor,
+           now: datetime) -> Decision:
+    """Cancel an enrollment on the participant's behalf, whatever the deadline; a freed seat
+    goes to the first on the waiting list."""
+    enrollment, offering = _locked(session, enrollment_id)
+    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    previous = enrollment.status
+    promoted = services.cancel(session, enrollment, now, by_staff=True,
+                               reason=(reason or "").strip())
+    _audit(session, actor, "enrollment.cancel", enrollment, offering.county_id, before,
+           {**audit.snapshot(enrollment, AUDIT_FIELDS), "promoted": [e.id for e in promoted]})
+    return Decision(enrollment, previous, None, tuple(promoted))
+
+
+def move_targets(session: Session, enrollment: Enrollment, *,
+                 scope: sa.ColumnElement[bool]) -> list[CourseOffering]:
+    """The offerings ``enrollment`` may be moved to: same kind and county, not cancelled,
+    within ``scope``; soonest first."""
+    source = enrollment.offering
+    first_day = (
+        sa.select(sa.func.min(CourseSession.starts_at))
+        .where(CourseSession.offering_id == CourseOffering.id)
+        .scalar_subquery()
+    )
+    return list(session.scalars(
+        sa.select(CourseOffering)
+        .where(
+            CourseOffering.id != source.id,
+            CourseOffering.kind_id == source.kind_id,
+            CourseOffering.county_id == source.county_id,
+            CourseOffering.status != OfferingStatus.CANCELLED,
+            scope,
+        )
+        .options(joinedload(CourseOffering.county), joinedload(CourseOffering.kind),
+                 selectinload(CourseOffering.sessions))
+        .order_by(first_day, CourseOffering.cohort, CourseOffering.id)
+    ))
+
+
+def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor,
+         now: datetime) -> Move:
+    """Move an active enrollment to another offering of the same kind and county.
+
+    The old enrollment is cancelled (its attendance and history stay with it) and a new one is
+    made in the target: confirmed if a seat is free, else last on its waiting list. The
+    participant's manage link moves with them. Both offerings are locked in id order, so two
+    moves in opposite directions cannot deadlock.
+    """
+    source_id = session.scalar(
+        sa.select(Enrollment.offering_id).where(Enrollment.id == enrollment_id)
+    )
+    if source_id is None:
+        raise LookupError(f"no enrollment {enrollment_id}")
+    if source_id == target_offering_id:
+        raise NotMovable()
+    locked = {oid: lock_offering(session, oid)
+              for oid in sorted({source_id, target_offering_id})}
+    source, target = locked[source_id], locked[target_offering_id]
+    if target is None or (target.kind_id, target.county_id) != (source.kind_id,
+                                                                 source.county_id):
+        raise NotMovable()
+    if target.status == OfferingStatus.CANCELLED:
+        raise OfferingCancelled()
+    old = _load(session, enrollment_id)
+    person = old.participant
+    if old.status not in services.ACTIVE_STATUSES:
+        raise InvalidTransition(old.status, S.CONFIRMED)
+    # The same duplicate rule as a participant's own enrollment (same package, same rule).
+    duplicate = services._find_active_duplicate(
+        session, target.id, person.email, person.hpr_number)
+    if duplicate is not None:
+        raise AlreadyEnrolled(duplicate)
+
+    before = {**audit.snapshot(old, AUDIT_FIELDS), "enrollment_id": old.id}
+    change_status(old, S.CANCELLED, source)
+    # The unique manage-token hash passes to the new enrollment, so the link the participant
+    # already has opens it; the old enrollment gets a fresh hash nobody knows.
+    token_hash = old.manage_token_hash
+    old.manage_token_hash = services.new_token()[1]
+    session.flush()
+    new = Enrollment(
+        offering=target, participant=person, status=S.PENDING, arrived_at=now,
+        manage_token_hash=token_hash, start_month=old.start_month, needs=old.needs,
+        consent_at=old.consent_at,
+    )
+    session.add(new)
+    change_status(new, S.CONFIRMED if target.seats_left > 0 else S.WAITLISTED, target)
+    session.flush()
+    promoted = promote_waiting(session, source)
+    after = {**audit.snapshot(new, AUDIT_FIELDS), "enrollment_id": new.id,
+             "promoted": [e.id for e in promoted]}
+    _audit(session, actor, "enrollment.move", old, source.county_id, before, after)
+    return Move(old, new, waitlist_position(session, new), tuple(promoted))
+
+
+def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
+        now: datetime) -> services.EnrollResult:
+    """Enroll a person by hand. Staff may do so before or after the enrollment window and in
+    an offering that requires approval; seats, the waiting list, the roles the course kind
+    admits and the one-enrollment-per-person rule still hold."""
+    offering = lock_offering(session, offering_id)
+    if offering is None or offering.status == OfferingStatus.CANCELLED:
+        raise OfferingCancelled()
+    if person.role not in services.eligible_roles(session, offering):
+        raise NotEligible()
+    email = person.email.strip().lower()
+    duplicate = services._find_active_duplicate(
+        session, offering.id, email, person.hpr_number)
+    if duplicate is not None:
+        raise AlreadyEnrolled(duplicate)
+    participant = Participant(
+        full_name=person.full_name, email=email, phone=person.phone, role=person.role,
+        hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
+    )
+    token, digest = services.new_token()
+    enrollment = Enrollment(
+        offering=offering, participant=participant, status=S.PENDING, arrived_at=now,
+        manage_token_hash=digest, start_month=person.start_month, needs=person.needs,
+        consent_at=now,
+    )
+    session.add(enrollment)
+    change_status(enrollment, S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED,
+                  offering)
+    session.flush()
+    _audit(session, actor, "enrollment.add", enrollment, offering.county_id, None,
+           {**audit.snapshot(enrollment, AUDIT_FIELDS), "participant_id": participant.id})
+    return services.EnrollResult(enrollment, token, waitlist_position(session, enrollment))
+
+
+def search(session: Session, query: str, *, scope: sa.ColumnElement[bool],
+           limit: int = SEARCH_LIMIT) -> list[Enrollment]:
+    """Enrollments whose participant's name or e-mail contains ``query``, or whose HPR number
+    is it, within ``scope`` (a condition on ``CourseOffering``, e.g. ``county_scope``); newest
+    first, at most ``limit``."""
+    text = query.strip()
+    if len(text) < SEARCH_MIN_LENGTH:
+        return []
+    digits = text.replace(" ", "")
+    matches = [
+        Participant.full_name.icontains(text, autoescape=True),
+        Participant.email.icontains(text, autoescape=True),
+    ]
+    if digits.isdecimal():
+        matches.append(Participant.hpr_number == digits)
+    return list(session.scalars(
+        sa.select(Enrollment)
+        .join(Enrollment.participant)
+        .join(Enrollment.offering)
+        .where(sa.or_(*matches), scope)
+        .options(
+            joinedload(Enrollment.participant),
+            joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+            joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+        )
+        .order_by(Enrollment.arrived_at.desc(), Enrollment.id.desc())
+        .limit(limit)
+    ))

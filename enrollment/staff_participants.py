@@ -1,0 +1,365 @@
+"""Staff pages for the participants of an offering: the list, approve, reject, cancel, move,
+add by hand, search, and the CSV and XLSX exports.
+
+Every object is loaded through ``scoped_or_404``, so county staff reach only their own county's
+enrollments (others answer 404); the domain work is in ``enrollment.participants``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from core.auth import county_scope, scoped_or_404, staff_required
+from core.db import get_session, utcnow
+from core.i18n import current_locale, format_short_day
+from core.web import no_store
+from enrollment import decision_mail, exports, notifications, participants, services
+from enrollment.forms import EnrollmentForm, no_control_characters, strip
+from enrollment.models import CourseOffering, Enrollment
+from enrollment.views import _person, _start_month_choices, bp
+
+STAFF_ENDPOINTS = frozenset({
+    "list_participants", "approve_enrollment", "reject_enrollment", "cancel_enrollment",
+    "move_enrollment", "add_participant", "search_participants", "export_participants_csv",
+    "export_participants_xlsx",
+})
+
+
+@bp.after_request
+def _staff_pages_are_not_cached(response):
+    if request.endpoint and request.endpoint.split(".")[-1] in STAFF_ENDPOINTS:
+        no_store(response)
+    return response
+
+
+# --- forms -------------------------------------------------------------------------------------
+
+
+class ConfirmForm(FlaskForm):
+    """A button; the CSRF token is its only field."""
+
+
+class RejectForm(FlaskForm):
+    """Why an enrollment is rejected; the participant reads it."""
+
+    reason = TextAreaField(
+        _l("Reason (sent to the participant)"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Write why the enrollment is rejected.")),
+            Length(max=2000, message=_l("At most 2,000 characters.")),
+            no_control_characters,
+        ],
+    )
+
+
+class StaffCancelForm(FlaskForm):
+    """Cancel on the participant's behalf, optionally saying why."""
+
+    reason = TextAreaField(
+        _l("Message to the participant (optional)"),
+        filters=[strip],
+        validators=[Optional(), Length(max=2000, message=_l("At most 2,000 characters.")),
+                    no_control_characters],
+    )
+
+
+def _int_or_none(value):
+    """An offering id from the form, None when it is not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class MoveForm(FlaskForm):
+    """The offering to move an enrollment to (one of ``participants.move_targets``)."""
+
+    target = SelectField(
+        _l("Move to course"), coerce=_int_or_none, validate_choice=False,
+        validators=[InputRequired(message=_l("Choose a course to move to."))],
+    )
+
+    def validate_target(self, field):
+        """Only a listed course: same kind, same county."""
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Choose one of the listed courses."))
+
+
+class AddParticipantForm(EnrollmentForm):
+    """The enrollment form as staff fill it in for someone; no consent box, start month
+    optional."""
+
+    consent = None
+
+    def validate_start_month(self, field):
+        """A start month, when given, must be one offered."""
+        known = {code for code, _label in self.start_month.choices if code}
+        if field.data and field.data not in known:
+            raise ValidationError(_l("Choose a month from the list."))
+
+
+class SearchForm(FlaskForm):
+    """Find participants by name, e-mail or HPR number (read from the query string)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Name, e-mail or HPR number"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Length(min=participants.SEARCH_MIN_LENGTH, max=200,
+                   message=_l("Enter between 2 and 200 characters.")),
+            no_control_characters,
+        ],
+    )
+
+
+# --- loading, always scoped to the user's county -----------------------------------------------
+
+
+def _offering_or_404(offering_id: int) -> CourseOffering:
+    return scoped_or_404(
+        sa.select(CourseOffering)
+        .join(CourseOffering.county)
+        .where(CourseOffering.id == offering_id)
+        .options(contains_eager(CourseOffering.county), joinedload(CourseOffering.kind),
+                 selectinload(CourseOffering.sessions)),
+        CourseOffering.county_id,
+    )
+
+
+def _enrollment_or_404(enrollment_id: int) -> Enrollment:
+    return scoped_or_404(
+        sa.select(Enrollment)
+        .join(Enrollment.offering)
+        .where(Enrollment.id == enrollment_id)
+        .options(contains_eager(Enrollment.offering).joinedload(CourseOffering.county),
+                 contains_eager(Enrollment.offering).joinedload(CourseOffering.kind),
+                 joinedload(Enrollment.participant)),
+        CourseOffering.county_id,
+    )
+
+
+def _back_to_list(offering_id: int):
+    return redirect(url_for("enrollment.list_participants", offering_id=offering_id))
+
+
+def _refused(offering_id: int):
+    """Roll back and say the enrollment cannot be changed that way (it changed meanwhile)."""
+    get_session().rollback()
+    flash(_("This enrollment cannot be changed that way any more. The list shows where it "
+            "stands now."), "error")
+    return _back_to_list(offering_id)
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+
+@bp.get("/staff/courses/<int:offering_id>/participants")
+@staff_required
+def list_participants(offering_id: int):
+    """Confirmed, pending, waiting list in order, then cancelled and rejected."""
+    offering = _offering_or_404(offering_id)
+    roster = participants.roster(get_session(), offering.id)
+    return render_template("enrollment/staff/participants.html", offering=offering,
+                           roster=roster)
+
+
+@bp.post("/staff/enrollments/<int:enrollment_id>/approve")
+@staff_required
+def approve_enrollment(enrollment_id: int):
+    """Approve a pending enrollment: a seat if one is free, else the waiting list."""
+    enrollment = _enrollment_or_404(enrollment_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    session = get_session()
+    try:
+        decision = participants.approve(session, enrollment.id, actor=current_user)
+    except services.EnrollmentError:
+        return _refused(enrollment.offering_id)
+    decision_mail.notify_approved(session, decision.enrollment, decision.waitlist_position)
+    session.commit()
+    name = enrollment.participant.full_name
+    if decision.waitlist_position is None:
+        flash(_("%(name)s is approved and has a seat.", name=name), "success")
+    else:
+        flash(_("%(name)s is approved and is number %(pos)s on the waiting list.", name=name,
+                pos=decision.waitlist_position), "success")
+    return _back_to_list(enrollment.offering_id)
+
+
+@bp.route("/staff/enrollments/<int:enrollment_id>/reject", methods=["GET", "POST"])
+@staff_required
+def reject_enrollment(enrollment_id: int):
+    """Reject a pending or waitlisted enrollment, with a reason the participant is sent."""
+    enrollment = _enrollment_or_404(enrollment_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            participants.reject(session, enrollment.id, form.reason.data, actor=current_user)
+        except services.EnrollmentError:
+            return _refused(enrollment.offering_id)
+        decision_mail.notify_rejected(session, enrollment)
+        session.commit()
+        flash(_("The enrollment of %(name)s is rejected.",
+                name=enrollment.participant.full_name), "success")
+        return _back_to_list(enrollment.offering_id)
+    return render_template("enrollment/staff/participants_reject.html", enrollment=enrollment,
+                           form=form), 400 if form.errors else 200
+
+
+@bp.route("/staff/enrollments/<int:enrollment_id>/cancel", methods=["GET", "POST"])
+@staff_required
+def cancel_enrollment(enrollment_id: int):
+    """Cancel on the participant's behalf, whatever the deadline; the next in line moves up."""
+    enrollment = _enrollment_or_404(enrollment_id)
+    form = StaffCancelForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            decision = participants.cancel(session, enrollment.id, form.reason.data or "",
+                                           actor=current_user, now=utcnow())
+        except services.EnrollmentError:
+            return _refused(enrollment.offering_id)
+        decision_mail.notify_cancelled_by_staff(session, enrollment)
+        decision_mail.notify_promoted_all(session, decision.promoted)
+        session.commit()
+        flash(_("The enrollment of %(name)s is cancelled.",
+                name=enrollment.participant.full_name), "success")
+        for other in decision.promoted:
+            flash(_("%(name)s moved up from the waiting list and has a seat.",
+                    name=other.participant.full_name), "success")
+        return _back_to_list(enrollment.offering_id)
+    return render_template("enrollment/staff/participants_cancel.html", enrollment=enrollment,
+                           form=form), 400 if form.errors else 200
+
+
+def _target_label(offering: CourseOffering) -> str:
+    label = offering.title()
+    if offering.sessions:
+        label += f", {format_short_day(offering.sessions[0].starts_at)}"
+    if offering.is_full:
+        return _("%(course)s (full: waiting list)", course=label)
+    return _("%(course)s (%(seats)s seats left)", course=label, seats=offering.seats_left)
+
+
+@bp.route("/staff/enrollments/<int:enrollment_id>/move", methods=["GET", "POST"])
+@staff_required
+def move_enrollment(enrollment_id: int):
+    """Move an enrollment to another offering of the same kind in the same county."""
+    enrollment = _enrollment_or_404(enrollment_id)
+    session = get_session()
+    targets = participants.move_targets(session, enrollment,
+                                        scope=county_scope(CourseOffering.county_id))
+    form = MoveForm()
+    form.target.choices = [(o.id, _target_label(o)) for o in targets]
+    if form.validate_on_submit():
+        try:
+            move = participants.move(session, enrollment.id, form.target.data,
+                                     actor=current_user, now=utcnow())
+        except services.AlreadyEnrolled:
+            session.rollback()
+            form.target.errors = [_("This person is already enrolled in that course.")]
+        except (participants.NotMovable, services.OfferingCancelled):
+            session.rollback()
+            form.target.errors = [_("Choose one of the listed courses.")]
+        except services.InvalidTransition:
+            return _refused(enrollment.offering_id)
+        else:
+            decision_mail.notify_moved(session, move)
+            decision_mail.notify_promoted_all(session, move.promoted)
+            session.commit()
+            flash(_("%(name)s is moved to %(course)s.", name=enrollment.participant.full_name,
+                    course=move.new.offering.title()), "success")
+            return _back_to_list(enrollment.offering_id)
+    return render_template("enrollment/staff/participants_move.html", enrollment=enrollment,
+                           form=form, targets=targets), 400 if form.errors else 200
+
+
+@bp.route("/staff/courses/<int:offering_id>/participants/new", methods=["GET", "POST"])
+@staff_required
+def add_participant(offering_id: int):
+    """Enroll someone by hand, also outside the enrollment window."""
+    offering = _offering_or_404(offering_id)
+    session = get_session()
+    form = AddParticipantForm(allowed_roles=services.eligible_roles(session, offering),
+                              start_months=_start_month_choices(offering))
+    if request.method == "GET":
+        form.locale.data = offering.county.default_locale
+    if form.validate_on_submit():
+        try:
+            result = participants.add(session, offering.id, _person(form), actor=current_user,
+                                      now=utcnow())
+        except services.AlreadyEnrolled:
+            session.rollback()
+            form.email.errors = [_("This person is already enrolled in this course (same "
+                                   "e-mail or HPR number).")]
+        except services.NotEligible:
+            session.rollback()
+            form.role.errors = [_("This course is not open to that role.")]
+        except services.OfferingCancelled:
+            session.rollback()
+            flash(_("This course is cancelled and takes no enrollments."), "error")
+            return _back_to_list(offering.id)
+        else:
+            notifications.notify_enrolled(session, result.enrollment, result.token,
+                                          result.waitlist_position)
+            session.commit()
+            flash(_("%(name)s is added: %(status)s.", name=result.enrollment.participant.full_name,
+                    status=result.enrollment.status.title), "success")
+            return _back_to_list(offering.id)
+    return render_template("enrollment/staff/participants_new.html", offering=offering,
+                           form=form), 400 if form.errors else 200
+
+
+@bp.get("/staff/participants/search")
+@staff_required
+def search_participants():
+    """Find enrollments in one's county by the participant's name, e-mail or HPR number."""
+    form = SearchForm(request.args)
+    results = None
+    if form.q.data and form.validate():
+        results = participants.search(get_session(), form.q.data,
+                                      scope=county_scope(CourseOffering.county_id))
+    return render_template("enrollment/staff/participants_search.html", form=form,
+                           results=results), 400 if form.errors else 200
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def _download(offering: CourseOffering, body: bytes, extension: str, mimetype: str):
+    filename = f"participants-{offering.id}.{extension}"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/staff/courses/<int:offering_id>/participants.csv")
+@staff_required
+def export_participants_csv(offering_id: int):
+    """The participant list as CSV (UTF-8 with BOM, ``;`` separated) for Excel."""
+    offering = _offering_or_404(offering_id)
+    body = exports.to_csv(participants.roster(get_session(), offering.id))
+    return _download(offering, body, "csv", exports.CSV_MIMETYPE)
+
+
+@bp.get("/staff/courses/<int:offering_id>/participants.xlsx")
+@staff_required
+def export_participants_xlsx(offering_id: int):
+    """The participant list as an Excel workbook."""
+    offering = _offering_or_404(offering_id)
+    roster = participants.roster(get_session(), offering.id)
+    body = exports.to_xlsx(roster, offering.title(current_locale()))
+    return _download(offering, body, "xlsx", exports.XLSX_MIMETYPE)

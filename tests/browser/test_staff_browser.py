@@ -1,0 +1,184 @@
+"""County staff in a real browser: log in, create and publish a course with two days, see a
+participant enroll, mark attendance, export the list; axe-core on every staff page."""
+
+import io
+import re
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page
+
+from core.db import session_scope
+from core.i18n import to_local
+from enrollment.models import (
+    Attendance,
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    OfferingStatus,
+    Role,
+)
+from enrollment.services import (
+    PersonDetails,
+    change_status,
+    enroll,
+    lock_offering,
+    reissue_token,
+)
+from tests.browser.conftest import assert_no_axe_violations
+from tests.conftest import STAFF_PASSWORD
+
+
+def log_in(page: Page, base: str, email: str, locale: str = "en") -> None:
+    page.goto(f"{base}/lang/{locale}?next=/staff/login")
+    page.fill("#email", email)
+    page.fill("#password", STAFF_PASSWORD)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.url.endswith("/staff/")
+
+
+def local_input(moment) -> str:
+    return to_local(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_staff_create_publish_attendance_and_export(app, live_server, page, make_staff, now):
+    make_staff(email="kari@sfvl.no", county="vestland")
+    log_in(page, live_server, "kari@sfvl.no")
+
+    page.goto(f"{live_server}/staff/courses/new")
+    page.select_option("#kind", label="Course in public health work")
+    page.locator("#cohort").select_option(index=2)
+    page.fill("#title_en", "Public health in Bergen")
+    page.fill("#title_nn", "Offentleg helsearbeid i Bergen")
+    page.fill("#venue", "Scandic Ørnen, Bergen")
+    page.fill("#capacity", "12")
+    page.fill("#enroll_opens_at", local_input(now - timedelta(days=1)))
+    page.fill("#enroll_closes_at", local_input(now + timedelta(days=20)))
+    page.check("#refund_eligible")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+
+    with session_scope(app.extensions["kp_engine"]) as session:
+        offering = session.scalar(sa.select(CourseOffering))
+        assert offering.title_en == "Public health in Bergen"
+        assert offering.status == OfferingStatus.DRAFT
+        offering_id = offering.id
+
+    first = (now + timedelta(days=30)).date()
+    for day in (first, first + timedelta(days=1)):
+        page.goto(f"{live_server}/staff/courses/{offering_id}/sessions/new")
+        page.fill("#day", day.isoformat())
+        page.fill("#starts", "09:00")
+        page.fill("#ends", "15:30")
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").last.click()
+    page.goto(f"{live_server}/staff/courses/{offering_id}/edit")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Publish").click()
+
+    with session_scope(app.extensions["kp_engine"]) as session:
+        offering = session.get(CourseOffering, offering_id)
+        assert offering.status == OfferingStatus.PUBLISHED
+        assert [to_local(s.starts_at).hour for s in offering.sessions] == [9, 9]
+
+    # A LIS1 doctor enrolls in a browser of her own.
+    visitor = page.context.browser.new_context(locale="nb-NO")
+    other = visitor.new_page()
+    other.goto(f"{live_server}/courses/{offering_id}/enroll")
+    other.fill("#full_name", "Ŋŧž Šđč Čuđđá")
+    other.fill("#email", "nils@example.no")
+    other.fill("#phone", "412 34 567")
+    other.select_option("#role", "lis1")
+    other.fill("#hpr_number", "1234567")
+    other.fill("#employer", "Os kommune")
+    other.locator("#start_month").select_option(index=3)
+    other.check("#consent")
+    with other.expect_navigation():
+        other.locator("main form button[type=submit]").last.click()
+    assert "/enrolled" in other.url
+    visitor.close()
+
+    page.goto(f"{live_server}/staff/courses/{offering_id}/participants")
+    assert "Ŋŧž Šđč Čuđđá" in page.content()
+
+    with session_scope(app.extensions["kp_engine"]) as session:
+        day_one = session.scalar(sa.select(CourseSession).order_by(CourseSession.starts_at))
+        enrollment = session.scalar(sa.select(Enrollment))
+        assert enrollment.status == EnrollmentStatus.CONFIRMED
+        session_id, enrollment_id = day_one.id, enrollment.id
+    page.goto(f"{live_server}/staff/sessions/{session_id}/attendance")
+    page.check(f"#present-{enrollment_id}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save attendance").click()
+    with session_scope(app.extensions["kp_engine"]) as session:
+        mark = session.get(Attendance, (enrollment_id, session_id))
+        assert mark is not None
+        assert mark.present
+
+    page.goto(f"{live_server}/staff/courses/{offering_id}/participants")
+    with page.expect_download() as download:
+        page.locator("a[href$='participants.xlsx']").click()
+    workbook = openpyxl.load_workbook(io.BytesIO(open(download.value.path(), "rb").read()))
+    rows = [[c for c in row] for row in workbook.active.iter_rows(values_only=True)]
+    assert any("Ŋŧž Šđč Čuđđá" in row for row in rows[1:])
+    assert len(rows) == 2
+
+
+@pytest.fixture
+def world(app, make_staff, make_offering):
+    """An administrator and a one-seat course with a confirmed, a waitlisted and a cancelled
+    enrollment, so every section of the staff pages has something to show."""
+    make_staff(email="admin@kursportal.test", admin=True)
+    offering = make_offering(capacity=1, days=2)
+    with session_scope(app.extensions["kp_engine"]) as session:
+        ids = []
+        for i, name in enumerate(["Åse Ødegård", "Máret Čuđđá", "Ola Nordmann"]):
+            result = enroll(session, offering.id, PersonDetails(
+                full_name=name, email=f"p{i}@example.no", phone="41234567",
+                role=Role.LIS1,
+                hpr_number=f"123456{i}", employer="Bergen kommune", locale="nn",
+            ), offering.enroll_opens_at + timedelta(minutes=i + 1))
+            ids.append(result.enrollment.id)
+        third = session.get(Enrollment, ids[2])
+        locked = lock_offering(session, offering.id)
+        change_status(third, EnrollmentStatus.CANCELLED, locked)
+        token = reissue_token(session, session.get(Enrollment, ids[0]))
+        session_id = session.scalar(sa.select(CourseSession.id).limit(1))
+        kind_id = offering.kind_id
+    return {"offering": offering.id, "session": session_id, "enrollment": ids[1],
+            "kind": kind_id, "token": token}
+
+
+STAFF_PAGES = [
+    "/staff/", "/staff/courses", "/staff/courses/new", "/staff/courses/{offering}/edit",
+    "/staff/courses/{offering}/cancel", "/staff/courses/{offering}/sessions/new",
+    "/staff/sessions/{session}/edit", "/staff/courses/{offering}/participants",
+    "/staff/courses/{offering}/participants/new", "/staff/participants/search?q=Ola",
+    "/staff/enrollments/{enrollment}/reject", "/staff/enrollments/{enrollment}/cancel",
+    "/staff/enrollments/{enrollment}/move", "/staff/sessions/{session}/attendance",
+    "/staff/kinds", "/staff/kinds/{kind}/objectives", "/staff/audit", "/staff/accounts",
+    "/staff/accounts/new",
+]
+
+
+@pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+def test_every_staff_page_passes_axe(app, live_server, page, world, locale):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("markup does not depend on the database; checked once, on SQLite")
+    page.goto(f"{live_server}/lang/{locale}?next=/staff/login")
+    assert_no_axe_violations(page)
+    log_in(page, live_server, "admin@kursportal.test", locale)
+    for path in STAFF_PAGES:
+        url = live_server + path.format(**world)
+        response = page.goto(url)
+        assert response.status == 200, url
+        assert page.locator("html").get_attribute("lang") == locale
+        assert len(page.locator("h1").all()) == 1, url
+        assert_no_axe_violations(page)
+    page.goto(f"{live_server}/staff/password/forgot")
+    assert_no_axe_violations(page)
+    assert re.search(r"/staff/password/forgot$", page.url)

@@ -1,0 +1,425 @@
+"""Staff attendance pages and the dashboard: what staff see, what the database then holds.
+
+Every test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.audit import AuditEvent
+from core.db import session_scope
+from enrollment.attendance import AUDIT_ACTION, name_sort_key
+from enrollment.dashboard import cohorts_around
+from enrollment.models import (
+    Attendance,
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    OfferingStatus,
+    Participant,
+    Role,
+)
+
+S = EnrollmentStatus
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def engine_of(app):
+    return app.extensions["kp_engine"]
+
+
+def page(response) -> str:
+    """The response body with HTML entities resolved."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def add_people(app, offering_id: int, people: dict[str, EnrollmentStatus],
+               employer: str = "Bergen kommune") -> dict[str, int]:
+    """Enroll each named person with the given status; returns {name: enrollment id}."""
+    ids = {}
+    with session_scope(engine_of(app)) as session:
+        offering = session.get(CourseOffering, offering_id)
+        for name, status in people.items():
+            number = session.scalar(sa.select(sa.func.count()).select_from(Participant)) or 0
+            participant = Participant(full_name=name, email=f"p{number}@example.org",
+                                      role=Role.LIS1, employer=employer)
+            enrollment = Enrollment(offering=offering, participant=participant, status=status,
+                                    manage_token_hash=f"{offering_id}-{number}-{name}"[:64])
+            session.add(enrollment)
+            session.flush()
+            if status == S.CONFIRMED:
+                offering.seats_taken += 1
+            ids[name] = enrollment.id
+    return ids
+
+
+def session_ids(app, offering_id: int) -> list[int]:
+    with session_scope(engine_of(app)) as session:
+        return list(session.scalars(
+            sa.select(CourseSession.id).where(CourseSession.offering_id == offering_id)
+            .order_by(CourseSession.starts_at)))
+
+
+def marks(app, session_id: int) -> dict[int, bool]:
+    """The attendance rows of a course day: {enrollment id: present}."""
+    with session_scope(engine_of(app)) as session:
+        return dict(session.execute(
+            sa.select(Attendance.enrollment_id, Attendance.present)
+            .where(Attendance.session_id == session_id)).all())
+
+
+def audit_events(app) -> list[AuditEvent]:
+    with session_scope(engine_of(app)) as session:
+        return list(session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == AUDIT_ACTION)
+            .order_by(AuditEvent.id)))
+
+
+def checked_ids(body: str) -> set[int]:
+    return {int(v) for v in re.findall(r'name="present" value="(\d+)"[^>]*\bchecked\b', body)}
+
+
+def listed_ids(body: str) -> set[int]:
+    return {int(v) for v in re.findall(r'name="present" value="(\d+)"', body)}
+
+
+@pytest.fixture
+def past_offering(make_offering, now):
+    """A published Vestland offering of the current cohort whose two days have ended."""
+
+    def factory(**values):
+        first_day = (now - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
+        values.setdefault("cohort", cohorts_around(now.date())[0])
+        return make_offering(first_day=first_day, **values)
+
+    return factory
+
+
+PEOPLE = {
+    "Åse Ødegård": S.CONFIRMED,
+    "Máret Čuđđá": S.CONFIRMED,
+    "Ŋŧž Šđč": S.CONFIRMED,
+    "Walter Waiting": S.WAITLISTED,
+    "Carl Cancelled": S.CANCELLED,
+    "Petra Pending": S.PENDING,
+    "Rita Rejected": S.REJECTED,
+}
+
+
+# --- the attendance page ------------------------------------------------------------------------
+
+
+def test_attendance_page_lists_only_confirmed_participants(app, client, past_offering,
+                                                           make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+
+    response = client.get(f"/staff/sessions/{day}/attendance")
+
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = page(response)
+    for name in ("Åse Ødegård", "Máret Čuđđá", "Ŋŧž Šđč"):
+        assert name in body
+    for name in ("Walter Waiting", "Carl Cancelled", "Petra Pending", "Rita Rejected"):
+        assert name not in body
+    confirmed = {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
+    assert listed_ids(body) == confirmed
+    assert checked_ids(body) == set()
+    assert body.count("Not marked") == 3
+
+
+def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
+        app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    staff_id = make_staff()
+    login()
+    ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
+
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data={"present": [str(ase), str(ng)], "save": "Save"})
+
+    assert response.status_code == 302
+    assert response.location.endswith(f"/staff/sessions/{day}/attendance")
+    assert marks(app, day) == {ase: True, maret: False, ng: True}
+    events = audit_events(app)
+    assert len(events) == 1
+    event = events[0]
+    assert (event.actor_id, event.object_type, event.object_id) == (staff_id, "course_session", day)
+    assert event.county_id == offering.county_id
+    assert event.before == {str(ase): None, str(maret): None, str(ng): None}
+    assert event.after == {str(ase): True, str(maret): False, str(ng): True}
+
+    shown = client.get(response.location)
+    body = page(shown)
+    assert "Attendance saved: 2 of 3 present." in body
+    assert checked_ids(body) == {ase, ng}
+    # The other day of the course is untouched.
+    assert marks(app, session_ids(app, offering.id)[1]) == {}
+
+
+def test_resaving_changes_marks_and_writes_one_more_event_with_before_and_after(
+        app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
+    url = f"/staff/sessions/{day}/attendance"
+    client.post(url, data={"present": [str(ase), str(ng)], "save": "Save"})
+
+    response = client.post(url, data={"present": [str(maret)], "save": "Save"})
+
+    assert response.status_code == 302
+    assert marks(app, day) == {ase: False, maret: True, ng: False}
+    events = audit_events(app)
+    assert len(events) == 2
+    assert events[1].before == {str(ase): True, str(maret): False, str(ng): True}
+    assert events[1].after == {str(ase): False, str(maret): True, str(ng): False}
+    assert checked_ids(page(client.get(url))) == {maret}
+
+    # Ticking nobody is a save too: everyone absent, one more event.
+    client.post(url, data={"save": "Save"})
+    assert marks(app, day) == {ase: False, maret: False, ng: False}
+    assert len(audit_events(app)) == 3
+
+
+def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offering, make_staff,
+                                                       login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    url = f"/staff/sessions/{day}/attendance"
+
+    response = client.post(url, data={"mark_all": "Tick everyone"})
+
+    assert response.status_code == 200
+    body = page(response)
+    assert "Not saved yet" in body
+    assert checked_ids(body) == {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
+    assert marks(app, day) == {}
+    assert audit_events(app) == []
+
+    client.post(url, data={"present": [str(ids["Åse Ødegård"])], "save": "Save"})
+    none = client.post(url, data={"present": [str(ids["Åse Ødegård"])], "mark_none": "Untick"})
+    assert none.status_code == 200
+    assert checked_ids(page(none)) == set()
+    assert marks(app, day)[ids["Åse Ødegård"]] is True
+    assert len(audit_events(app)) == 1
+
+
+def test_ids_not_on_the_roster_are_ignored(app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+
+    client.post(f"/staff/sessions/{day}/attendance",
+                data={"present": [str(ids["Walter Waiting"]), "99999"], "save": "Save"})
+
+    saved = marks(app, day)
+    assert ids["Walter Waiting"] not in saved
+    assert set(saved) == {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
+    assert not any(saved.values())
+
+
+def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data={"present": ["abc"], "save": "Save"})
+
+    assert response.status_code == 400
+    assert marks(app, day) == {}
+    assert audit_events(app) == []
+
+
+def test_roster_is_in_norwegian_name_order():
+    names = ["Åse", "Zeta", "Ærlig", "Øystein", "Anders", "Ánde"]
+    assert sorted(names, key=name_sort_key) == ["Ánde", "Anders", "Zeta", "Ærlig", "Øystein",
+                                                "Åse"]
+
+
+# --- county scoping -----------------------------------------------------------------------------
+
+
+def test_staff_of_another_county_get_404_on_every_route(app, client, past_offering, make_staff,
+                                                        login):
+    offering = past_offering(title_en="Vestland only")
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    make_staff(email="ola@sfno.no", county="nordland")
+    login("ola@sfno.no")
+
+    assert client.get(f"/staff/sessions/{day}/attendance").status_code == 404
+    assert client.post(f"/staff/sessions/{day}/attendance",
+                       data={"present": [str(ids["Åse Ødegård"])], "save": "Save"}
+                       ).status_code == 404
+    assert client.get(f"/staff/sessions/{day}/sign-in.pdf").status_code == 404
+    assert client.get("/staff/sessions/99999/attendance").status_code == 404
+    dashboard = client.get("/staff/")
+    assert dashboard.status_code == 200
+    assert "Vestland only" not in page(dashboard)
+    assert "There are no course offerings for these cohorts." in page(dashboard)
+    # County staff cannot pick another county on the dashboard.
+    assert client.get("/staff/?county=vestland").status_code == 404
+    assert marks(app, day) == {}
+    assert audit_events(app) == []
+
+
+def test_routes_need_a_login(app, client, past_offering):
+    offering = past_offering()
+    day = session_ids(app, offering.id)[0]
+    for url in (f"/staff/sessions/{day}/attendance", f"/staff/sessions/{day}/sign-in.pdf",
+                "/staff/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/staff/login" in response.location
+
+
+def test_administrator_sees_and_marks_every_county(app, client, past_offering, make_staff,
+                                                  login):
+    vestland = past_offering(title_en="Vestland course")
+    nordland = past_offering(county="nordland", title_en="Nordland course")
+    ids = add_people(app, nordland.id, {"Máret Čuđđá": S.CONFIRMED})
+    day = session_ids(app, nordland.id)[0]
+    make_staff(email="admin@sf.no", admin=True)
+    login("admin@sf.no")
+
+    body = page(client.get("/staff/"))
+    assert "Vestland course" in body
+    assert "Nordland course" in body
+    only = page(client.get("/staff/?county=nordland"))
+    assert "Nordland course" in only
+    assert "Vestland course" not in only
+    assert client.get("/staff/?county=nowhere").status_code == 404
+    assert client.post(f"/staff/sessions/{day}/attendance",
+                       data={"present": [str(ids["Máret Čuđđá"])], "save": "Save"}
+                       ).status_code == 302
+    assert marks(app, day) == {ids["Máret Čuđđá"]: True}
+    assert vestland.id != nordland.id
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+def dashboard_row(body: str, title: str) -> list[str]:
+    """The cells of the offerings table row of ``title``, as text."""
+    match = re.search(rf'<th scope="row">{re.escape(title)}</th>(.*?)</tr>', body, re.S)
+    assert match, title
+    return [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td>(.*?)</td>",
+                                                                  match.group(1), re.S)]
+
+
+def summary(body: str) -> dict[str, str]:
+    return {dt: dd.strip() for dt, dd in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", body)}
+
+
+def test_dashboard_figures_match_the_database(app, client, past_offering, make_offering,
+                                              make_staff, login, now):
+    current, following = cohorts_around(now.date())
+    full = past_offering(title_en="Course A", capacity=4)
+    a = add_people(app, full.id, {
+        "A1": S.CONFIRMED, "A2": S.CONFIRMED, "A3": S.CONFIRMED, "A4": S.CONFIRMED,
+        "W1": S.WAITLISTED, "W2": S.WAITLISTED, "P1": S.PENDING, "X1": S.CANCELLED,
+    })
+    later = make_offering(title_en="Course B", capacity=10, cohort=following)
+    add_people(app, later.id, {"B1": S.CONFIRMED, "B2": S.PENDING})
+    past_offering(title_en="Cancelled course", status=OfferingStatus.CANCELLED)
+    past_offering(title_en="Old cohort", cohort=current - timedelta(days=200))
+    past_offering(title_en="Other county", county="nordland")
+    first_day, second_day = session_ids(app, full.id)
+    make_staff()
+    login()
+    client.post(f"/staff/sessions/{first_day}/attendance",
+                data={"present": [str(a["A1"]), str(a["A2"]), str(a["A3"])], "save": "Save"})
+
+    body = page(client.get("/staff/"))
+
+    for hidden in ("Cancelled course", "Old cohort", "Other county"):
+        assert hidden not in body
+    with session_scope(engine_of(app)) as session:
+        def count(offering_id, status):
+            return session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
+                Enrollment.offering_id == offering_id, Enrollment.status == status))
+        present = session.scalar(sa.select(sa.func.count()).select_from(Attendance).where(
+            Attendance.session_id.in_([first_day, second_day]), Attendance.present))
+        marked = session.scalar(sa.select(sa.func.count()).select_from(Attendance).where(
+            Attendance.session_id.in_([first_day, second_day])))
+        seats_taken = session.get(CourseOffering, full.id).seats_taken
+        expected_a = [str(count(full.id, S.CONFIRMED)), "4", str(count(full.id, S.WAITLISTED)),
+                      str(count(full.id, S.PENDING))]
+        expected_b = [str(count(later.id, S.CONFIRMED)), "10",
+                      str(count(later.id, S.WAITLISTED)), str(count(later.id, S.PENDING))]
+    assert (present, marked, seats_taken) == (3, 4, 4)
+    row_a = dashboard_row(body, "Course A")
+    assert row_a[1:5] == expected_a == ["4", "4", "2", "1"]
+    assert row_a[5] == "75% (3 of 4)"
+    row_b = dashboard_row(body, "Course B")
+    assert row_b[1:5] == expected_b == ["1", "10", "0", "1"]
+    assert row_b[5] == "–"
+    totals = summary(body)
+    assert totals["Course offerings"] == "2"
+    assert totals["Seats filled"] == "5 of 14"
+    assert totals["Waiting list"] == "2"
+    assert totals["Pending approval"] == "2"
+    assert totals["Attendance at past course days"] == "75%"
+    assert totals["Past course days not marked"] == "1"
+    # The charts say the same in words, and draw the same numbers.
+    assert 'role="img"' in body
+    assert "Course A: 4 of 4 seats filled, 2 on the waiting list." in body
+    assert "Course A: 75% present." in body
+    assert ">4/4 + 2</text>" in body
+    assert "<script" not in body
+    assert "style=" not in body
+    # Each course day links to its attendance page and sign-in sheet.
+    assert "3 of 4 present" in body
+    assert f"/staff/sessions/{second_day}/sign-in.pdf" in body
+
+
+def test_dashboard_query_count_does_not_grow_with_offerings(app, client, make_offering,
+                                                            make_staff, login, count_queries,
+                                                            now):
+    cohort = cohorts_around(now.date())[1]
+
+    def add_offerings(n, start):
+        for i in range(start, start + n):
+            offering = make_offering(title_en=f"Course {i}", cohort=cohort, capacity=2,
+                                     county="vestland" if i % 2 else "nordland")
+            add_people(app, offering.id, {f"C{i}a": S.CONFIRMED, f"C{i}b": S.CONFIRMED,
+                                          f"W{i}": S.WAITLISTED})
+
+    make_staff(email="admin@sf.no", admin=True)
+    login("admin@sf.no")
+    add_offerings(3, 0)
+    with count_queries() as few:
+        small = client.get("/staff/")
+    add_offerings(27, 3)
+    with count_queries() as many:
+        large = client.get("/staff/")
+
+    assert small.status_code == large.status_code == 200
+    assert page(large).count('<th scope="row">Course ') == 30
+    assert len(few) == len(many), (few, many)
