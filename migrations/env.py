@@ -7,6 +7,7 @@ import core.auth  # noqa: F401
 import core.mail  # noqa: F401
 import core.models  # noqa: F401  (registers the tables on Base.metadata)
 import enrollment.models  # noqa: F401
+import refunds.models  # noqa: F401
 from core.db import Base, make_engine
 
 config = context.config

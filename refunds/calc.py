@@ -1,0 +1,391 @@
+"""The claim calculation: pure functions from a scheme's rates and a claim's lines to øre.
+
+No database and no request: ``SchemeRules.from_scheme`` copies what a scheme says into plain
+values, and everything else works on those and on the input dataclasses.
+
+The rules, stated once:
+
+* A rate applies to a line when ``valid_from <= travel date <= valid_to`` (open-ended when
+  ``valid_to`` is None). When no rate of the kind is valid that day the line is refused; when
+  periods overlap, the one that started last wins.
+* Own car: ``km × car rate + km × units × passenger rate``, where ``units`` is the number of
+  passengers (per-passenger supplement) or 1 when anyone rode along (flat supplement).
+  Kilometres may have one decimal.
+* Legs by other means, tolls, ferries, parking and accommodation: at cost, the amount paid.
+* Meal allowance (only when the scheme switches it on): the rate for the period, less the
+  deduction percentages of the meals provided, never below zero.
+* Each line is computed exactly in ``Decimal`` and rounded **once**, half up to whole øre. An
+  integer number of km times an øre rate is already whole; one decimal km can end in half an
+  øre, which rounds up. The claim's total is the sum of the rounded lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_percent
+
+from core.i18n import format_money, format_number
+from refunds.models import (
+    COST_KINDS,
+    AllowancePeriod,
+    LineKind,
+    PassengerMode,
+    RateKind,
+    RateScheme,
+    ReceiptRule,
+    TravelMeans,
+)
+
+ROUNDING = ROUND_HALF_UP
+MAX_KM = Decimal("5000")
+MAX_PASSENGERS = 8
+# 100 000 kr on one line is a typing mistake, not a journey to a course.
+MAX_LINE_ORE = 10_000_000
+MAX_TEXT = 300
+
+_ONE_DECIMAL = Decimal("0.1")
+_PERCENT_LOCALE = {"nn": "nn", "nb": "nb", "en": "en_GB"}
+
+
+class CalcError(Exception):
+    """A line cannot be computed; ``code`` says why, ``index`` which line (when known)."""
+
+    def __init__(self, code: str, index: int | None = None):
+        super().__init__(code if index is None else f"line {index}: {code}")
+        self.code = code
+        self.index = index
+
+
+class LinesRefused(CalcError):
+    """One or more lines cannot be computed; ``errors`` has one ``CalcError`` per problem."""
+
+    def __init__(self, errors: Sequence[CalcError]):
+        super().__init__("lines_refused")
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class RateValue:
+    """A rate as plain values (``id`` is None for rates not from the database)."""
+
+    kind: RateKind
+    amount_ore: int
+    valid_from: date
+    valid_to: date | None = None
+    percent: Decimal | None = None
+    id: int | None = None
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the rate applies to travel on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class SchemeRules:
+    """What a rate scheme says, as plain values."""
+
+    rates: tuple[RateValue, ...]
+    passenger_mode: PassengerMode = PassengerMode.PER_PASSENGER
+    allowances_enabled: bool = False
+    receipt_rules: Mapping = field(default_factory=dict)
+
+    @classmethod
+    def from_scheme(cls, scheme: RateScheme) -> SchemeRules:
+        """Copy a scheme and its loaded rates."""
+        return cls(
+            rates=tuple(
+                RateValue(kind=r.kind, amount_ore=r.amount_ore, valid_from=r.valid_from,
+                          valid_to=r.valid_to, percent=r.percent, id=r.id)
+                for r in scheme.rates
+            ),
+            passenger_mode=scheme.passenger_mode,
+            allowances_enabled=scheme.allowances_enabled,
+            receipt_rules=scheme.receipt_rules or {},
+        )
+
+    def rate_on(self, kind: RateKind, day: date) -> RateValue:
+        """The rate of ``kind`` valid on ``day``; ``CalcError('no_rate')`` when there is none."""
+        valid = [r for r in self.rates if r.kind == kind and r.valid_on(day)]
+        if not valid:
+            raise CalcError("no_rate")
+        return max(valid, key=lambda r: r.valid_from)
+
+    def _rule(self, group: str, key: str) -> ReceiptRule | None:
+        value = (self.receipt_rules.get(group) or {}).get(key)
+        return ReceiptRule(value) if value else None
+
+    def receipt_rule_for_leg(self, means: TravelMeans, best_class: bool = False) -> ReceiptRule:
+        """Whether a leg by ``means`` needs a receipt; anything the rules omit needs one,
+        except driving one's own car, which has none to give."""
+        if best_class:
+            rule = self._rule("leg_best_class", means.value)
+            if rule is not None:
+                return rule
+        default = ReceiptRule.NONE if means == TravelMeans.OWN_CAR else ReceiptRule.REQUIRED
+        return self._rule("leg", means.value) or default
+
+    def receipt_rule_for_cost(self, kind: LineKind) -> ReceiptRule:
+        """Whether an extra cost of ``kind`` needs a receipt; anything omitted needs one."""
+        return self._rule("cost", kind.value) or ReceiptRule.REQUIRED
+
+
+@dataclass(frozen=True)
+class LegInput:
+    """A leg of the journey as the participant enters it."""
+
+    travel_date: date
+    from_place: str
+    to_place: str
+    means: TravelMeans
+    km: Decimal | None = None
+    passengers: int = 0
+    amount_paid_ore: int | None = None
+    taxi_reason: str = ""
+    best_class: bool = False
+    receipt_id: int | None = None
+
+    kind = LineKind.LEG
+
+
+@dataclass(frozen=True)
+class CostInput:
+    """An extra cost refunded at cost: toll, ferry, parking or accommodation."""
+
+    kind: LineKind
+    travel_date: date
+    amount_paid_ore: int | None
+    description: str = ""
+    receipt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AllowanceInput:
+    """A meal allowance for one day (or day and night) of the journey."""
+
+    travel_date: date
+    period: AllowancePeriod
+    breakfast_provided: bool = False
+    lunch_provided: bool = False
+    dinner_provided: bool = False
+    description: str = ""
+
+    kind = LineKind.MEAL_ALLOWANCE
+
+
+LineInput = LegInput | CostInput | AllowanceInput
+
+
+@dataclass(frozen=True)
+class ComputedLine:
+    """A computed line: the input, its amount and everything needed to explain it.
+
+    The field names match ``ClaimLine``'s, so ``explain`` reads either.
+    """
+
+    source: LineInput
+    amount_ore: int
+    rate_id: int | None = None
+    rate_ore: int | None = None
+    supplement_rate_id: int | None = None
+    supplement_rate_ore: int | None = None
+    supplement_units: int | None = None
+    deduction_percent: Decimal | None = None
+    receipt_required: bool = False
+
+    @property
+    def kind(self) -> LineKind:
+        """The line's kind."""
+        return self.source.kind
+
+    @property
+    def travel_date(self) -> date:
+        """The day of travel the rates were taken for."""
+        return self.source.travel_date
+
+    @property
+    def means(self) -> TravelMeans | None:
+        """For legs, how the leg was travelled."""
+        return getattr(self.source, "means", None)
+
+    @property
+    def km(self) -> Decimal | None:
+        """For legs by own car, the kilometres."""
+        return getattr(self.source, "km", None)
+
+    @property
+    def amount_paid_ore(self) -> int | None:
+        """For lines at cost, what was paid."""
+        return getattr(self.source, "amount_paid_ore", None)
+
+    @property
+    def receipt_missing(self) -> bool:
+        """True when a receipt is required and the input names none."""
+        return self.receipt_required and getattr(self.source, "receipt_id", None) is None
+
+
+@dataclass(frozen=True)
+class ComputedClaim:
+    """All lines of a claim computed, with their total."""
+
+    lines: tuple[ComputedLine, ...]
+
+    @property
+    def total_ore(self) -> int:
+        """The sum of the lines (each already rounded)."""
+        return sum(line.amount_ore for line in self.lines)
+
+    @property
+    def receipts_missing(self) -> list[int]:
+        """Indexes of the lines that need a receipt and have none."""
+        return [i for i, line in enumerate(self.lines) if line.receipt_missing]
+
+
+def round_ore(exact: Decimal) -> int:
+    """Round an exact amount in øre half up to a whole øre: the one rounding of a line."""
+    return int(exact.quantize(Decimal(1), rounding=ROUNDING))
+
+
+def _check_amount(value: int | None) -> int:
+    if value is None:
+        raise CalcError("amount_missing")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CalcError("amount_invalid")
+    if value > MAX_LINE_ORE:
+        raise CalcError("amount_too_large")
+    return value
+
+
+def _check_km(km: Decimal | int | None) -> Decimal:
+    if km is None:
+        raise CalcError("km_missing")
+    if isinstance(km, bool) or not isinstance(km, Decimal | int):
+        raise CalcError("km_invalid")
+    km = Decimal(km)
+    if not km.is_finite() or km <= 0 or km > MAX_KM or km != km.quantize(_ONE_DECIMAL):
+        raise CalcError("km_invalid")
+    return km
+
+
+def _check_text(*values: str) -> None:
+    if any(len(v) > MAX_TEXT for v in values):
+        raise CalcError("text_too_long")
+
+
+def _compute_leg(rules: SchemeRules, leg: LegInput) -> ComputedLine:
+    _check_text(leg.from_place, leg.to_place)
+    if not leg.from_place.strip() or not leg.to_place.strip():
+        raise CalcError("place_missing")
+    rule = rules.receipt_rule_for_leg(leg.means, leg.best_class)
+    required = rule == ReceiptRule.REQUIRED
+    if leg.means != TravelMeans.OWN_CAR:
+        if leg.means == TravelMeans.TAXI and not leg.taxi_reason.strip():
+            raise CalcError("taxi_reason_missing")
+        amount = _check_amount(leg.amount_paid_ore)
+        return ComputedLine(source=leg, amount_ore=amount, receipt_required=required)
+
+    km = _check_km(leg.km)
+    if isinstance(leg.passengers, bool) or not 0 <= leg.passengers <= MAX_PASSENGERS:
+        raise CalcError("passengers_invalid")
+    car = rules.rate_on(RateKind.CAR_KM, leg.travel_date)
+    exact = km * car.amount_ore
+    supplement = None
+    units = None
+    if leg.passengers:
+        supplement = rules.rate_on(RateKind.PASSENGER_KM, leg.travel_date)
+        units = leg.passengers if rules.passenger_mode == PassengerMode.PER_PASSENGER else 1
+        exact += km * units * supplement.amount_ore
+    amount = round_ore(exact)
+    if amount > MAX_LINE_ORE:
+        raise CalcError("amount_too_large")
+    return ComputedLine(
+        source=leg, amount_ore=amount, rate_id=car.id, rate_ore=car.amount_ore,
+        supplement_rate_id=supplement.id if supplement else None,
+        supplement_rate_ore=supplement.amount_ore if supplement else None,
+        supplement_units=units, receipt_required=required,
+    )
+
+
+def _compute_cost(rules: SchemeRules, cost: CostInput) -> ComputedLine:
+    if cost.kind not in COST_KINDS:
+        raise CalcError("kind_invalid")
+    _check_text(cost.description)
+    amount = _check_amount(cost.amount_paid_ore)
+    required = rules.receipt_rule_for_cost(cost.kind) == ReceiptRule.REQUIRED
+    return ComputedLine(source=cost, amount_ore=amount, receipt_required=required)
+
+
+_DEDUCTIONS = (
+    ("breakfast_provided", RateKind.DEDUCT_BREAKFAST),
+    ("lunch_provided", RateKind.DEDUCT_LUNCH),
+    ("dinner_provided", RateKind.DEDUCT_DINNER),
+)
+
+
+def _compute_allowance(rules: SchemeRules, allowance: AllowanceInput) -> ComputedLine:
+    if not rules.allowances_enabled:
+        raise CalcError("allowances_disabled")
+    _check_text(allowance.description)
+    rate = rules.rate_on(allowance.period.rate_kind, allowance.travel_date)
+    percent = Decimal(0)
+    for flag, kind in _DEDUCTIONS:
+        if getattr(allowance, flag):
+            percent += rules.rate_on(kind, allowance.travel_date).percent or Decimal(0)
+    percent = min(percent, Decimal(100))
+    amount = round_ore(Decimal(rate.amount_ore) * (Decimal(100) - percent) / Decimal(100))
+    return ComputedLine(
+        source=allowance, amount_ore=amount, rate_id=rate.id, rate_ore=rate.amount_ore,
+        deduction_percent=percent if percent else None,
+    )
+
+
+def compute_line(rules: SchemeRules, line: LineInput) -> ComputedLine:
+    """Compute one line; raises ``CalcError`` when a rule refuses it."""
+    if isinstance(line, LegInput):
+        return _compute_leg(rules, line)
+    if isinstance(line, CostInput):
+        return _compute_cost(rules, line)
+    if isinstance(line, AllowanceInput):
+        return _compute_allowance(rules, line)
+    raise TypeError(f"not a claim line: {line!r}")
+
+
+def compute_claim(rules: SchemeRules, lines: Sequence[LineInput]) -> ComputedClaim:
+    """Compute every line; raises ``LinesRefused`` listing every line a rule refuses."""
+    computed, errors = [], []
+    for index, line in enumerate(lines):
+        try:
+            computed.append(compute_line(rules, line))
+        except CalcError as exc:
+            errors.append(CalcError(exc.code, index))
+    if errors:
+        raise LinesRefused(errors)
+    return ComputedClaim(tuple(computed))
+
+
+def explain(line, locale: str) -> str:
+    """How a line's amount came about, for ``locale``: '312 km × 5,30 kr = 1 653,60 kr'.
+
+    Works on a ``ComputedLine`` or a stored ``ClaimLine``; shows the computed amount, not a
+    staff adjustment.
+    """
+    total = format_money(line.amount_ore, locale)
+    if line.kind == LineKind.LEG and line.rate_ore is not None and line.km is not None:
+        km = format_number(Decimal(line.km), locale)
+        text = f"{km} km × {format_money(line.rate_ore, locale)}"
+        if line.supplement_rate_ore is not None and line.supplement_units:
+            units = "" if line.supplement_units == 1 else f"{line.supplement_units} × "
+            text += f" + {km} km × {units}{format_money(line.supplement_rate_ore, locale)}"
+        return f"{text} = {total}"
+    if line.kind == LineKind.MEAL_ALLOWANCE and line.rate_ore is not None:
+        if not line.deduction_percent:
+            return total
+        percent = format_percent(
+            Decimal(line.deduction_percent) / 100, locale=_PERCENT_LOCALE.get(locale, locale),
+            decimal_quantization=False,
+        )
+        return f"{format_money(line.rate_ore, locale)} − {percent} = {total}"
+    return total

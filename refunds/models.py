@@ -1,0 +1,398 @@
+"""Tables of the refunds plugin: rate schemes and their rates, claims, claim lines, receipts.
+
+Money is integer øre throughout. Rates are data with validity dates, never constants in code;
+each claim line records the rate it was computed with, so a later change of rates never changes
+an old claim.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.auth import StaffUser
+from core.db import Base, UTCDateTime, enum_column, utcnow
+from core.models import County
+from enrollment.models import Enrollment
+
+
+class ClaimStatus(enum.StrEnum):
+    """Where a claim stands; allowed moves are in ``refunds.services.TRANSITIONS``."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    RESUBMITTED = "resubmitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PAID = "paid"
+
+    @property
+    def title(self):
+        """The status in the active language."""
+        return _CLAIM_STATUS_TITLES[self]
+
+
+# Waiting for a caseworker.
+AWAITING_DECISION = (ClaimStatus.SUBMITTED, ClaimStatus.RESUBMITTED)
+
+_CLAIM_STATUS_TITLES = {
+    ClaimStatus.DRAFT: _l("Draft"),
+    ClaimStatus.SUBMITTED: _l("Submitted"),
+    ClaimStatus.RETURNED: _l("Returned for changes"),
+    ClaimStatus.RESUBMITTED: _l("Resubmitted"),
+    ClaimStatus.APPROVED: _l("Approved"),
+    ClaimStatus.REJECTED: _l("Rejected"),
+    ClaimStatus.PAID: _l("Paid"),
+}
+
+
+class LineKind(enum.StrEnum):
+    """What a claim line is for."""
+
+    LEG = "leg"
+    TOLL = "toll"
+    FERRY = "ferry"
+    PARKING = "parking"
+    ACCOMMODATION = "accommodation"
+    MEAL_ALLOWANCE = "meal_allowance"
+
+    @property
+    def title(self):
+        """The kind in the active language."""
+        return _LINE_KIND_TITLES[self]
+
+
+_LINE_KIND_TITLES = {
+    LineKind.LEG: _l("Journey"),
+    LineKind.TOLL: _l("Toll"),
+    LineKind.FERRY: _l("Ferry"),
+    LineKind.PARKING: _l("Parking"),
+    LineKind.ACCOMMODATION: _l("Accommodation"),
+    LineKind.MEAL_ALLOWANCE: _l("Meal allowance"),
+}
+
+# The extra costs refunded at cost against documentation.
+COST_KINDS = (LineKind.TOLL, LineKind.FERRY, LineKind.PARKING, LineKind.ACCOMMODATION)
+
+
+class TravelMeans(enum.StrEnum):
+    """How a leg of the journey was travelled."""
+
+    OWN_CAR = "own_car"
+    PUBLIC_TRANSPORT = "public_transport"
+    FLIGHT = "flight"
+    TAXI = "taxi"
+    FERRY = "ferry"
+    OTHER = "other"
+
+    @property
+    def title(self):
+        """The means in the active language."""
+        return _MEANS_TITLES[self]
+
+
+_MEANS_TITLES = {
+    TravelMeans.OWN_CAR: _l("Own car"),
+    TravelMeans.PUBLIC_TRANSPORT: _l("Public transport"),
+    TravelMeans.FLIGHT: _l("Flight"),
+    TravelMeans.TAXI: _l("Taxi"),
+    TravelMeans.FERRY: _l("Ferry or boat"),
+    TravelMeans.OTHER: _l("Other"),
+}
+
+
+class RateKind(enum.StrEnum):
+    """What a rate is a rate of.
+
+    ``car_km`` and ``passenger_km`` are øre per kilometre; the ``meal_*`` kinds are øre per
+    period; the ``deduct_*`` kinds are a percentage of the allowance granted, taken off when the
+    meal was provided.
+    """
+
+    CAR_KM = "car_km"
+    PASSENGER_KM = "passenger_km"
+    MEAL_DAY_6_12H = "meal_day_6_12h"
+    MEAL_DAY_OVER_12H = "meal_day_over_12h"
+    MEAL_OVERNIGHT = "meal_overnight"
+    DEDUCT_BREAKFAST = "deduct_breakfast"
+    DEDUCT_LUNCH = "deduct_lunch"
+    DEDUCT_DINNER = "deduct_dinner"
+
+    @property
+    def is_percent(self) -> bool:
+        """Whether the rate is a percentage rather than an amount in øre."""
+        return self in DEDUCTION_KINDS
+
+
+DEDUCTION_KINDS = frozenset(
+    {RateKind.DEDUCT_BREAKFAST, RateKind.DEDUCT_LUNCH, RateKind.DEDUCT_DINNER}
+)
+
+
+class AllowancePeriod(enum.StrEnum):
+    """The length of a journey a meal allowance is granted for; the value names its rate."""
+
+    DAY_6_12H = "meal_day_6_12h"
+    DAY_OVER_12H = "meal_day_over_12h"
+    OVERNIGHT = "meal_overnight"
+
+    @property
+    def rate_kind(self) -> RateKind:
+        """The rate that gives the allowance for this period."""
+        return RateKind(self.value)
+
+    @property
+    def title(self):
+        """The period in the active language."""
+        return _PERIOD_TITLES[self]
+
+
+_PERIOD_TITLES = {
+    AllowancePeriod.DAY_6_12H: _l("Day trip of 6 to 12 hours"),
+    AllowancePeriod.DAY_OVER_12H: _l("Day trip of more than 12 hours"),
+    AllowancePeriod.OVERNIGHT: _l("More than 12 hours with an overnight stay"),
+}
+
+
+class PassengerMode(enum.StrEnum):
+    """How the passenger supplement is paid: per passenger per km, or once per km."""
+
+    PER_PASSENGER = "per_passenger"
+    FLAT = "flat"
+
+
+class ReceiptRule(enum.StrEnum):
+    """Whether a line needs a receipt before the claim can be submitted."""
+
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NONE = "none"
+
+
+class RateScheme(Base):
+    """A set of rates and rules claims are computed by: the national default, or a county's own.
+
+    ``receipt_rules`` is data: ``{"leg": {means: rule}, "leg_best_class": {means: rule},
+    "cost": {kind: rule}}`` with rules from ``ReceiptRule``; anything not named is required,
+    except a leg by one's own car.
+    """
+
+    __tablename__ = "rate_schemes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    source_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # A county's own scheme replaces the default for its claims; None is the national scheme.
+    county_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counties.id"), unique=True)
+    is_default: Mapped[bool] = mapped_column(default=False)
+    allowances_enabled: Mapped[bool] = mapped_column(default=False)
+    passenger_mode: Mapped[PassengerMode] = mapped_column(
+        enum_column(PassengerMode), default=PassengerMode.PER_PASSENGER
+    )
+    receipt_rules: Mapped[dict] = mapped_column(sa.JSON, default=lambda: {})
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    county: Mapped[County | None] = relationship()
+    rates: Mapped[list[Rate]] = relationship(
+        back_populates="scheme", cascade="all, delete-orphan",
+        order_by=lambda: [Rate.kind, Rate.valid_from],
+    )
+
+
+class Rate(Base):
+    """One rate of a scheme, valid from ``valid_from`` through ``valid_to`` (open if None)."""
+
+    __tablename__ = "rates"
+    __table_args__ = (
+        sa.UniqueConstraint("scheme_id", "kind", "valid_from", name="uq_rates_scheme_kind_from"),
+        sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_period"),
+        sa.CheckConstraint("amount_ore >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("percent IS NULL OR (percent >= 0 AND percent <= 100)",
+                           name="percent_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("rate_schemes.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RateKind] = mapped_column(enum_column(RateKind, length=30))
+    amount_ore: Mapped[int] = mapped_column(default=0)
+    # Only for the deduction kinds: the share of the allowance taken off.
+    percent: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    valid_from: Mapped[date] = mapped_column(sa.Date)
+    valid_to: Mapped[date | None] = mapped_column(sa.Date)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    scheme: Mapped[RateScheme] = relationship(back_populates="rates")
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the rate applies to travel on ``day``."""
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class Claim(Base):
+    """A participant's claim for the travel costs of one enrollment."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        # The staff queue: by status, oldest submission first (county comes through the
+        # enrollment's offering, whose county_id is indexed).
+        sa.Index("ix_claims_status_submitted_at", "status", "submitted_at"),
+        sa.CheckConstraint("total_ore >= 0", name="total_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrollments.id"), index=True)
+    scheme_id: Mapped[int] = mapped_column(sa.ForeignKey("rate_schemes.id"), index=True)
+    status: Mapped[ClaimStatus] = mapped_column(
+        enum_column(ClaimStatus), default=ClaimStatus.DRAFT
+    )
+    # "RR-2026-000123"; set from the id in the transaction that creates the claim.
+    reference: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    # Eleven digits, normalised; empty until the participant gives it.
+    bank_account: Mapped[str] = mapped_column(sa.String(11), default="")
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    total_ore: Mapped[int] = mapped_column(default=0)
+    approved_total_ore: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The latest (re)submission: the queue's order.
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    payment_date: Mapped[date | None] = mapped_column(sa.Date)
+    # Shown to the participant: why the claim was rejected or returned.
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # For staff only.
+    staff_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    enrollment: Mapped[Enrollment] = relationship()
+    scheme: Mapped[RateScheme] = relationship()
+    decided_by: Mapped[StaffUser | None] = relationship(foreign_keys=[decided_by_id])
+    paid_by: Mapped[StaffUser | None] = relationship(foreign_keys=[paid_by_id])
+    lines: Mapped[list[ClaimLine]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="ClaimLine.position"
+    )
+    receipts: Mapped[list[Receipt]] = relationship(
+        back_populates="claim", cascade="all, delete-orphan", order_by="Receipt.id"
+    )
+
+    @property
+    def payable_ore(self) -> int:
+        """What is paid out: the approved total once decided, else the computed total."""
+        return self.approved_total_ore if self.approved_total_ore is not None else self.total_ore
+
+
+class ClaimLine(Base):
+    """One line of a claim: a leg of the journey, an extra cost, or a meal allowance.
+
+    A line points at its receipt (not the other way round) so that one receipt, say a return
+    ticket or a toll statement, can document several lines, and replacing the lines of a draft
+    keeps the links.
+    """
+
+    __tablename__ = "claim_lines"
+    __table_args__ = (
+        sa.CheckConstraint("amount_ore >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("passengers >= 0", name="passengers_not_negative"),
+        sa.CheckConstraint(
+            "adjusted_amount_ore IS NULL OR adjusted_amount_ore >= 0", name="adjusted_not_negative"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    kind: Mapped[LineKind] = mapped_column(enum_column(LineKind))
+    travel_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    description: Mapped[str] = mapped_column(sa.String(300), default="")
+    # Legs
+    from_place: Mapped[str] = mapped_column(sa.String(200), default="")
+    to_place: Mapped[str] = mapped_column(sa.String(200), default="")
+    means: Mapped[TravelMeans | None] = mapped_column(enum_column(TravelMeans))
+    km: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 1))
+    passengers: Mapped[int] = mapped_column(default=0)
+    best_class: Mapped[bool] = mapped_column(default=False)
+    taxi_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # Legs not by own car, and extra costs: what the person paid.
+    amount_paid_ore: Mapped[int | None]
+    # Meal allowances
+    allowance_period: Mapped[AllowancePeriod | None] = mapped_column(
+        enum_column(AllowancePeriod, length=30)
+    )
+    breakfast_provided: Mapped[bool] = mapped_column(default=False)
+    lunch_provided: Mapped[bool] = mapped_column(default=False)
+    dinner_provided: Mapped[bool] = mapped_column(default=False)
+    # Computed: the amount, the rates used and what they were at the time.
+    amount_ore: Mapped[int] = mapped_column(default=0)
+    rate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rates.id", ondelete="SET NULL"))
+    rate_ore: Mapped[int | None]
+    supplement_rate_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("rates.id", ondelete="SET NULL")
+    )
+    supplement_rate_ore: Mapped[int | None]
+    # How many times the supplement was paid per km: the passengers, or 1 when it is flat.
+    supplement_units: Mapped[int | None]
+    # The sum of the meal deductions applied, in percent of the allowance.
+    deduction_percent: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 2))
+    receipt_required: Mapped[bool] = mapped_column(default=False)
+    receipt_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("receipts.id", ondelete="SET NULL"), index=True
+    )
+    # Set by staff on approval.
+    adjusted_amount_ore: Mapped[int | None]
+    adjust_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    claim: Mapped[Claim] = relationship(back_populates="lines")
+    rate: Mapped[Rate | None] = relationship(foreign_keys=[rate_id])
+    supplement_rate: Mapped[Rate | None] = relationship(foreign_keys=[supplement_rate_id])
+    receipt: Mapped[Receipt | None] = relationship(foreign_keys=[receipt_id])
+
+    @property
+    def approved_amount_ore(self) -> int:
+        """The amount staff approved: their adjustment if any, else the computed amount."""
+        return self.adjusted_amount_ore if self.adjusted_amount_ore is not None else self.amount_ore
+
+    @property
+    def receipt_missing(self) -> bool:
+        """True when the rules require a receipt and none is attached."""
+        return self.receipt_required and self.receipt_id is None
+
+
+class Receipt(Base):
+    """An uploaded receipt: the bytes, their sha256 and the content type sniffed from them.
+
+    ``original_name`` is sanitised and kept for display only; it is never used as a path.
+    """
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("claims.id", ondelete="CASCADE"), index=True
+    )
+    # Deferred: listing a claim's receipts must not load megabytes of bytes.
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int]
+    original_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    claim: Mapped[Claim] = relationship(back_populates="receipts")

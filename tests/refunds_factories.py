@@ -1,0 +1,92 @@
+"""Factories shared by the refunds tests: rates, an enrollment, draft and submitted claims.
+
+Plain functions taking the ``app`` (and the ``make_offering`` / ``make_staff`` factories), so
+the test modules need no fixtures of their own. The course runs on 5 and 6 January 2026; the
+claim window is then 2026-01-05 to 2026-04-06.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from core.auth import StaffUser
+from core.db import session_scope
+from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from refunds import services
+from refunds.calc import CostInput, LegInput, LineInput
+from refunds.cli import load_rate_schemes
+from refunds.models import LineKind, TravelMeans
+
+FIRST_DAY = datetime(2026, 1, 5, tzinfo=UTC)
+IN_WINDOW = datetime(2026, 1, 10, 9, tzinfo=UTC)
+TRAVEL_DAY = date(2026, 1, 5)
+VALID_ACCOUNT = "86011117947"
+
+
+def engine_of(app):
+    return app.extensions["kp_engine"]
+
+
+def load_rates(app) -> None:
+    with session_scope(engine_of(app)) as session:
+        load_rate_schemes(session)
+
+
+def make_enrollment(
+    app, make_offering, *, email: str = "lege@example.no", role: Role = Role.LIS1,
+    status: EnrollmentStatus = EnrollmentStatus.CONFIRMED, name: str = "Lege Legesen",
+    offering_id: int | None = None, **offering_values,
+) -> int:
+    """A participant's enrollment in a new offering (or ``offering_id``); returns its id."""
+    if offering_id is None:
+        offering_values.setdefault("first_day", FIRST_DAY)
+        offering_id = make_offering(**offering_values).id
+    with session_scope(engine_of(app)) as session:
+        participant = Participant(full_name=name, email=email, role=role, locale="nn")
+        enrollment = Enrollment(
+            offering_id=offering_id, participant=participant, status=status,
+            manage_token_hash=secrets.token_hex(32),
+        )
+        session.add(enrollment)
+        session.flush()
+        return enrollment.id
+
+
+def car_leg(day: date = TRAVEL_DAY, km: int | str = 100, **values) -> LegInput:
+    return LegInput(travel_date=day, from_place="Florø", to_place="Bergen",
+                    means=TravelMeans.OWN_CAR, km=Decimal(str(km)), **values)
+
+
+def toll(day: date = TRAVEL_DAY, amount: int = 4_550, receipt_id: int | None = None):
+    return CostInput(LineKind.TOLL, day, amount, "Bompengar", receipt_id=receipt_id)
+
+
+def draft_claim(
+    app, enrollment_id: int, *, lines: Sequence[LineInput] | None = None,
+    bank: str = VALID_ACCOUNT, now: datetime = IN_WINDOW,
+) -> int:
+    """A draft with ``lines`` (default: one car leg of 100 km); returns the claim id."""
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        claim = services.create_draft(session, enrollment, now=now)
+        services.update_draft(session, claim.id, lines=lines or [car_leg()], bank_account=bank,
+                              comment="", now=now)
+        return claim.id
+
+
+def submitted_claim(app, enrollment_id: int, **values) -> int:
+    claim_id = draft_claim(app, enrollment_id, **values)
+    with session_scope(engine_of(app)) as session:
+        services.submit_claim(session, claim_id, now=IN_WINDOW)
+    return claim_id
+
+
+def staff_user(app, user_id: int) -> StaffUser:
+    """The staff account as a detached object to pass as ``actor``."""
+    with session_scope(engine_of(app)) as session:
+        return session.scalar(sa.select(StaffUser).where(StaffUser.id == user_id))
