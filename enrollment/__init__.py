@@ -6,9 +6,13 @@ from flask_babel import lazy_gettext as _l
 from core.staff import register_nav
 from enrollment import (
     cli,
+    privacy,
+    privacy_views,  # noqa: F401
     staff_attendance,  # noqa: F401
+    staff_certificates,  # noqa: F401
     staff_offerings,  # noqa: F401
     staff_participants,  # noqa: F401
+    verification,  # noqa: F401
     views,
 )
 
@@ -20,3 +24,5 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
+    register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
+    privacy.register(app)

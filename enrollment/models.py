@@ -255,6 +255,8 @@ class Participant(Base):
     employer: Mapped[str] = mapped_column(sa.String(200), default="")
     locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the privacy purge or a confirmed erasure removed the person's details.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     enrollments: Mapped[list[Enrollment]] = relationship(back_populates="participant")
 
@@ -263,7 +265,12 @@ class Enrollment(Base):
     """A participant's place (or wish for one) in an offering."""
 
     __tablename__ = "enrollments"
-    __table_args__ = (sa.Index("ix_enrollments_offering_status", "offering_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_enrollments_offering_status", "offering_id", "status"),
+        # An offering's enrollments in arrival order: the participant list and the waiting
+        # list without a sort, and the latest arrival read under the seat lock at once.
+        sa.Index("ix_enrollments_offering_arrived", "offering_id", "arrived_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     offering_id: Mapped[int] = mapped_column(sa.ForeignKey("course_offerings.id"))
@@ -301,3 +308,70 @@ class Attendance(Base):
     enrollment: Mapped[Enrollment] = relationship()
     session: Mapped[CourseSession] = relationship()
     marked_by: Mapped[StaffUser | None] = relationship()
+
+
+class Certificate(Base):
+    """A certificate of attendance as issued: its public code and a snapshot of what it states.
+
+    The snapshot keeps the certificate and its verification page the same when the offering,
+    its objectives or the participant's details are edited later; re-issuing after a
+    correction refreshes it and keeps the code. A revoked certificate stays, for verification.
+    """
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when staff issued the certificate by hand, with their reason.
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    manual_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    revoked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    snapshot: Mapped[dict] = mapped_column(sa.JSON)
+
+    enrollment: Mapped[Enrollment] = relationship()
+    issued_by: Mapped[StaffUser | None] = relationship(foreign_keys=[issued_by_id])
+    revoked_by: Mapped[StaffUser | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @property
+    def is_revoked(self) -> bool:
+        """Whether the certificate has been withdrawn."""
+        return self.revoked_at is not None
+
+
+class ErasureStatus(enum.StrEnum):
+    """Where a participant's request for erasure stands."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+class ErasureRequest(Base):
+    """A participant's request, from their manage page, that staff erase their details.
+
+    The county is the offering's, so the request reaches that office's staff only.
+    """
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrollments.id"), index=True)
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
+    status: Mapped[ErasureStatus] = mapped_column(
+        enum_column(ErasureStatus), default=ErasureStatus.PENDING
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+
+    participant: Mapped[Participant] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
+    county: Mapped[County] = relationship()
+    confirmed_by: Mapped[StaffUser | None] = relationship()

@@ -12,18 +12,18 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
+from core.forms import AppForm
 from core.i18n import current_locale, format_short_day
 from core.web import no_store
 from enrollment import decision_mail, exports, notifications, participants, services
 from enrollment.forms import EnrollmentForm, no_control_characters, strip
-from enrollment.models import CourseOffering, Enrollment
+from enrollment.models import CourseOffering, Enrollment, Role
 from enrollment.views import _person, _start_month_choices, bp
 
 STAFF_ENDPOINTS = frozenset({
@@ -43,11 +43,11 @@ def _staff_pages_are_not_cached(response):
 # --- forms -------------------------------------------------------------------------------------
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A button; the CSRF token is its only field."""
 
 
-class RejectForm(FlaskForm):
+class RejectForm(AppForm):
     """Why an enrollment is rejected; the participant reads it."""
 
     reason = TextAreaField(
@@ -61,7 +61,7 @@ class RejectForm(FlaskForm):
     )
 
 
-class StaffCancelForm(FlaskForm):
+class StaffCancelForm(AppForm):
     """Cancel on the participant's behalf, optionally saying why."""
 
     reason = TextAreaField(
@@ -80,7 +80,7 @@ def _int_or_none(value):
         return None
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     """The offering to move an enrollment to (one of ``participants.move_targets``)."""
 
     target = SelectField(
@@ -107,7 +107,7 @@ class AddParticipantForm(EnrollmentForm):
             raise ValidationError(_l("Choose a month from the list."))
 
 
-class SearchForm(FlaskForm):
+class SearchForm(AppForm):
     """Find participants by name, e-mail or HPR number (read from the query string)."""
 
     class Meta:
@@ -173,7 +173,22 @@ def list_participants(offering_id: int):
     offering = _offering_or_404(offering_id)
     roster = participants.roster(get_session(), offering.id)
     return render_template("enrollment/staff/participants.html", offering=offering,
-                           roster=roster)
+                           roster=roster, row_urls=_row_urls(),
+                           role_titles={role: str(role.title) for role in Role})
+
+
+# The row actions' endpoints; ``_row_urls`` builds each once per page.
+ROW_ACTIONS = {"approve": "enrollment.approve_enrollment", "reject": "enrollment.reject_enrollment",
+               "move": "enrollment.move_enrollment", "cancel": "enrollment.cancel_enrollment",
+               "issue": "enrollment.issue_certificate"}
+_ID_MARK = 987654321
+
+
+def _row_urls() -> dict[str, str]:
+    """Each row action's URL with ``{}`` for the enrollment id: building a URL costs more than
+    the rest of a row, and the list can hold hundreds."""
+    return {name: url_for(endpoint, enrollment_id=_ID_MARK).replace(str(_ID_MARK), "{}")
+            for name, endpoint in ROW_ACTIONS.items()}
 
 
 @bp.post("/staff/enrollments/<int:enrollment_id>/approve")

@@ -19,11 +19,12 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.caching import public_page
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_month
 from core.limits import config_limit, form_email_key, limiter
 from core.web import no_store
-from enrollment import catalog, notifications, services
+from enrollment import catalog, certificate_service, notifications, privacy, services
 from enrollment.calendar import offering_ics
 from enrollment.forms import (
     PUBLIC_ROLES,
@@ -61,7 +62,12 @@ def _filter_form(session) -> tuple[CatalogFilterForm, list, list]:
     return form, counties, kinds
 
 
+def _public_pages_changed_at():
+    return catalog.last_change(get_session(), utcnow())
+
+
 @bp.get("/")
+@public_page(_public_pages_changed_at)
 def show_catalog():
     """The catalog of published offerings, filtered by the query string."""
     session = get_session()
@@ -86,6 +92,7 @@ def show_catalog():
 
 
 @bp.get("/courses/<int:offering_id>")
+@public_page(_public_pages_changed_at)
 def show_course(offering_id: int):
     """The public page of one offering."""
     offering = catalog.load_offering(get_session(), offering_id)
@@ -95,6 +102,7 @@ def show_course(offering_id: int):
 
 
 @bp.get("/courses/<int:offering_id>.ics")
+@public_page(_public_pages_changed_at)
 def download_ics(offering_id: int):
     """The offering's sessions as an iCalendar file."""
     offering = catalog.load_offering(get_session(), offering_id)
@@ -252,6 +260,8 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         cancel_form=CancelForm(), position=services.waitlist_position(session, enrollment),
         deadline=services.cancellation_deadline(enrollment.offering), now=utcnow(),
         panels=[p for p in panels if p],
+        certificate=certificate_service.status_for(session, enrollment),
+        erasure_request=privacy.pending_request(session, enrollment.participant_id),
     ), status
 
 
@@ -309,8 +319,18 @@ def cancel(token: str):
     return redirect(url_for("enrollment.manage", token=token))
 
 
-@bp.get("/privacy")
-def privacy():
-    """What is stored about participants, why, for how long, and whom to ask."""
+@bp.get("/privacy", endpoint="privacy")
+def privacy_notice():
+    """What is stored about participants, why, for how long, and whom to ask: every office's
+    contact, or one office's (``?county=<slug>``) with its own texts if configured."""
     counties = catalog.filter_choices(get_session())[0]
-    return render_template("enrollment/privacy.html", counties=counties)
+    slug = request.args.get("county")
+    if slug:
+        counties = [c for c in counties if c.slug == slug]
+        if not counties:
+            abort(404)
+    return render_template(
+        "enrollment/privacy.html", counties=counties, one_office=bool(slug),
+        offices=current_app.config.get("PRIVACY_OFFICES", {}), locale=current_locale(),
+        months=current_app.config["PRIVACY_RETENTION_MONTHS"],
+        years=current_app.config["PRIVACY_PAID_CLAIM_RETENTION_YEARS"])

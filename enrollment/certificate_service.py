@@ -1,0 +1,397 @@
+"""Certificates of attendance: who has earned one, issuing it with a snapshot of what it states,
+re-issue and issue by hand, revocation, and lookup by code (``certificate_pages`` turns a
+snapshot into words).
+
+The completion rule: a confirmed enrollment whose participant attended every session of a
+course, or, for kinds completed by share (group guidance), at least the offering's
+``min_share_percent`` of the meetings.
+
+The snapshot holds every fact the certificate prints, with the course, kind, objectives and
+office in all three languages, so the participant can download the same certificate in nn, nb
+or en, and later edits of the offering, its objectives or the participant change neither the
+PDF nor the verification page. Staff re-issue after a correction: the snapshot is taken anew
+and the code stays, unless the certificate was revoked.
+
+Plain functions that take a session, flush and never commit. Issuing locks the offering row,
+so two requests cannot both issue a first certificate for the same enrollment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+
+from core import audit
+from core.i18n import LOCALES, OSLO
+from enrollment.attendance import name_sort_key
+from enrollment.models import (
+    Attendance,
+    Certificate,
+    CourseKind,
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+)
+from enrollment.services import lock_offering
+
+# Crockford's base 32: digits and capitals without I, L, O and U, which are read wrongly.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+# What people type for the letters left out.
+_LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—]+")
+SNAPSHOT_VERSION = 1
+MAX_REASON = 2000
+
+
+class CertificateError(Exception):
+    """A certificate operation that the rules do not allow."""
+
+
+class NotCompleted(CertificateError):
+    """The participant has not met the completion rule."""
+
+
+class NotIssuable(CertificateError):
+    """Only confirmed enrollments get certificates."""
+
+
+class CertificateRevoked(CertificateError):
+    """The enrollment's certificate was revoked; only staff can issue a new one."""
+
+
+class AlreadyRevoked(CertificateError):
+    """The certificate is revoked already."""
+
+
+class ReasonRequired(CertificateError):
+    """Issuing by hand and revoking need a reason."""
+
+
+# --- codes -------------------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A random code of ``CODE_LENGTH`` characters (50 bits) from ``CODE_ALPHABET``."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str | None) -> str | None:
+    """The code as stored, from what a person typed: any case, spaces and dashes ignored,
+    O read as 0 and I or L as 1. None when it cannot be a code."""
+    if not raw or len(raw) > 4 * CODE_LENGTH:
+        return None
+    code = _SEPARATORS.sub("", raw).upper().translate(_LOOKALIKES)
+    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
+        return None
+    return code
+
+
+def display_code(code: str) -> str:
+    """The code as printed, in two groups: '7K3M9-QX2WP'."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+# --- the completion rule -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Completion:
+    """How a participant's attendance stands against the offering's completion rule."""
+
+    status: EnrollmentStatus
+    by_share: bool
+    min_share_percent: int
+    sessions: tuple[CourseSession, ...]
+    attended_sessions: tuple[CourseSession, ...]
+
+    @property
+    def total(self) -> int:
+        """How many sessions the offering has."""
+        return len(self.sessions)
+
+    @property
+    def attended(self) -> int:
+        """How many of them the participant attended."""
+        return len(self.attended_sessions)
+
+    @property
+    def required(self) -> int:
+        """How many must be attended: all, or the minimum share rounded up."""
+        if not self.by_share:
+            return self.total
+        return math.ceil(self.total * self.min_share_percent / 100)
+
+    @property
+    def met(self) -> bool:
+        """Whether the rule is met (only confirmed enrollments can meet it)."""
+        return (self.status == EnrollmentStatus.CONFIRMED and self.total > 0
+                and self.attended >= self.required)
+
+
+def completion_from(enrollment: Enrollment, present_session_ids: Iterable[int]) -> Completion:
+    """The completion of ``enrollment`` given the ids of the sessions it was marked present at
+    (its offering's sessions and kind loaded)."""
+    present = set(present_session_ids)
+    offering = enrollment.offering
+    sessions = tuple(offering.sessions)
+    return Completion(
+        status=enrollment.status, by_share=offering.kind.completion_by_share,
+        min_share_percent=offering.min_share_percent, sessions=sessions,
+        attended_sessions=tuple(s for s in sessions if s.id in present),
+    )
+
+
+def completion(session: Session, enrollment: Enrollment) -> Completion:
+    """The completion of one enrollment, from its attendance marks."""
+    present = session.scalars(
+        sa.select(Attendance.session_id).where(Attendance.enrollment_id == enrollment.id,
+                                               Attendance.present.is_(True)))
+    return completion_from(enrollment, present)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def latest_certificate(session: Session, enrollment_id: int) -> Certificate | None:
+    """The enrollment's most recent certificate, revoked or not."""
+    return session.scalar(
+        sa.select(Certificate).where(Certificate.enrollment_id == enrollment_id)
+        .order_by(Certificate.issued_at.desc(), Certificate.id.desc()).limit(1))
+
+
+def latest_by_enrollment(session: Session, offering_id: int) -> dict[int, Certificate]:
+    """The most recent certificate of each enrollment of an offering, in one query."""
+    rows = session.scalars(
+        sa.select(Certificate).join(Certificate.enrollment)
+        .where(Enrollment.offering_id == offering_id)
+        .order_by(Certificate.issued_at, Certificate.id))
+    return {c.enrollment_id: c for c in rows}
+
+
+def find_by_code(session: Session, raw: str | None) -> Certificate | None:
+    """The certificate a typed or scanned code names, if any."""
+    code = normalise_code(raw)
+    if code is None:
+        return None
+    return session.scalar(sa.select(Certificate).where(Certificate.code == code))
+
+
+@dataclass(frozen=True)
+class CertificateStatus:
+    """What the participant's own page says about the certificate."""
+
+    completion: Completion
+    certificate: Certificate | None
+
+    @property
+    def downloadable(self) -> bool:
+        """A valid certificate exists or will be issued on download."""
+        if self.certificate is not None:
+            return not self.certificate.is_revoked
+        return self.completion.met
+
+    @property
+    def revoked(self) -> bool:
+        """The latest certificate was revoked."""
+        return self.certificate is not None and self.certificate.is_revoked
+
+
+def status_for(session: Session, enrollment: Enrollment) -> CertificateStatus:
+    """The certificate facts of one enrollment for its manage page."""
+    return CertificateStatus(completion(session, enrollment),
+                             latest_certificate(session, enrollment.id))
+
+
+# --- issuing -----------------------------------------------------------------------------------
+
+
+def _load_for_issue(session: Session, enrollment_id: int) -> Enrollment:
+    """Lock the enrollment's offering, then load the enrollment with all the snapshot needs."""
+    offering_id = session.scalar(
+        sa.select(Enrollment.offering_id).where(Enrollment.id == enrollment_id))
+    if offering_id is None:
+        raise LookupError(f"no enrollment {enrollment_id}")
+    lock_offering(session, offering_id)
+    return session.scalar(
+        sa.select(Enrollment).where(Enrollment.id == enrollment_id)
+        .options(joinedload(Enrollment.participant),
+                 joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+                 joinedload(Enrollment.offering).joinedload(CourseOffering.kind)
+                 .selectinload(CourseKind.objectives),
+                 joinedload(Enrollment.offering).selectinload(CourseOffering.sessions))
+        .execution_options(populate_existing=True))
+
+
+def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> dict:
+    """Every fact the certificate prints, as JSON, with translatable ones in each language."""
+    offering, person = enrollment.offering, enrollment.participant
+    kind, county = offering.kind, offering.county
+    attended = done.attended_sessions
+    return {
+        "version": SNAPSHOT_VERSION,
+        "name": person.full_name,
+        "hpr_number": person.hpr_number or "",
+        "role": person.role.value,
+        "course_title": {code: offering.title(code) for code in LOCALES},
+        "kind_code": kind.code,
+        "kind_name": {code: kind.name(code) for code in LOCALES},
+        "by_share": done.by_share,
+        "cohort": offering.cohort.isoformat(),
+        "sessions": [{"starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat()}
+                     for s in attended],
+        "attended": done.attended,
+        "total": done.total,
+        "hours": round(sum(s.hours for s in attended), 2),
+        "objectives": [{"code": o.code, "text": {code: o.text(code) for code in LOCALES}}
+                       for o in kind.objectives],
+        "office": {code: county.office(code) for code in LOCALES},
+        "place": offering.venue or (attended[0].place if attended else ""),
+        "issued_on": now.astimezone(OSLO).date().isoformat(),
+        "signer_name": offering.signer_name,
+        "signer_title": offering.signer_title,
+    }
+
+
+def _unique_code(session: Session) -> str:
+    """A code no certificate has yet; with 2^50 codes a collision is rare, but retried."""
+    for _attempt in range(20):
+        code = new_code()
+        if session.scalar(sa.select(Certificate.id).where(Certificate.code == code)) is None:
+            return code
+    raise RuntimeError("no free certificate code found")
+
+
+def _create(session: Session, enrollment: Enrollment, done: Completion, now: datetime,
+            *, actor=None, reason: str = "") -> Certificate:
+    certificate = Certificate(
+        enrollment_id=enrollment.id, code=_unique_code(session),
+        locale=enrollment.participant.locale, issued_at=now,
+        issued_by_id=getattr(actor, "id", None) if reason else None, manual_reason=reason,
+        snapshot=take_snapshot(enrollment, done, now),
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def _audit(session: Session, actor, action: str, certificate: Certificate, enrollment,
+           before: dict | None, after: dict) -> None:
+    audit.record(session, actor=actor, action=action, object_type="certificate",
+                 object_id=certificate.id, county_id=enrollment.offering.county_id,
+                 before=before, after=after)
+
+
+def _summary(certificate: Certificate) -> dict:
+    snap = certificate.snapshot
+    return {"code": certificate.code, "enrollment_id": certificate.enrollment_id,
+            "name": snap["name"], "attended": snap["attended"], "total": snap["total"],
+            "issued_on": snap["issued_on"], "manual_reason": certificate.manual_reason}
+
+
+def issue(session: Session, enrollment_id: int, *, now: datetime) -> Certificate:
+    """The enrollment's certificate, issued now if the rule is met and none was issued before
+    (the participant's download). Raises ``NotCompleted`` or ``CertificateRevoked``."""
+    enrollment = _load_for_issue(session, enrollment_id)
+    existing = latest_certificate(session, enrollment.id)
+    if existing is not None:
+        if existing.is_revoked:
+            raise CertificateRevoked()
+        return existing
+    done = completion(session, enrollment)
+    if not done.met:
+        raise NotCompleted()
+    return _create(session, enrollment, done, now)
+
+
+def issue_by_hand(session: Session, enrollment_id: int, reason: str, *, actor,
+                  now: datetime) -> tuple[Certificate, bool]:
+    """Issue a certificate by staff decision, whether or not the rule is met, or re-issue the
+    valid one with the details as they are now (after a correction; the code stays).
+    Returns the certificate and whether it was a re-issue. Audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    enrollment = _load_for_issue(session, enrollment_id)
+    if enrollment.status != EnrollmentStatus.CONFIRMED:
+        raise NotIssuable()
+    done = completion(session, enrollment)
+    existing = latest_certificate(session, enrollment.id)
+    if existing is not None and not existing.is_revoked:
+        before = _summary(existing)
+        existing.snapshot = take_snapshot(enrollment, done, now)
+        existing.issued_at, existing.issued_by_id = now, actor.id
+        existing.manual_reason = reason
+        existing.locale = enrollment.participant.locale
+        session.flush()
+        _audit(session, actor, "certificate.reissue", existing, enrollment, before,
+               {**_summary(existing), "completed": done.met})
+        return existing, True
+    certificate = _create(session, enrollment, done, now, actor=actor, reason=reason)
+    _audit(session, actor, "certificate.issue_by_hand", certificate, enrollment, None,
+           {**_summary(certificate), "completed": done.met})
+    return certificate, False
+
+
+def revoke(session: Session, certificate_id: int, reason: str, *, actor,
+           now: datetime) -> Certificate:
+    """Withdraw a certificate; its verification page then says so, with the reason. Audited."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    certificate = session.scalar(
+        sa.select(Certificate).where(Certificate.id == certificate_id).with_for_update()
+        .execution_options(populate_existing=True))
+    if certificate is None:
+        raise LookupError(f"no certificate {certificate_id}")
+    if certificate.is_revoked:
+        raise AlreadyRevoked()
+    certificate.revoked_at, certificate.revoked_reason = now, reason
+    certificate.revoked_by_id = actor.id
+    session.flush()
+    _audit(session, actor, "certificate.revoke", certificate, certificate.enrollment,
+           {"code": certificate.code, "revoked_at": None},
+           {"code": certificate.code, "revoked_at": now, "revoked_reason": reason})
+    return certificate
+
+
+def issue_for_offering(session: Session, offering_id: int, *, actor,
+                       now: datetime) -> list[Certificate]:
+    """Every valid certificate of an offering, for printing: those issued before, and new
+    ones for confirmed participants who met the rule and have none yet (audited, with the
+    staff member who printed them). In a fixed number of queries, by participant's name."""
+    lock_offering(session, offering_id)
+    enrollments = session.scalars(
+        sa.select(Enrollment).where(Enrollment.offering_id == offering_id)
+        .options(joinedload(Enrollment.participant),
+                 joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+                 joinedload(Enrollment.offering).joinedload(CourseOffering.kind)
+                 .selectinload(CourseKind.objectives),
+                 joinedload(Enrollment.offering).selectinload(CourseOffering.sessions))
+    ).unique().all()
+    present: dict[int, set[int]] = {}
+    for enrollment_id, session_id in session.execute(
+            sa.select(Attendance.enrollment_id, Attendance.session_id).join(Attendance.enrollment)
+            .where(Enrollment.offering_id == offering_id, Attendance.present.is_(True))):
+        present.setdefault(enrollment_id, set()).add(session_id)
+    latest = latest_by_enrollment(session, offering_id)
+    valid = [c for c in latest.values() if not c.is_revoked]
+    for enrollment in enrollments:
+        if enrollment.id in latest:
+            continue
+        done = completion_from(enrollment, present.get(enrollment.id, ()))
+        if done.met:
+            certificate = _create(session, enrollment, done, now)
+            _audit(session, actor, "certificate.issue", certificate, enrollment, None,
+                   _summary(certificate))
+            valid.append(certificate)
+    return sorted(valid, key=lambda c: (name_sort_key(c.snapshot["name"]), c.id))

@@ -1,0 +1,191 @@
+"""Staff pages for certificates: print an offering's certificates as one PDF, issue one by hand
+(or re-issue after a correction), and revoke one.
+
+Every object is loaded through ``scoped_or_404``, so county staff reach only their own county's
+certificates (others answer 404); the domain work is in ``enrollment.certificate_service``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager, joinedload
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from core.auth import scoped_or_404, staff_required
+from core.db import get_engine, get_session, session_scope, utcnow
+from core.forms import AppForm
+from core.i18n import current_locale
+from core.pdf import PdfMetadata
+from core.web import no_store
+from enrollment import certificate_pages as wording
+from enrollment import certificate_service as certs
+from enrollment.certificates import build_certificates
+from enrollment.forms import no_control_characters, strip
+from enrollment.models import Certificate, CourseOffering, Enrollment
+from enrollment.verification import pdf_response, verify_url
+from enrollment.views import bp
+
+STAFF_ENDPOINTS = frozenset({"print_certificates", "issue_certificate", "revoke_certificate"})
+
+
+@bp.after_request
+def _staff_certificate_pages_are_not_cached(response):
+    if (request.endpoint or "").split(".")[-1] in STAFF_ENDPOINTS:
+        no_store(response)
+    return response
+
+
+def _reason(label, message):
+    return TextAreaField(label, filters=[strip], validators=[
+        DataRequired(message=message),
+        Length(max=certs.MAX_REASON, message=_l("At most 2,000 characters.")),
+        no_control_characters,
+    ])
+
+
+class IssueForm(AppForm):
+    """Why a certificate is issued by hand, or issued again."""
+
+    reason = _reason(_l("Reason (kept in the audit log)"),
+                     _l("Write why the certificate is issued by hand."))
+
+
+class RevokeForm(AppForm):
+    """Why a certificate is revoked; anyone who checks its code reads the reason."""
+
+    reason = _reason(_l("Reason (shown on the public verification page)"),
+                     _l("Write why the certificate is revoked."))
+
+
+# --- loading, always scoped to the user's county -----------------------------------------------
+
+
+def _offering_or_404(offering_id: int) -> CourseOffering:
+    return scoped_or_404(
+        sa.select(CourseOffering).join(CourseOffering.county)
+        .where(CourseOffering.id == offering_id)
+        .options(contains_eager(CourseOffering.county)),
+        CourseOffering.county_id,
+    )
+
+
+def _enrollment_or_404(enrollment_id: int) -> Enrollment:
+    return scoped_or_404(
+        sa.select(Enrollment).join(Enrollment.offering)
+        .where(Enrollment.id == enrollment_id)
+        .options(contains_eager(Enrollment.offering).joinedload(CourseOffering.county),
+                 contains_eager(Enrollment.offering).joinedload(CourseOffering.kind),
+                 contains_eager(Enrollment.offering).selectinload(CourseOffering.sessions),
+                 joinedload(Enrollment.participant)),
+        CourseOffering.county_id,
+    )
+
+
+def _certificate_or_404(certificate_id: int) -> Certificate:
+    return scoped_or_404(
+        sa.select(Certificate).join(Certificate.enrollment).join(Enrollment.offering)
+        .where(Certificate.id == certificate_id)
+        .options(contains_eager(Certificate.enrollment).contains_eager(Enrollment.offering)
+                 .joinedload(CourseOffering.county),
+                 contains_eager(Certificate.enrollment).joinedload(Enrollment.participant),
+                 joinedload(Certificate.revoked_by)),
+        CourseOffering.county_id,
+    )
+
+
+def _back_to_list(offering_id: int):
+    return redirect(url_for("enrollment.list_participants", offering_id=offering_id))
+
+
+@bp.app_template_global()
+def certificates_by_enrollment(offering_id: int) -> dict[int, Certificate]:
+    """For the participant list: each enrollment's latest certificate, in one query."""
+    return certs.latest_by_enrollment(get_session(), offering_id)
+
+
+# --- routes --------------------------------------------------------------------------------------
+
+
+@bp.get("/staff/courses/<int:offering_id>/certificates.pdf")
+@staff_required
+def print_certificates(offering_id: int):
+    """Every valid certificate of the offering in one PDF, a page each, each in its
+    participant's language. Participants who met the rule and have none yet are issued one
+    now (audited as issued by whoever printed)."""
+    offering = _offering_or_404(offering_id)
+    with session_scope(get_engine()) as session:
+        issued = certs.issue_for_offering(session, offering.id, actor=current_user,
+                                          now=utcnow())
+    if not issued:
+        flash(_("Nobody in this course has a certificate yet: none has met the attendance "
+                "rule, and none was issued by hand."), "error")
+        return _back_to_list(offering.id)
+    locale = current_locale()
+    heading = _("Certificates of attendance")
+    metadata = PdfMetadata(title=f"{heading}: {offering.title(locale)}",
+                           author=offering.county.office(locale), subject=heading, lang=locale)
+    pages = (wording.page_for(c, c.locale, verify_url(c.code)) for c in issued)
+    return pdf_response(build_certificates(pages, metadata),
+                        f"certificates-{offering.id}.pdf", "inline")
+
+
+@bp.route("/staff/enrollments/<int:enrollment_id>/certificate/issue", methods=["GET", "POST"])
+@staff_required
+def issue_certificate(enrollment_id: int):
+    """Issue a certificate by hand, whatever the attendance, or issue the valid one again with
+    corrected details (same code). A reason is required and audited."""
+    enrollment = _enrollment_or_404(enrollment_id)
+    session = get_session()
+    form = IssueForm()
+    if form.validate_on_submit():
+        try:
+            certificate, again = certs.issue_by_hand(session, enrollment.id, form.reason.data,
+                                                     actor=current_user, now=utcnow())
+        except certs.NotIssuable:
+            session.rollback()
+            flash(_("Only confirmed participants can get a certificate."), "error")
+            return _back_to_list(enrollment.offering_id)
+        session.commit()
+        name, code = enrollment.participant.full_name, certs.display_code(certificate.code)
+        if again:
+            flash(_("The certificate of %(name)s is issued again with the same code, %(code)s.",
+                    name=name, code=code), "success")
+        else:
+            flash(_("A certificate with code %(code)s is issued to %(name)s.", code=code,
+                    name=name), "success")
+        return _back_to_list(enrollment.offering_id)
+    return render_template(
+        "enrollment/staff/certificate_issue.html", enrollment=enrollment, form=form,
+        status=certs.status_for(session, enrollment), display_code=certs.display_code,
+    ), 400 if form.errors else 200
+
+
+@bp.route("/staff/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@staff_required
+def revoke_certificate(certificate_id: int):
+    """Revoke a certificate, with a reason the public verification page shows. Audited."""
+    certificate = _certificate_or_404(certificate_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        session = get_session()
+        try:
+            certs.revoke(session, certificate.id, form.reason.data, actor=current_user,
+                         now=utcnow())
+        except certs.AlreadyRevoked:
+            session.rollback()
+            flash(_("This certificate is already revoked."), "error")
+            return _back_to_list(certificate.enrollment.offering_id)
+        session.commit()
+        flash(_("Certificate %(code)s of %(name)s is revoked.",
+                code=certs.display_code(certificate.code),
+                name=certificate.enrollment.participant.full_name), "success")
+        return _back_to_list(certificate.enrollment.offering_id)
+    return render_template(
+        "enrollment/staff/certificate_revoke.html", certificate=certificate, form=form,
+        code=certs.display_code(certificate.code),
+    ), 400 if form.errors else 200

@@ -1,0 +1,156 @@
+"""Public pages of certificates: checking one by its code (``/verify``, ``/verify/<code>``) and
+the participant's own download (``/manage/<token>/certificate.pdf``).
+
+The verification page states only what a certificate proves: the participant's name, the
+course, its dates, the issuing office and the date of issue; nothing else about the person.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from core.db import get_engine, get_session, session_scope, utcnow
+from core.forms import AppForm
+from core.i18n import LOCALES, current_locale, format_short_day
+from core.limits import limiter
+from core.web import no_store
+from enrollment import certificate_pages as wording
+from enrollment import certificate_service as certs
+from enrollment.certificates import build_certificate
+from enrollment.forms import no_control_characters, strip
+from enrollment.models import Certificate
+from enrollment.notifications import external_url
+from enrollment.views import _enrollment_or_404, bp
+
+PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate", "download_certificate"})
+
+
+def _looks_like_code(form, field):
+    """A code has ten letters and digits; dashes and spaces between them do not matter."""
+    if field.data and certs.normalise_code(field.data) is None:
+        raise ValidationError(_l("A verification code has 10 letters and digits, like "
+                                 "7K3M9-QX2WP."))
+
+
+class VerifyForm(AppForm):
+    """The code printed on a certificate, typed by hand (read from the query string)."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(
+        _l("Verification code"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Enter the verification code printed on the certificate.")),
+            Length(max=40, message=_l("A verification code has 10 letters and digits, like "
+                                      "7K3M9-QX2WP.")),
+            no_control_characters,
+            _looks_like_code,
+        ],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
+    )
+
+
+def verify_limit() -> str:
+    """The rate limit of the verification pages (``VERIFY_RATE_LIMIT``)."""
+    return current_app.config.get("VERIFY_RATE_LIMIT", "60 per minute;1000 per hour")
+
+
+def verify_url(code: str) -> str:
+    """The public address of a certificate's verification page, as the QR code holds it."""
+    return external_url("enrollment.verify_certificate", code=code)
+
+
+@bp.after_request
+def _verification_headers(response):
+    endpoint = (request.endpoint or "").split(".")[-1]
+    if endpoint in PRIVATE_ENDPOINTS:
+        # Revocation must show at once, and names on these pages are not for search engines.
+        no_store(response)
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/verify")
+@limiter.limit(verify_limit)
+def show_verify_form():
+    """A form to type a certificate's code; a valid code goes on to its verification page."""
+    form = VerifyForm(request.args)
+    if "code" not in request.args:
+        return render_template("enrollment/verify.html", form=form)
+    if not form.validate():
+        return render_template("enrollment/verify.html", form=form), 400
+    return redirect(url_for("enrollment.verify_certificate",
+                            code=certs.normalise_code(form.code.data)))
+
+
+def _verified_facts(certificate: Certificate, locale: str) -> dict[str, object]:
+    """The fields the verification page may show, and nothing more."""
+    snap = certificate.snapshot
+    return {
+        "name": snap["name"],
+        "course": wording.course_title(snap, locale),
+        "days": wording.session_days(snap, locale),
+        "office": wording.office(snap, locale),
+        "issued_on": format_short_day(date.fromisoformat(snap["issued_on"]), locale),
+    }
+
+
+@bp.get("/verify/<code>")
+@limiter.limit(verify_limit)
+def verify_certificate(code: str):
+    """Whether the certificate with this code is valid, revoked, or unknown (404)."""
+    canonical = certs.normalise_code(code)
+    if canonical is not None and canonical != code:
+        return redirect(url_for("enrollment.verify_certificate", code=canonical), 301)
+    certificate = certs.find_by_code(get_session(), canonical) if canonical else None
+    if certificate is None:
+        return render_template("enrollment/verify_unknown.html", code=code[:40],
+                               form=VerifyForm(formdata=None)), 404
+    locale = current_locale()
+    return render_template(
+        "enrollment/verify_result.html", certificate=certificate,
+        code=certs.display_code(certificate.code),
+        facts=None if certificate.is_revoked else _verified_facts(certificate, locale),
+    )
+
+
+def _valid_certificate(enrollment_id: int) -> Certificate:
+    """The enrollment's valid certificate; the first download issues it (in a write session of
+    its own, as this is a GET). 404 when the rule is not met or the certificate was revoked."""
+    certificate = certs.latest_certificate(get_session(), enrollment_id)
+    if certificate is not None:
+        if certificate.is_revoked:
+            abort(404)
+        return certificate
+    with session_scope(get_engine()) as session:
+        try:
+            return certs.issue(session, enrollment_id, now=utcnow())
+        except (certs.NotCompleted, certs.CertificateRevoked):
+            abort(404)
+
+
+def pdf_response(body: bytes, filename: str, disposition: str = "attachment") -> Response:
+    """A PDF download that no cache keeps."""
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    return no_store(response)
+
+
+@bp.get("/manage/<token>/certificate.pdf")
+def download_certificate(token: str):
+    """The participant's certificate as a PDF, in the language asked for (``?lang=``) or
+    their own."""
+    enrollment = _enrollment_or_404(token)
+    locale = request.args.get("lang") or enrollment.participant.locale
+    if locale not in LOCALES:
+        abort(404)
+    certificate = _valid_certificate(enrollment.id)
+    page = wording.page_for(certificate, locale, verify_url(certificate.code))
+    return pdf_response(build_certificate(page), f"certificate-{certificate.code}-{locale}.pdf")
