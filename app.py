@@ -9,7 +9,21 @@ from pathlib import Path
 
 from flask import Flask
 
-from core import auth, cli, db, errors, i18n, limits, mail, staff, staff_admin, web
+from core import (
+    auth,
+    caching,
+    cli,
+    db,
+    errors,
+    i18n,
+    limits,
+    logging,
+    mail,
+    privacy,
+    staff,
+    staff_admin,
+    web,
+)
 
 DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "secret"})
 
@@ -36,7 +50,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'kursportal.sqlite'}",
         DEFAULT_LOCALE="nn",
-        PLUGINS=["enrollment"],
+        PLUGINS=["enrollment", "refunds"],
         CATALOG_PAGE_SIZE=25,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -62,13 +76,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Set up what every plugin shares."""
+    logging.init_app(app)  # first, so its after-request hook sees the final response
     db.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    caching.init_app(app)
     errors.init_app(app)
     limits.init_app(app)
     cli.init_app(app)
     mail.init_app(app)
+    privacy.init_app(app)
     auth.init_app(app)
     staff.init_app(app)
     staff_admin.init_app(app)

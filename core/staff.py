@@ -20,7 +20,6 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -34,6 +33,7 @@ from core.auth import (
     user_from_reset_token,
 )
 from core.db import get_session, utcnow
+from core.forms import AppForm
 from core.limits import config_limit, form_email_key, limiter
 from core.mail import queue_mail
 from core.models import County
@@ -57,7 +57,7 @@ def staff_nav() -> list[tuple[str, object]]:
             if current_user.is_authenticated and (current_user.is_admin or not admin)]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     """E-mail and password."""
 
     email = EmailField(
@@ -71,7 +71,7 @@ class LoginForm(FlaskForm):
                              render_kw={"autocomplete": "current-password"})
 
 
-class ForgotForm(FlaskForm):
+class ForgotForm(AppForm):
     """Ask for a password-reset link."""
 
     email = EmailField(
@@ -81,7 +81,7 @@ class ForgotForm(FlaskForm):
     )
 
 
-class ResetForm(FlaskForm):
+class ResetForm(AppForm):
     """Choose a new password."""
 
     password = PasswordField(
@@ -124,7 +124,7 @@ def login():
         (render_template("staff/login.html", form=form), status)))
 
 
-class LogoutForm(FlaskForm):
+class LogoutForm(AppForm):
     """The log-out button; the CSRF token is its only field."""
 
 
@@ -145,8 +145,10 @@ def forgot_password():
     form = ForgotForm()
     if form.validate_on_submit():
         session = get_session()
-        user = session.scalar(sa.select(StaffUser).where(
-            StaffUser.email == form.email.data.strip().lower(), StaffUser.active))
+        email = form.email.data.strip().lower()
+        # PostgreSQL refuses NUL in text (a 500); an address with one belongs to nobody.
+        user = None if "\x00" in email else session.scalar(sa.select(StaffUser).where(
+            StaffUser.email == email, StaffUser.active))
         if user is not None:
             link = url_for("staff.reset_password", token=make_reset_token(user), _external=True)
             text = render_template("staff/mail/reset.txt", user=user, link=link)

@@ -20,7 +20,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session, contains_eager
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
@@ -36,6 +35,7 @@ from core.auth import (
     staff_required,
 )
 from core.db import get_session
+from core.forms import AppForm
 from core.i18n import OSLO
 from core.mail import queue_mail
 from core.models import County
@@ -61,7 +61,7 @@ def _whole_number(form, field) -> None:
         raise ValidationError(_l("Enter a whole number."))
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     """The audit log's filters, read from the query string so a search can be bookmarked."""
 
     class Meta:
@@ -261,11 +261,11 @@ def change_scope(session: Session, user: StaffUser, county: County | None, is_ad
 # --- staff accounts: the forms and pages -------------------------------------------------------
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(AppForm):
     """A button; the CSRF token is its only field."""
 
 
-class ScopeForm(FlaskForm):
+class ScopeForm(AppForm):
     """Where a staff member works: one county office, or all of them as administrator."""
 
     county = SelectField(_l("County governor office"))

@@ -6,7 +6,6 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,11 +20,13 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
+    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
 
+from core.forms import AppForm
 from enrollment.catalog import parse_cohort
 from enrollment.models import Role
 
@@ -70,7 +71,9 @@ class CatalogFilterForm(Form):
 
 # --- enrollment -------------------------------------------------------------------------------
 
-HPR_PATTERN = re.compile(r"^\d{7,9}$")
+# [0-9], not \d: \d also takes other scripts' digits ("١٢٣٤٥٦٧"), which would slip past the
+# duplicate check as a different number.
+HPR_PATTERN = re.compile(r"^[0-9]{7,9}\Z")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
 ROLES_NEEDING_HPR = frozenset({Role.LIS1.value, Role.PHYSIO_INTERN.value, Role.CHIRO_INTERN.value})
 LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
@@ -85,6 +88,19 @@ def no_control_characters(form, field):
         raise ValidationError(_l("Remove the invisible control characters from this field."))
 
 
+class IntegerRange(NumberRange):
+    """``NumberRange`` for whole numbers that also refuses numbers too large for a float.
+
+    WTForms calls ``math.isnan`` on the value, which raises OverflowError for an integer of
+    more than 308 digits: a 500 where a person typed a long number (found by the fuzz tests).
+    """
+
+    def __call__(self, form, field):  # noqa: D102
+        if isinstance(field.data, int) and abs(field.data) > 2**53:
+            raise ValidationError(self.message)
+        super().__call__(form, field)
+
+
 def strip(value):
     """Trim surrounding whitespace from text input."""
     return value.strip() if isinstance(value, str) else value
@@ -95,7 +111,7 @@ def digits_only(value):
     return value.replace(" ", "").strip() if isinstance(value, str) else value
 
 
-class ContactForm(FlaskForm):
+class ContactForm(AppForm):
     """Contact details a participant can change later on the manage page."""
 
     full_name = StringField(
@@ -208,7 +224,7 @@ class EnrollmentForm(ContactForm):
             raise ValidationError(_l("Choose when your municipal service starts."))
 
 
-class LostLinkForm(FlaskForm):
+class LostLinkForm(AppForm):
     """Ask for the links to one's enrollments by e-mail."""
 
     email = EmailField(
@@ -224,5 +240,5 @@ class LostLinkForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(AppForm):
     """A confirmation button; the CSRF token is its only field."""

@@ -13,12 +13,12 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager
 from wtforms import SelectMultipleField, SubmitField
 
 from core.auth import county_scope, scoped_or_404, staff_required, visible_counties
 from core.db import get_session, utcnow
+from core.forms import AppForm
 from core.i18n import current_locale, format_clock, format_day, format_moment
 from core.web import no_store
 from enrollment import attendance, dashboard
@@ -27,7 +27,7 @@ from enrollment.signin_sheet import SignInLabels, SignInRow, SignInSheet, build_
 from enrollment.views import bp
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(AppForm):
     """The ticked participants of a course day and which button was pressed."""
 
     # Ids not on the roster are ignored by the service, so a stale form does not fail.

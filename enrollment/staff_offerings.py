@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from wtforms import (
     BooleanField,
@@ -35,17 +34,17 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
 
 from core.auth import admin_required, county_scope, scoped_or_404, staff_required, visible_counties
 from core.db import get_session, utcnow
+from core.forms import AppForm
 from core.i18n import OSLO
 from core.web import no_store
 from enrollment import catalog, offerings
-from enrollment.forms import no_control_characters, strip
+from enrollment.forms import IntegerRange, no_control_characters, strip
 from enrollment.models import (
     ACTIVE_STATUSES,
     CourseKind,
@@ -97,7 +96,7 @@ def _choice(form, field, message):
         raise ValidationError(message)
 
 
-class OfferingForm(FlaskForm):
+class OfferingForm(AppForm):
     """An offering's details; ``county`` is removed for county staff (their own is used)."""
 
     kind = SelectField(_l("Course kind"), validate_choice=False)
@@ -113,8 +112,8 @@ class OfferingForm(FlaskForm):
     capacity = IntegerField(
         _l("Seats"), invalid_value_message=_l("Enter the number of seats as a whole number."),
         validators=[InputRequired(message=_l("Enter the number of seats.")),
-                    NumberRange(min=1, max=offerings.MAX_CAPACITY,
-                                message=_l("Enter a number of seats from 1 to 1,000."))],
+                    IntegerRange(min=1, max=offerings.MAX_CAPACITY,
+                                 message=_l("Enter a number of seats from 1 to 1,000."))],
     )
     enroll_opens_at = _moment(_l("Enrollment opens"))
     enroll_closes_at = _moment(_l("Enrollment deadline"))
@@ -126,8 +125,8 @@ class OfferingForm(FlaskForm):
         _l("Share of meetings needed for a certificate (percent)"),
         invalid_value_message=_l("Enter a whole number from 1 to 100."),
         validators=[InputRequired(message=_l("Enter a whole number from 1 to 100.")),
-                    NumberRange(min=1, max=100,
-                                message=_l("Enter a whole number from 1 to 100."))],
+                    IntegerRange(min=1, max=100,
+                                 message=_l("Enter a whole number from 1 to 100."))],
     )
     signer_name = _text(_l("Certificate signed by (name)"), 200)
     signer_title = _text(_l("Certificate signed by (title)"), 200)
@@ -150,7 +149,7 @@ class OfferingForm(FlaskForm):
             raise ValidationError(_l("The enrollment deadline must be after enrollment opens."))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(AppForm):
     """When and where a course day or guidance meeting takes place (Norwegian time)."""
 
     day = DateField(_l("Date"), validators=[InputRequired(message=_l("Enter the date.")),
@@ -201,7 +200,7 @@ class ObjectiveEntry(Form):
         return valid
 
 
-class ObjectivesForm(FlaskForm):
+class ObjectivesForm(AppForm):
     """Every objective of a kind, plus one blank entry to add a new one."""
 
     objectives = FieldList(FormField(ObjectiveEntry), max_entries=200)
@@ -232,11 +231,11 @@ class ObjectivesForm(FlaskForm):
         return entries + ([] if self.new.form.is_blank() else [self.new.form])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(AppForm):
     """A button that changes something; the CSRF token is its only field."""
 
 
-class CancelOfferingForm(FlaskForm):
+class CancelOfferingForm(AppForm):
     """Confirm cancelling a whole offering, with a reason told to the participants."""
 
     reason = _text(_l("Reason, told to the participants (optional)"), 1000, area=True)

@@ -1,12 +1,38 @@
 """The refunds plugin: travel claims, receipts, rates, approval and payment export."""
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
-from refunds import cli
+from core.staff import register_nav
+from enrollment.panels import register_manage_panel
+
+# receipt_views and staff_views add their routes to the blueprint of views.
+from refunds import cli, receipt_views, staff_views, views  # noqa: F401
+from refunds import privacy as refunds_privacy
+from refunds.uploads import MAX_RECEIPT_BYTES
+
+UPLOAD_MAX_FILES = 5
 
 
 def init_app(app: Flask) -> None:
-    """Register the CLI commands (the blueprint and the manage-page panel come with the web
-    half)."""
+    """Register the blueprint, the manage-page panel, the staff link and the CLI commands.
+
+    Receipts are up to 10 MB each and several may be sent at once, so the upload route (only)
+    accepts a request of ``REFUNDS_UPLOAD_MAX_FILES`` receipts and a little form data; every
+    other route keeps the application's ``MAX_CONTENT_LENGTH``.
+    """
     app.config.setdefault("REFUND_CLAIM_MONTHS", 3)
+    app.config.setdefault("REFUNDS_UPLOAD_MAX_FILES", UPLOAD_MAX_FILES)
+    app.config.setdefault(
+        "REFUNDS_UPLOAD_REQUEST_LIMIT",
+        app.config["REFUNDS_UPLOAD_MAX_FILES"] * MAX_RECEIPT_BYTES + 1024 * 1024,
+    )
+    # The paying account for the pain.001 export; the export is offered only when both are set.
+    app.config.setdefault("REFUNDS_DEBTOR_NAME", None)
+    app.config.setdefault("REFUNDS_DEBTOR_ACCOUNT", None)
+    app.config.setdefault("REFUNDS_DEBTOR_BIC", None)
+    app.register_blueprint(views.bp)
+    register_manage_panel(app, views.claim_panel)
+    register_nav(app, "refunds.show_queue", _l("Travel claims"))
+    refunds_privacy.register(app)
     cli.init_app(app)

@@ -18,7 +18,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
 from sqlalchemy.orm import contains_eager
 
 from core.i18n import to_local
@@ -131,6 +130,9 @@ def to_csv(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
 def to_xlsx(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
             total_label: str | None = None) -> bytes:
     """The rows as an XLSX workbook, amounts as numbers and a total line at the end."""
+    # openpyxl (about 8 MB) is imported by the first export, not by every web worker at start.
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Claims"

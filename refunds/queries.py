@@ -7,6 +7,7 @@ The selects are joined to the claim's offering, so a view scopes them by county 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,18 +40,25 @@ def claim_select(claim_id: int) -> sa.Select:
     )
 
 
-def queue_select(
-    *, statuses: Sequence[ClaimStatus] = AWAITING_DECISION, offering_id: int | None = None,
-    cohort: date | None = None,
-) -> sa.Select:
-    """The staff queue, oldest submission first; drafts never appear. The view adds
-    ``county_scope(CourseOffering.county_id)``."""
-    stmt = (
+QUEUE_PAGE_SIZE = 50
+
+
+def _queue_filters(stmt: sa.Select, statuses: Sequence[ClaimStatus], offering_id: int | None,
+                   cohort: date | None) -> sa.Select:
+    stmt = stmt.where(Claim.status.in_([s for s in statuses if s != S.DRAFT]))
+    if offering_id is not None:
+        stmt = stmt.where(Enrollment.offering_id == offering_id)
+    if cohort is not None:
+        stmt = stmt.where(CourseOffering.cohort == cohort)
+    return stmt
+
+
+def _queue_rows() -> sa.Select:
+    return (
         sa.select(Claim)
         .join(Claim.enrollment)
         .join(Enrollment.offering)
         .join(Enrollment.participant)
-        .where(Claim.status.in_([s for s in statuses if s != S.DRAFT]))
         .options(
             contains_eager(Claim.enrollment).contains_eager(Enrollment.offering)
             .joinedload(CourseOffering.county),
@@ -58,11 +66,68 @@ def queue_select(
         )
         .order_by(Claim.submitted_at, Claim.id)
     )
-    if offering_id is not None:
-        stmt = stmt.where(Enrollment.offering_id == offering_id)
-    if cohort is not None:
-        stmt = stmt.where(CourseOffering.cohort == cohort)
-    return stmt
+
+
+def queue_select(
+    *, statuses: Sequence[ClaimStatus] = AWAITING_DECISION, offering_id: int | None = None,
+    cohort: date | None = None,
+) -> sa.Select:
+    """The staff queue, oldest submission first; drafts never appear. The view adds
+    ``county_scope(CourseOffering.county_id)``."""
+    return _queue_filters(_queue_rows(), statuses, offering_id, cohort)
+
+
+def queue_ids_select(
+    *, statuses: Sequence[ClaimStatus] = AWAITING_DECISION, offering_id: int | None = None,
+    cohort: date | None = None,
+) -> sa.Select:
+    """The ids of ``queue_select``'s claims in its order; the view adds the county scope, the
+    page's limit and offset. Reads only the claims index (status, submitted_at, id, covering
+    enrollment_id) and the enrollments' index by offering, so a page costs the same whatever
+    the table holds."""
+    stmt = (
+        sa.select(Claim.id)
+        .join(Claim.enrollment)
+        .join(Enrollment.offering)
+        .order_by(Claim.submitted_at, Claim.id)
+    )
+    return _queue_filters(stmt, statuses, offering_id, cohort)
+
+
+def queue_page_select(ids: sa.Select) -> sa.Select:
+    """The claims of one queue page (``ids``: a limited ``queue_ids_select``) with what the
+    rows show, in queue order."""
+    return _queue_rows().where(Claim.id.in_(ids.scalar_subquery()))
+
+
+def queue_count_select(
+    *, statuses: Sequence[ClaimStatus] = AWAITING_DECISION, offering_id: int | None = None,
+    cohort: date | None = None,
+) -> sa.Select:
+    """How many claims ``queue_select`` holds with the same filters (the view adds the same
+    county scope): only the joins the filters need, none to participants."""
+    stmt = (
+        sa.select(sa.func.count(Claim.id))
+        .select_from(Claim)
+        .join(Claim.enrollment)
+        .join(Enrollment.offering)
+    )
+    return _queue_filters(stmt, statuses, offering_id, cohort)
+
+
+@dataclass
+class QueuePage:
+    """One page of the queue and what the pager needs."""
+
+    claims: list[Claim]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the queue has (at least one)."""
+        return max(math.ceil(self.total / self.per_page), 1)
 
 
 def receipt_select(receipt_id: int) -> sa.Select:
@@ -103,48 +168,63 @@ class DuplicateWarning:
     sha256: str | None = None
 
 
+# Built once: constructing a select costs more Python than running these small ones, and the
+# page asks for them on every request. The lists are expanding bind parameters.
+_THIS_DAYS = (
+    sa.select(Claim.id, Participant.email, ClaimLine.travel_date)
+    .join(ClaimLine, ClaimLine.claim_id == Claim.id)
+    .join(Enrollment, Enrollment.id == Claim.enrollment_id)
+    .join(Participant, Participant.id == Enrollment.participant_id)
+    .where(Claim.id.in_(sa.bindparam("claim_ids", expanding=True)))
+    .distinct()
+)
+_SAME_DAYS = (
+    sa.select(Participant.email, Claim.id, Claim.reference, ClaimLine.travel_date)
+    .join(Enrollment, Enrollment.participant_id == Participant.id)
+    .join(Claim, Claim.enrollment_id == Enrollment.id)
+    .join(ClaimLine, ClaimLine.claim_id == Claim.id)
+    .where(Participant.email.in_(sa.bindparam("emails", expanding=True)),
+           ClaimLine.travel_date.in_(sa.bindparam("days", expanding=True)),
+           Claim.status != S.DRAFT)
+)
+_this_receipt, _other_receipt, _other = aliased(Receipt), aliased(Receipt), aliased(Claim)
+_SAME_FILES = (
+    sa.select(_this_receipt.claim_id, _other.id, _other.reference, _this_receipt.sha256)
+    .select_from(_this_receipt)
+    .join(_other_receipt, sa.and_(_other_receipt.sha256 == _this_receipt.sha256,
+                                  _other_receipt.claim_id != _this_receipt.claim_id))
+    .join(_other, _other.id == _other_receipt.claim_id)
+    .where(_this_receipt.claim_id.in_(sa.bindparam("claim_ids", expanding=True)),
+           _other.status != S.DRAFT)
+    .distinct()
+    .order_by(_this_receipt.claim_id, _this_receipt.sha256, _other.id)
+)
+
+
 def duplicate_warnings(
     session: Session, claim_ids: Sequence[int]
 ) -> dict[int, list[DuplicateWarning]]:
-    """Possible duplicates of each claim among other submitted claims, in two queries:
+    """Possible duplicates of each claim among other submitted claims, in three queries:
     the same participant e-mail with the same travel date, and the same receipt file."""
     result: dict[int, list[DuplicateWarning]] = {claim_id: [] for claim_id in claim_ids}
     if not claim_ids:
         return result
-    this, other = aliased(Claim), aliased(Claim)
-    this_line, other_line = aliased(ClaimLine), aliased(ClaimLine)
-    this_enr, other_enr = aliased(Enrollment), aliased(Enrollment)
-    this_person, other_person = aliased(Participant), aliased(Participant)
-    same_dates = session.execute(
-        sa.select(this.id, other.id, other.reference, this_line.travel_date)
-        .select_from(this)
-        .join(this_line, this_line.claim_id == this.id)
-        .join(this_enr, this_enr.id == this.enrollment_id)
-        .join(this_person, this_person.id == this_enr.participant_id)
-        .join(other_person, other_person.email == this_person.email)
-        .join(other_enr, other_enr.participant_id == other_person.id)
-        .join(other, other.enrollment_id == other_enr.id)
-        .join(other_line, sa.and_(other_line.claim_id == other.id,
-                                  other_line.travel_date == this_line.travel_date))
-        .where(this.id.in_(claim_ids), other.id != this.id, other.status != S.DRAFT)
-        .distinct()
-        .order_by(this.id, this_line.travel_date, other.id)
-    ).all()
-    for claim_id, other_id, other_ref, day in same_dates:
-        result[claim_id].append(DuplicateWarning("same_date", claim_id, other_id, other_ref,
-                                                 travel_date=day))
-    this_receipt, other_receipt = aliased(Receipt), aliased(Receipt)
-    same_files = session.execute(
-        sa.select(this_receipt.claim_id, other.id, other.reference, this_receipt.sha256)
-        .select_from(this_receipt)
-        .join(other_receipt, sa.and_(other_receipt.sha256 == this_receipt.sha256,
-                                     other_receipt.claim_id != this_receipt.claim_id))
-        .join(other, other.id == other_receipt.claim_id)
-        .where(this_receipt.claim_id.in_(claim_ids), other.status != S.DRAFT)
-        .distinct()
-        .order_by(this_receipt.claim_id, this_receipt.sha256, other.id)
-    ).all()
-    for claim_id, other_id, other_ref, digest in same_files:
+    ids = list(claim_ids)
+    # Two small queries joined here rather than one nine-table join: PostgreSQL spent longer
+    # planning that join (about 6 ms) than running it.
+    this_days = session.execute(_THIS_DAYS, {"claim_ids": ids}).all()
+    others: dict[tuple[str, date], set[tuple[int, str]]] = {}
+    for email, other_id, other_ref, day in session.execute(_SAME_DAYS, {
+            "emails": sorted({email for _id, email, _day in this_days}),
+            "days": sorted({day for _id, _email, day in this_days})}):
+        others.setdefault((email, day), set()).add((other_id, other_ref))
+    for claim_id, email, day in sorted(this_days, key=lambda row: (row[0], row[2])):
+        for other_id, other_ref in sorted(others.get((email, day), ())):
+            if other_id != claim_id:
+                result[claim_id].append(DuplicateWarning("same_date", claim_id, other_id,
+                                                         other_ref, travel_date=day))
+    for claim_id, other_id, other_ref, digest in session.execute(_SAME_FILES,
+                                                                 {"claim_ids": ids}):
         result[claim_id].append(DuplicateWarning("same_receipt", claim_id, other_id, other_ref,
                                                  sha256=digest))
     return result

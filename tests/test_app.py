@@ -27,9 +27,16 @@ def test_development_key_allowed_when_testing(database_url):
     assert app.config["SECRET_KEY"] == "dev"
 
 
-def test_enrollment_plugin_alone_runs(app):
-    assert app.config["PLUGINS"] == ["enrollment"]
-    assert "enrollment.show_catalog" in app.view_functions
+def test_enrollment_plugin_alone_runs(app_config):
+    alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
+    assert "enrollment.show_catalog" in alone.view_functions
+    assert not any(endpoint.startswith("refunds.") for endpoint in alone.view_functions)
+    alone.extensions["kp_engine"].dispose()
+
+
+def test_refunds_plugin_is_on_by_default(app):
+    assert app.config["PLUGINS"] == ["enrollment", "refunds"]
+    assert "refunds.show_queue" in app.view_functions
 
 
 def test_healthz_reports_database_ok(client):

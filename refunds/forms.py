@@ -1,0 +1,419 @@
+"""Forms of the refunds plugin: the participant's claim with its legs and costs, receipt uploads,
+and the caseworker's decisions.
+
+Amounts are typed in kroner the way people write them (``1 653,60``, ``1653.60``, ``kr 45``)
+and become integer øre through ``Decimal``; kilometres may carry one decimal (``312,5``). The
+legs and costs are ``FieldList`` rows, so "Add another leg" is a plain submit button that posts
+the form back with one more row; a row left empty, or ticked for removal, is not a line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from core.forms import AppForm
+from enrollment.forms import no_control_characters, strip
+from refunds.bank import InvalidAccountNumber, validate_account
+from refunds.calc import MAX_PASSENGERS, MAX_TEXT, CostInput, LegInput
+from refunds.messages import ACCOUNT_MESSAGES
+from refunds.models import COST_KINDS, LineKind, TravelMeans
+
+MAX_LEGS = 30
+MAX_COSTS = 20
+MAX_KRONER_DIGITS = 9
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_CURRENCY = re.compile(r"^(?:kr\.?|nok)|(?:kr\.?|nok|,-|\.-)$")
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def parse_kroner(text: str) -> int:
+    """An amount in kroner as typed (``1 653,60``, ``1.653,60``, ``1653.60``, ``kr 45``), in
+    øre. Raises ``ValueError`` for anything else, including a lone dot before three digits
+    (``12.500``), which could be either twelve and a half or twelve thousand five hundred."""
+    compact = _CURRENCY.sub("", _SPACES.sub("", text or "").lower())
+    if "," in compact and "." in compact:
+        decimal_sign = "," if compact.rfind(",") > compact.rfind(".") else "."
+        compact = compact.replace("." if decimal_sign == "," else ",", "")
+    elif "," in compact:
+        decimal_sign = ","
+    elif compact.count(".") == 1 and len(compact.partition(".")[2]) <= 2:
+        decimal_sign = "."
+    elif "." in compact:
+        raise ValueError("ambiguous dot")
+    else:
+        decimal_sign = ","
+    whole, _sign, decimals = compact.partition(decimal_sign)
+    if decimal_sign in decimals:
+        raise ValueError("two decimal signs")
+    if not (whole or decimals) or not (whole + decimals).isascii():
+        raise ValueError("no amount")
+    if (whole and not whole.isdigit()) or (decimals and not decimals.isdigit()):
+        raise ValueError("not digits")
+    if len(decimals) > 2 or len(whole) > MAX_KRONER_DIGITS:
+        raise ValueError("out of range")
+    return int(Decimal(f"{whole or 0}.{decimals or 0}") * 100)
+
+
+def kroner_text(ore: int | None, locale: str) -> str:
+    """Øre as a form value in kroner, with the locale's decimal sign: ``1653,60``."""
+    if ore is None:
+        return ""
+    sign = "." if locale == "en" else ","
+    return f"{ore // 100}{sign}{ore % 100:02d}"
+
+
+def parse_km(text: str) -> Decimal:
+    """Kilometres as typed (``312``, ``312,5``); ``ValueError`` when it is not a number."""
+    compact = _SPACES.sub("", text or "").replace(",", ".")
+    if not compact or not compact.isascii() or len(compact) > 10:
+        raise ValueError("no number")
+    try:
+        value = Decimal(compact)
+    except InvalidOperation as exc:
+        raise ValueError("no number") from exc
+    if not value.is_finite():
+        raise ValueError("no number")
+    return value
+
+
+def km_text(km: Decimal | None, locale: str) -> str:
+    """Kilometres as a form value: ``312`` or ``312,5``."""
+    if km is None:
+        return ""
+    text = format(Decimal(km).normalize(), "f")
+    return text if locale == "en" else text.replace(".", ",")
+
+
+def _parse_date(field) -> date:
+    try:
+        return date.fromisoformat(field.data)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(_l("Enter a valid date, like 2026-03-05.")) from exc
+
+
+def _text_field(label, max_length: int = 200, **kwargs) -> StringField:
+    return StringField(
+        label, filters=[strip],
+        validators=[Optional(),
+                    Length(max=max_length, message=_l("At most %(max)d characters.")),
+                    no_control_characters],
+        **kwargs,
+    )
+
+
+# --- the participant's claim -------------------------------------------------------------------
+
+
+class _LineRow(Form):
+    """What a leg row and a cost row share: a date, an amount, a receipt, a remove box."""
+
+    travel_date = StringField(_l("Date"), filters=[strip], render_kw={"type": "date"})
+    amount = StringField(_l("Amount paid (kr)"), filters=[strip],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    # Choices (the claim's receipts) are set by the view.
+    receipt = SelectField(_l("Receipt"), choices=[("", "—")], default="")
+
+    def is_blank(self) -> bool:
+        """A row ticked for removal, or one nobody filled in, is not a line."""
+        return bool(self.remove.data) or not any(
+            (self[name].data or "").strip() for name in self.TEXT_FIELDS
+        )
+
+    def validate(self, extra_validators=None):
+        """Validate only rows that are lines."""
+        if self.is_blank():
+            return True
+        return super().validate(extra_validators)
+
+    def validate_travel_date(self, field):
+        """A date is required on every line."""
+        if not field.data:
+            raise ValidationError(_l("Enter the date."))
+        _parse_date(field)
+
+    def validate_amount(self, field):
+        """An amount, when given, must be kroner and øre."""
+        if field.data and self.needs_amount():
+            try:
+                parse_kroner(field.data)
+            except ValueError as exc:
+                raise ValidationError(
+                    _l("Write the amount in kroner, like 1 234,50.")) from exc
+
+    def needs_amount(self) -> bool:
+        """Whether the amount field counts for this row."""
+        return True
+
+    def amount_ore(self) -> int | None:
+        """The amount in øre, None when empty."""
+        return parse_kroner(self.amount.data) if self.amount.data else None
+
+    def receipt_id(self) -> int | None:
+        """The chosen receipt's id, None for none."""
+        return int(self.receipt.data) if self.receipt.data else None
+
+
+class LegForm(_LineRow):
+    """One leg of the journey."""
+
+    TEXT_FIELDS = ("travel_date", "from_place", "to_place", "km", "amount", "taxi_reason")
+
+    from_place = _text_field(_l("From"))
+    to_place = _text_field(_l("To"))
+    means = SelectField(_l("Means of travel"),
+                        choices=[(m.value, m.title) for m in TravelMeans],
+                        default=TravelMeans.OWN_CAR.value)
+    km = StringField(_l("Kilometres"), filters=[strip],
+                     render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    passengers = StringField(_l("Passengers"), filters=[strip], default="0",
+                             render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    taxi_reason = _text_field(_l("Why a taxi was needed"), MAX_TEXT)
+    best_class = BooleanField(_l("Best class (train or boat)"))
+    remove = BooleanField(_l("Remove this leg"))
+
+    def is_car(self) -> bool:
+        """Whether the leg was driven in one's own car."""
+        return self.means.data == TravelMeans.OWN_CAR.value
+
+    def needs_amount(self) -> bool:
+        """Legs not driven in one's own car are refunded at what was paid."""
+        return not self.is_car()
+
+    def validate_km(self, field):
+        """Kilometres, when driving: a number with at most one decimal."""
+        if field.data and self.is_car():
+            try:
+                parse_km(field.data)
+            except ValueError as exc:
+                raise ValidationError(
+                    _l("Write the distance in kilometres, like 312 or 312,5.")) from exc
+
+    def validate_passengers(self, field):
+        """Passengers, when driving: a whole number from 0 to 8."""
+        if self.is_car() and field.data and not (
+            field.data.isascii() and field.data.isdigit()
+            and int(field.data) <= MAX_PASSENGERS
+        ):
+            raise ValidationError(_l("Write the number of passengers, from 0 to %(max)d.",
+                                     max=MAX_PASSENGERS))
+
+    def to_input(self) -> LegInput:
+        """The leg as the calculation takes it (call after ``validate``)."""
+        car = self.is_car()
+        return LegInput(
+            travel_date=date.fromisoformat(self.travel_date.data),
+            from_place=self.from_place.data or "", to_place=self.to_place.data or "",
+            means=TravelMeans(self.means.data),
+            km=parse_km(self.km.data) if car and self.km.data else None,
+            passengers=int(self.passengers.data) if car and self.passengers.data else 0,
+            amount_paid_ore=None if car else self.amount_ore(),
+            taxi_reason=(self.taxi_reason.data or "")
+            if self.means.data == TravelMeans.TAXI.value else "",
+            best_class=bool(self.best_class.data) and not car,
+            receipt_id=self.receipt_id(),
+        )
+
+
+class CostForm(_LineRow):
+    """One extra cost refunded at what was paid: toll, parking, ferry, accommodation."""
+
+    TEXT_FIELDS = ("travel_date", "amount", "description")
+
+    kind = SelectField(_l("Kind of cost"), choices=[(k.value, k.title) for k in COST_KINDS],
+                       default=LineKind.TOLL.value)
+    description = _text_field(_l("Description (optional)"), MAX_TEXT)
+    remove = BooleanField(_l("Remove this cost"))
+
+    def to_input(self) -> CostInput:
+        """The cost as the calculation takes it (call after ``validate``)."""
+        return CostInput(
+            kind=LineKind(self.kind.data), travel_date=date.fromisoformat(self.travel_date.data),
+            amount_paid_ore=self.amount_ore(), description=self.description.data or "",
+            receipt_id=self.receipt_id(),
+        )
+
+
+class ClaimForm(AppForm):
+    """A draft claim: legs, extra costs, bank account and a comment, with its buttons."""
+
+    legs = FieldList(FormField(LegForm), min_entries=1, max_entries=MAX_LEGS)
+    costs = FieldList(FormField(CostForm), min_entries=1, max_entries=MAX_COSTS)
+    bank_account = StringField(
+        _l("Bank account number"), filters=[strip],
+        validators=[Optional(), Length(max=40, message=_l("At most 40 characters."))],
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "spellcheck": "false"},
+    )
+    comment = TextAreaField(
+        _l("Comment to the caseworker (optional)"), filters=[strip],
+        validators=[Optional(), Length(max=2000, message=_l("At most 2,000 characters.")),
+                    no_control_characters],
+    )
+    add_leg = SubmitField(_l("Add another leg"))
+    add_cost = SubmitField(_l("Add another cost"))
+    check = SubmitField(_l("Check amounts"))
+    save = SubmitField(_l("Save draft"))
+    send = SubmitField(_l("Submit claim"))
+
+    def validate_bank_account(self, field):
+        """Eleven digits with a valid MOD11 check digit (spaces and dots allowed)."""
+        if not field.data:
+            return
+        try:
+            validate_account(field.data)
+        except InvalidAccountNumber as exc:
+            raise ValidationError(ACCOUNT_MESSAGES[exc.code]) from exc
+
+    def set_receipt_choices(self, choices: list[tuple[str, str]]) -> None:
+        """Offer the claim's receipts on every row."""
+        for row in (*self.legs, *self.costs):
+            row.form.receipt.choices = [("", _l("No receipt"))] + choices
+
+    def line_rows(self) -> list[_LineRow]:
+        """The rows that are lines, legs first, in the order the claim stores them."""
+        return [row.form for row in (*self.legs, *self.costs) if not row.form.is_blank()]
+
+    def refresh_errors(self) -> None:
+        """Recollect the rows' errors after the view added some from the domain."""
+        for rows in (self.legs, self.costs):
+            errors = [row.errors for row in rows]
+            rows.errors = errors if any(errors) else []
+
+
+class ConfirmForm(AppForm):
+    """A button; the CSRF token is its only field."""
+
+
+class UploadForm(AppForm):
+    """Receipts to add to a claim, optionally for one of its lines."""
+
+    files = MultipleFileField(
+        _l("Receipts (PDF, JPEG or PNG, up to 10 MB each)"),
+        render_kw={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"},
+    )
+    # Choices (the claim's saved lines) are set by the view.
+    line = SelectField(_l("Which line is the receipt for?"), choices=[("", "—")], default="")
+
+    def chosen_files(self) -> list:
+        """The files actually chosen (browsers send an empty part when none is)."""
+        return [f for f in (self.files.data or []) if f and f.filename]
+
+    def validate_files(self, field):
+        """At least one file."""
+        if not self.chosen_files():
+            raise ValidationError(_l("Choose a file to upload."))
+
+
+# --- the caseworker's decisions ----------------------------------------------------------------
+
+
+class QueueFilterForm(Form):
+    """The queue's filters, read from the query string."""
+
+    status = SelectField(_l("Status"), validate_choice=False)
+    offering = SelectField(_l("Course"), validate_choice=False)
+    cohort = SelectField(_l("Cohort"), validate_choice=False)
+
+    def validate_status(self, field):
+        """One of the listed statuses."""
+        if field.data and field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Unknown status."))
+
+    def validate_offering(self, field):
+        """One of the listed courses."""
+        if field.data and field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Unknown course."))
+
+    def validate_cohort(self, field):
+        """One of the listed cohorts."""
+        if field.data and field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(_l("Unknown cohort."))
+
+
+class AdjustmentForm(Form):
+    """A caseworker's new amount for one line, with the reason."""
+
+    line_id = HiddenField()
+    amount = StringField(_l("Approved amount (kr)"), filters=[strip],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    note = _text_field(_l("Why the amount is changed"), 500)
+
+    def validate_amount(self, field):
+        """Kroner and øre, when given."""
+        if field.data:
+            try:
+                parse_kroner(field.data)
+            except ValueError as exc:
+                raise ValidationError(
+                    _l("Write the amount in kroner, like 1 234,50.")) from exc
+
+    def validate_note(self, field):
+        """A changed amount needs a reason."""
+        if self.amount.data and not field.data:
+            raise ValidationError(_l("Say why the amount is changed."))
+
+
+class ApproveForm(AppForm):
+    """Approve in full, or with new amounts for some lines."""
+
+    lines = FieldList(FormField(AdjustmentForm), max_entries=MAX_LEGS + MAX_COSTS + 10)
+    staff_note = _text_field(_l("Internal note (not sent to the participant)"), 2000)
+
+
+class RejectForm(AppForm):
+    """Reject a claim; the participant reads the reason."""
+
+    reason = TextAreaField(
+        _l("Reason (sent to the participant)"), filters=[strip],
+        validators=[DataRequired(message=_l("Write why the claim is rejected.")),
+                    Length(max=2000, message=_l("At most 2,000 characters.")),
+                    no_control_characters],
+    )
+
+
+class ReturnForm(AppForm):
+    """Send a claim back for changes; the participant reads what to change."""
+
+    reason = TextAreaField(
+        _l("What should the participant change?"), filters=[strip],
+        validators=[DataRequired(message=_l("Write what the participant should change.")),
+                    Length(max=2000, message=_l("At most 2,000 characters.")),
+                    no_control_characters],
+    )
+
+
+class PaidForm(AppForm):
+    """The date a claim (or several) was paid."""
+
+    payment_date = StringField(_l("Payment date"), filters=[strip],
+                               render_kw={"type": "date"})
+
+    def validate_payment_date(self, field):
+        """A date is required."""
+        if not field.data:
+            raise ValidationError(_l("Enter the payment date."))
+        _parse_date(field)
+
+    @property
+    def day(self) -> date:
+        """The payment date (call after ``validate``)."""
+        return date.fromisoformat(self.payment_date.data)

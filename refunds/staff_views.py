@@ -1,0 +1,409 @@
+"""Staff pages for travel claims: the queue, a claim with its receipts, the decisions (approve,
+with adjustments; reject; return for changes), marking claims paid, and the payment exports.
+
+Every object is loaded through ``county_scope``/``scoped_or_404`` on the offering's county, so
+county staff reach only their own county's claims (others answer 404). The domain work is in
+``refunds.services``; each status change e-mails the participant (``notifications``) in the
+same transaction, and the services write the audit event.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from core.auth import county_scope, scoped_or_404, staff_required
+from core.db import get_session, utcnow
+from core.i18n import current_locale, format_short_day, to_local
+from enrollment.catalog import cohort_code, cohort_short, parse_cohort
+from enrollment.models import CourseOffering, CourseSession, Enrollment
+from refunds import exports, notifications, services
+from refunds.errors import DOMAIN_ERRORS
+from refunds.forms import (
+    ApproveForm,
+    PaidForm,
+    QueueFilterForm,
+    RejectForm,
+    ReturnForm,
+    parse_kroner,
+)
+from refunds.messages import claim_message, error_status
+from refunds.models import AWAITING_DECISION, Claim, ClaimStatus, Receipt
+from refunds.queries import (
+    QUEUE_PAGE_SIZE,
+    QueuePage,
+    claim_select,
+    duplicate_warnings,
+    queue_count_select,
+    queue_ids_select,
+    queue_page_select,
+    receipt_select,
+)
+from refunds.receipt_views import receipt_response
+from refunds.services import TRANSITIONS, Adjustment
+from refunds.views import bp
+
+S = ClaimStatus
+# Status filter value -> the statuses it shows; "" is the default: waiting for a decision.
+STATUS_FILTERS = {
+    "": AWAITING_DECISION,
+    "all": tuple(s for s in S if s != S.DRAFT),
+    **{s.value: (s,) for s in S if s != S.DRAFT},
+}
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _today() -> date:
+    return to_local(utcnow()).date()
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+def _claimed_offerings(session) -> list[tuple[CourseOffering, datetime | None]]:
+    """The offerings of the user's counties that have claims sent in (for the filters), each
+    with its first day."""
+    claimed = (sa.select(Enrollment.offering_id)
+               .join(Claim, Claim.enrollment_id == Enrollment.id)
+               .where(Claim.status != S.DRAFT))
+    first_day = (sa.select(sa.func.min(CourseSession.starts_at))
+                 .where(CourseSession.offering_id == CourseOffering.id).scalar_subquery())
+    return list(session.execute(
+        sa.select(CourseOffering, first_day)
+        .where(CourseOffering.id.in_(claimed), county_scope(CourseOffering.county_id))
+        .options(joinedload(CourseOffering.county), joinedload(CourseOffering.kind))
+        .order_by(CourseOffering.cohort.desc(), CourseOffering.id)
+    ).all())
+
+
+def _filter_form(offerings: list[tuple[CourseOffering, datetime | None]]) -> QueueFilterForm:
+    form = QueueFilterForm(request.args)
+    form.status.choices = [("", _("Waiting for a decision"))] + [
+        (s.value, s.title) for s in S if s != S.DRAFT] + [("all", _("All"))]
+    form.offering.choices = [("", _("All courses"))] + [
+        (str(o.id), f"{o.title()} ({format_short_day(first)})" if first else o.title())
+        for o, first in offerings]
+    cohorts = sorted({o.cohort for o, _first in offerings}, reverse=True)
+    form.cohort.choices = [("", _("All cohorts"))] + [
+        (cohort_code(c), cohort_short(c)) for c in cohorts]
+    return form
+
+
+def _filters(form: QueueFilterForm) -> dict:
+    """The queue's filters as ``queue_select``/``approved_claims_select`` take them."""
+    return dict(offering_id=int(form.offering.data) if form.offering.data else None,
+                cohort=parse_cohort(form.cohort.data) if form.cohort.data else None)
+
+
+def _page_number() -> int | None:
+    """The queue page asked for (1 when none), None when it is not a positive number."""
+    value = request.args.get("page", "1")
+    return int(value) if value.isdecimal() and 0 < int(value) < 100_000 else None
+
+
+def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
+    session = get_session()
+    form = _filter_form(_claimed_offerings(session))
+    number = _page_number()
+    if not form.validate() or number is None:
+        return render_template("refunds/staff/queue.html", form=form, page=None, claims=[],
+                               warnings={}, paid_form=paid_form or PaidForm(formdata=None)), 400
+    filters = dict(statuses=STATUS_FILTERS[form.status.data or ""], **_filters(form))
+    scope = county_scope(CourseOffering.county_id)
+    size = current_app.config.get("REFUNDS_QUEUE_PAGE_SIZE", QUEUE_PAGE_SIZE)
+    total = session.scalar(queue_count_select(**filters).where(scope)) or 0
+    claims = list(session.scalars(queue_page_select(
+        queue_ids_select(**filters).where(scope).limit(size).offset((number - 1) * size)
+    )))
+    page = QueuePage(claims, number, size, total)
+    if number > page.pages:
+        abort(404)
+    if paid_form is None:
+        paid_form = PaidForm(formdata=None, payment_date=_today().isoformat())
+    return render_template(
+        "refunds/staff/queue.html", form=form, page=page, claims=claims, paid_form=paid_form,
+        warnings=duplicate_warnings(session, [c.id for c in claims]), **_row_labels(claims),
+        batch=form.status.data == S.APPROVED.value,
+        pain001=bool(current_app.config.get("REFUNDS_DEBTOR_NAME")
+                     and current_app.config.get("REFUNDS_DEBTOR_ACCOUNT")),
+    ), status
+
+
+_ID_MARK = 987654321
+
+
+def _row_labels(claims: list[Claim]) -> dict:
+    """What the rows repeat, worked out once a page rather than once a row: each course's
+    title and county, each status's title, the claim link with ``{}`` for the id."""
+    offerings = {c.enrollment.offering for c in claims}
+    return dict(
+        courses={o.id: (o.title(), o.county.name()) for o in offerings},
+        status_titles={s: str(s.title) for s in S},
+        claim_url=url_for("refunds.show_staff_claim", claim_id=_ID_MARK)
+        .replace(str(_ID_MARK), "{}"),
+    )
+
+
+@bp.get("/staff/refunds/")
+@staff_required
+def show_queue():
+    """Claims waiting for a decision, oldest first, 50 to a page; filters by status, course
+    and cohort."""
+    return _queue_page()
+
+
+@bp.post("/staff/refunds/paid")
+@staff_required
+def mark_claims_paid():
+    """Mark the approved claims ticked in the queue paid, with one payment date."""
+    session = get_session()
+    form = PaidForm()
+    if not form.validate_on_submit():
+        return _queue_page(form, 400)
+    ids = sorted({int(v) for v in request.form.getlist("claim_ids") if v.isdecimal()})
+    found = set(session.scalars(
+        sa.select(Claim.id).join(Claim.enrollment).join(Enrollment.offering)
+        .where(Claim.id.in_(ids), county_scope(CourseOffering.county_id))
+    )) if ids else set()
+    if found != set(ids):
+        abort(404)
+    try:
+        results = services.mark_paid(session, ids, actor=_actor(), payment_date=form.day,
+                                     now=utcnow())
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        flash(claim_message(exc.code), "error")
+        return _queue_page(form, error_status(exc))
+    for result in results:
+        notifications.notify_status(session, result.claim)
+    session.commit()
+    flash(ngettext("%(num)d claim marked paid.", "%(num)d claims marked paid.", len(results)),
+          "success")
+    return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
+
+
+# --- one claim ---------------------------------------------------------------------------------
+
+
+def _scoped_claim(claim_id: int) -> Claim:
+    """The claim, if it is the user's county's and has been sent in (a draft is private)."""
+    claim = scoped_or_404(claim_select(claim_id), CourseOffering.county_id)
+    if claim.status == S.DRAFT:
+        abort(404)
+    return claim
+
+
+def _approve_form(claim: Claim) -> ApproveForm:
+    return ApproveForm(formdata=None, data={"lines": [
+        {"line_id": str(line.id)} for line in claim.lines]})
+
+
+def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_form=None,
+                paid_form=None, problems=(), status: int = 200):
+    session = get_session()
+    if approve_form is None:
+        approve_form = _approve_form(claim)
+    adjustments = {entry.form.line_id.data: entry.form for entry in approve_form.lines}
+    return render_template(
+        "refunds/staff/claim.html", claim=claim,
+        warnings=duplicate_warnings(session, [claim.id])[claim.id],
+        approve_form=approve_form, adjustments=adjustments,
+        reject_form=reject_form or RejectForm(formdata=None, prefix="reject"),
+        return_form=return_form or ReturnForm(formdata=None, prefix="return"),
+        paid_form=paid_form or PaidForm(formdata=None, prefix="paid",
+                                        payment_date=_today().isoformat()),
+        can_decide=S.APPROVED in TRANSITIONS[claim.status],
+        can_pay=S.PAID in TRANSITIONS[claim.status],
+        problems=list(problems),
+    ), status
+
+
+@bp.get("/staff/refunds/claims/<int:claim_id>")
+@staff_required
+def show_staff_claim(claim_id: int):
+    """A claim with its lines, how each was computed, its receipts and the decisions."""
+    return _claim_page(_scoped_claim(claim_id))
+
+
+def _decided(claim: Claim, result, message: str):
+    """Mail the participant, commit, and go back to the claim."""
+    session = get_session()
+    notifications.notify_status(session, result.claim)
+    session.commit()
+    flash(message, "success")
+    return redirect(url_for("refunds.show_staff_claim", claim_id=claim.id))
+
+
+def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
+    return {int(entry.form.line_id.data): Adjustment(parse_kroner(entry.form.amount.data),
+                                                     entry.form.note.data or "")
+            for entry in form.lines
+            if entry.form.amount.data and (entry.form.line_id.data or "").isdecimal()}
+
+
+@bp.post("/staff/refunds/claims/<int:claim_id>/approve")
+@staff_required
+def approve_claim(claim_id: int):
+    """Approve in full, or with new amounts (each with a note) for some lines."""
+    session = get_session()
+    claim = _scoped_claim(claim_id)
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        return _claim_page(claim, approve_form=form, status=400)
+    try:
+        result = services.approve_claim(session, claim.id, actor=_actor(), now=utcnow(),
+                                        adjustments=_adjustments(form),
+                                        staff_note=form.staff_note.data or "")
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        return _claim_page(_scoped_claim(claim_id), approve_form=form,
+                           problems=[claim_message(exc.code)], status=error_status(exc))
+    return _decided(claim, result, _("Claim %(ref)s is approved.", ref=claim.reference))
+
+
+@bp.post("/staff/refunds/claims/<int:claim_id>/reject")
+@staff_required
+def reject_claim(claim_id: int):
+    """Reject a claim, with the reason the participant reads."""
+    session = get_session()
+    claim = _scoped_claim(claim_id)
+    form = RejectForm(prefix="reject")
+    if not form.validate_on_submit():
+        return _claim_page(claim, reject_form=form, status=400)
+    try:
+        result = services.reject_claim(session, claim.id, form.reason.data, actor=_actor(),
+                                       now=utcnow())
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        return _claim_page(_scoped_claim(claim_id), reject_form=form,
+                           problems=[claim_message(exc.code)], status=error_status(exc))
+    return _decided(claim, result, _("Claim %(ref)s is rejected.", ref=claim.reference))
+
+
+@bp.post("/staff/refunds/claims/<int:claim_id>/return")
+@staff_required
+def return_claim(claim_id: int):
+    """Send a claim back to the participant for changes."""
+    session = get_session()
+    claim = _scoped_claim(claim_id)
+    form = ReturnForm(prefix="return")
+    if not form.validate_on_submit():
+        return _claim_page(claim, return_form=form, status=400)
+    try:
+        result = services.return_claim(session, claim.id, form.reason.data, actor=_actor(),
+                                       now=utcnow())
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        return _claim_page(_scoped_claim(claim_id), return_form=form,
+                           problems=[claim_message(exc.code)], status=error_status(exc))
+    return _decided(claim, result,
+                    _("Claim %(ref)s is returned for changes.", ref=claim.reference))
+
+
+@bp.post("/staff/refunds/claims/<int:claim_id>/paid")
+@staff_required
+def mark_claim_paid(claim_id: int):
+    """Mark one approved claim paid on a date."""
+    session = get_session()
+    claim = _scoped_claim(claim_id)
+    form = PaidForm(prefix="paid")
+    if not form.validate_on_submit():
+        return _claim_page(claim, paid_form=form, status=400)
+    try:
+        (result,) = services.mark_paid(session, [claim.id], actor=_actor(),
+                                       payment_date=form.day, now=utcnow())
+    except DOMAIN_ERRORS as exc:
+        session.rollback()
+        return _claim_page(_scoped_claim(claim_id), paid_form=form,
+                           problems=[claim_message(exc.code)], status=error_status(exc))
+    return _decided(claim, result, _("Claim %(ref)s is marked paid.", ref=claim.reference))
+
+
+@bp.get("/staff/refunds/receipts/<int:receipt_id>")
+@staff_required
+def show_staff_receipt(receipt_id: int):
+    """A receipt of a claim of the user's county: inline for images shown on the claim page
+    (``?inline=1``), else as a download."""
+    receipt: Receipt = scoped_or_404(receipt_select(receipt_id), CourseOffering.county_id)
+    return receipt_response(receipt, inline=request.args.get("inline") == "1")
+
+
+# --- exports -----------------------------------------------------------------------------------
+
+_TOTAL = _l("Total")
+
+
+def _export_rows() -> list[exports.ExportRow] | None:
+    """The approved claims the filters select, as export rows; None for bad filters."""
+    session = get_session()
+    form = _filter_form(_claimed_offerings(session))
+    if not form.validate():
+        return None
+    claims = session.scalars(
+        exports.approved_claims_select(**_filters(form))
+        .where(county_scope(CourseOffering.county_id))
+    )
+    return exports.export_rows(claims, current_locale())
+
+
+def _download(body: bytes, mimetype: str, extension: str) -> Response:
+    name = f"travel-claims-{_today().isoformat()}.{extension}"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/staff/refunds/export.csv")
+@staff_required
+def export_claims_csv():
+    """Approved claims as CSV for the finance system."""
+    rows = _export_rows()
+    if rows is None:
+        abort(400)
+    return _download(exports.to_csv(rows, headers=[str(h) for h in exports.HEADERS]),
+                     "text/csv", "csv")
+
+
+@bp.get("/staff/refunds/export.xlsx")
+@staff_required
+def export_claims_xlsx():
+    """Approved claims as an Excel workbook, with a total."""
+    rows = _export_rows()
+    if rows is None:
+        abort(400)
+    body = exports.to_xlsx(rows, headers=[str(h) for h in exports.HEADERS],
+                           total_label=str(_TOTAL))
+    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     "xlsx")
+
+
+@bp.get("/staff/refunds/export.xml")
+@staff_required
+def export_claims_pain001():
+    """Approved claims as an ISO 20022 pain.001 credit-transfer file, when the paying account
+    is configured (``REFUNDS_DEBTOR_NAME``, ``REFUNDS_DEBTOR_ACCOUNT``)."""
+    config = current_app.config
+    if not (config.get("REFUNDS_DEBTOR_NAME") and config.get("REFUNDS_DEBTOR_ACCOUNT")):
+        flash(_("The payment file needs the paying account in the configuration."), "error")
+        return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
+    rows = _export_rows()
+    if rows is None:
+        abort(400)
+    if not rows:
+        flash(_("There are no approved claims to pay."), "error")
+        return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
+    debtor = exports.Debtor(config["REFUNDS_DEBTOR_NAME"], config["REFUNDS_DEBTOR_ACCOUNT"],
+                            config.get("REFUNDS_DEBTOR_BIC") or None)
+    now = utcnow()
+    body = exports.to_pain001(rows, debtor, message_id=f"KP-{now:%Y%m%d%H%M%S}",
+                              execution_date=_today(), created=now)
+    return _download(body, "application/xml", "xml")
