@@ -6,7 +6,12 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve install install-test translations extract update-translations lint clean
+MIGRATE ?= 1
+# Test processes (pytest-xdist): one per CPU; each gets its own PostgreSQL database.
+TEST_WORKERS ?= auto
+
+.PHONY: run test serve install install-test translations extract update-translations lint clean \
+	bench-catalog bench-burst bench-staff bench-certificates
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,19 +46,38 @@ run: install
 	$(FLASK) db upgrade
 	$(FLASK) counties load
 	$(FLASK) kinds load
+	$(FLASK) rates load
 	$(FLASK) seed-demo
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)
 
+## Production: migrate (MIGRATE=0 on all but one of several servers), then gunicorn with
+## gunicorn.conf.py against DATABASE_URL (BIND, WEB_CONCURRENCY: see docs/deployment.md).
 serve: install
-	$(FLASK) db upgrade
-	$(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+	@if [ "$(MIGRATE)" != 0 ]; then $(FLASK) db upgrade; fi
+	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+## Benchmarks against PostgreSQL (BENCH_DATABASE_URL; see bench/README.md).
+bench-catalog: install
+	$(BIN)/python bench/catalog.py $(BENCH_ARGS)
+
+bench-burst: install
+	$(BIN)/python bench/burst.py $(BENCH_ARGS)
+
+bench-staff: install
+	$(BIN)/python bench/staff.py $(BENCH_ARGS)
+
+## The certificates benchmark's baseline (b) needs WeasyPrint (and Debian's libpango-1.0-0).
+bench-certificates: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/certificates.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/bandit -q -c pyproject.toml -r app.py core enrollment refunds -lll
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -63,8 +63,10 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-kursportal")
 
 def authenticate(session: Session, email: str, password: str) -> StaffUser | None:
     """The active account with this e-mail and password, or None; constant work either way."""
-    user = session.scalar(
-        sa.select(StaffUser).where(StaffUser.email == email.strip().lower())
+    email = email.strip().lower()
+    # PostgreSQL refuses NUL in text (a 500); an address with one belongs to nobody.
+    user = None if "\x00" in email else session.scalar(
+        sa.select(StaffUser).where(StaffUser.email == email)
     )
     if user is None:
         check_password_hash(_DUMMY_HASH, password)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from core.db import get_session
 from core.models import County, Region
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTIES_FILE = Path(__file__).resolve().parent / "data" / "counties.json"
@@ -24,17 +26,29 @@ counties_cli = AppGroup("counties", help="The county governor offices.")
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for our ``migrations/`` folder and ``url``."""
+    # Imported here, not at the top: Alembic is about 10 MB that every web worker would
+    # otherwise hold (the app loads this module to register the commands); only the
+    # migration commands use it.
+    from alembic.config import Config
+
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
 
+def _alembic_command():
+    """``alembic.command``, imported when a migration command runs (see ``alembic_config``)."""
+    from alembic import command
+
+    return command
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    command.upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    _alembic_command().upgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
     click.echo(f"Database upgraded to {revision}.")
 
 
@@ -42,7 +56,7 @@ def upgrade(revision: str) -> None:
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (``base`` empties the database)."""
-    command.downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
+    _alembic_command().downgrade(alembic_config(current_app.config["DATABASE_URL"]), revision)
     click.echo(f"Database downgraded to {revision}.")
 
 
@@ -50,7 +64,7 @@ def downgrade(revision: str) -> None:
 @click.option("-m", "--message", required=True)
 def revision(message: str) -> None:
     """Autogenerate a new migration from the models."""
-    command.revision(
+    _alembic_command().revision(
         alembic_config(current_app.config["DATABASE_URL"]), message=message, autogenerate=True
     )
 

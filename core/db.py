@@ -100,12 +100,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine for ``url`` with the settings each database needs."""
+    """Create the engine for ``url`` with the settings each database needs.
+
+    ``hide_parameters`` keeps the bound values (names, e-mail addresses) out of the text of
+    database errors, which end up in the server log.
+    """
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                            hide_parameters=True)
 
 
 def get_engine(app: Flask | None = None) -> Engine:

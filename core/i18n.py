@@ -6,6 +6,7 @@ configured default. Dates are stored in UTC and shown in Europe/Oslo.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -86,11 +87,28 @@ def format_clock(value: datetime, locale: str | None = None) -> str:
 
 def format_moment(value: datetime, locale: str | None = None) -> str:
     """Date and time in Oslo, '3. mars 2026, 09:30', joined by the locale's own CLDR pattern."""
-    loc = Locale.parse(_fmt_locale(locale))
+    code = _fmt_locale(locale)
+    loc = _babel_locale(code)
     local = to_local(value)
-    day = babel_dates.format_date(local.date(), "long", locale=loc)
     clock = babel_dates.format_time(local.time(), "short", locale=loc)
-    return str(loc.datetime_formats["medium"]).format(clock, day)
+    return _moment_joiner(code).format(clock, _long_date(local.date(), code))
+
+
+# Staff lists show a moment on every row, and many rows share a day: the day is formatted once
+# per day and locale, and the locale's data is looked up once.
+@functools.lru_cache(maxsize=8)
+def _babel_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@functools.lru_cache(maxsize=8)
+def _moment_joiner(code: str) -> str:
+    return str(_babel_locale(code).datetime_formats["medium"])
+
+
+@functools.lru_cache(maxsize=2048)
+def _long_date(day: date, code: str) -> str:
+    return babel_dates.format_date(day, "long", locale=_babel_locale(code))
 
 
 def format_number(value: int | Decimal, locale: str | None = None) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, has_request_context, jsonify, redirect, request
+from flask import Blueprint, Flask, Request, abort, has_request_context, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
+from werkzeug.formparser import FormDataParser
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import get_session
 from core.i18n import LOCALE_COOKIE, LOCALES
@@ -15,6 +17,8 @@ from core.i18n import LOCALE_COOKIE, LOCALES
 bp = Blueprint("core", __name__)
 
 ONE_YEAR = 365 * 24 * 3600
+# ``PROXY_FIX_X_FOR = 1`` … : how many proxies set each X-Forwarded-* header (0: trust none).
+PROXY_FIX_HEADERS = ("for", "proto", "host", "port", "prefix")
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -76,6 +80,33 @@ def _security_headers(response):
     return response
 
 
+class _NamedPartsOnly(FormDataParser):
+    """Drop form parts that have no name: no browser sends one, and a multipart part whose name
+    cannot be read reaches WTForms as a ``None`` key, on which ``FieldList`` fails (a 500)."""
+
+    def parse(self, *args, **kwargs):  # noqa: D102
+        stream, form, files = super().parse(*args, **kwargs)
+        if None in form:
+            form = self.cls([(k, v) for k, v in form.items(multi=True) if k is not None])
+        if None in files:
+            files = self.cls([(k, v) for k, v in files.items(multi=True) if k is not None])
+        return stream, form, files
+
+
+class FormRequest(Request):
+    """Flask's request, reading only named form parts."""
+
+    form_data_parser_class = _NamedPartsOnly
+
+
+def _form_bodies_only():
+    """Refuse a JSON body on a POST (or PUT, PATCH, DELETE): no route takes JSON, and Flask-WTF
+    would read one as form data, handing numbers, lists and objects to fields that expect text
+    (a 500 where the fuzz tests send them)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json:
+        abort(400)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Signed-cookie sessions whose cookie is ``Secure`` whenever the request came over HTTPS
     (or ``SESSION_COOKIE_SECURE`` says so), so a deployment behind TLS needs no extra switch."""
@@ -84,6 +115,19 @@ class SessionInterface(SecureCookieSessionInterface):
         if super().get_cookie_secure(app):
             return True
         return has_request_context() and request.is_secure
+
+
+def trust_proxy(app: Flask) -> None:
+    """Behind nginx, take the client's address and scheme from the X-Forwarded-* headers the
+    configured number of proxies set (rate limits and the audit log then see the real client,
+    cookies get ``Secure``). Without ``PROXY_FIX_X_*`` nothing is trusted: anyone can send
+    those headers."""
+    counts = {
+        f"x_{name}": int(app.config.get(f"PROXY_FIX_X_{name.upper()}") or 0)
+        for name in PROXY_FIX_HEADERS
+    }
+    if any(counts.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
 
 
 def init_app(app: Flask) -> None:
@@ -96,3 +140,6 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.after_request(_security_headers)
+    app.request_class = FormRequest
+    app.before_request(_form_bodies_only)
+    trust_proxy(app)

@@ -12,6 +12,7 @@ from babel.dates import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from core.audit import AuditEvent
 from core.i18n import current_locale
 from core.models import County
 from enrollment.models import (
@@ -123,6 +124,23 @@ def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
             selectinload(CourseOffering.sessions),
         )
     )
+
+
+def last_change(session: Session, now: datetime) -> datetime | None:
+    """When the public pages last changed, in one query: an offering saved (seats taken
+    included), any staff change (every one writes an audit event: sessions, objectives,
+    counties …), or an enrollment window opening or closing or a course ending on its own."""
+    passed = [
+        sa.select(sa.func.max(CourseOffering.updated_at)),
+        sa.select(sa.func.max(AuditEvent.at)),
+        sa.select(sa.func.max(CourseOffering.enroll_opens_at))
+        .where(CourseOffering.enroll_opens_at <= now),
+        sa.select(sa.func.max(CourseOffering.enroll_closes_at))
+        .where(CourseOffering.enroll_closes_at <= now),
+        sa.select(sa.func.max(CourseSession.ends_at)).where(CourseSession.ends_at <= now),
+    ]
+    row = session.execute(sa.select(*(q.scalar_subquery() for q in passed))).one()
+    return max((moment for moment in row if moment is not None), default=None)
 
 
 def filter_choices(session: Session) -> tuple[list[County], list[CourseKind], list[date]]:

@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from core.i18n import to_local
 from enrollment.participants import Roster
 
 CSV_DELIMITER = ";"
+# The control characters an XLSX cell cannot hold: openpyxl's ILLEGAL_CHARACTERS_RE, copied so
+# that a CSV export does not import openpyxl.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Full-width forms too: some spreadsheet input methods turn them into the ASCII signs.
@@ -96,6 +96,11 @@ def to_csv(roster: Roster) -> bytes:
 
 def to_xlsx(roster: Roster, sheet_title: str = "") -> bytes:
     """The list as an Excel workbook with one sheet, the header row frozen."""
+    # openpyxl (about 8 MB) is imported by the first export, not by every web worker at start.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = _sheet_title(sheet_title or _("Participants"))

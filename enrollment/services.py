@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from enrollment.models import (
     ACTIVE_STATUSES,
-    CourseKind,
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
+    KindRole,
     OfferingStatus,
     Participant,
     Role,
@@ -177,13 +177,23 @@ def reissue_token(session: Session, enrollment: Enrollment) -> str:
 
 
 def lock_offering(session: Session, offering_id: int) -> CourseOffering | None:
-    """Load the offering holding its row lock until the transaction ends."""
-    return session.scalar(
-        sa.select(CourseOffering)
-        .where(CourseOffering.id == offering_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    """Load the offering holding its row lock until the transaction ends.
+
+    The columns are read again under the lock (``SELECT … FOR UPDATE``), so the seat count is
+    the committed one; relationships already loaded (sessions, county, kind, as the course page
+    and the e-mails use them) are kept, so nothing is lazy-loaded while the lock is held.
+    """
+    offering = session.get(CourseOffering, offering_id)
+    if offering is None:
+        return None
+    try:
+        session.refresh(offering, _OFFERING_COLUMNS, with_for_update=True)
+    except sa.exc.InvalidRequestError:  # deleted meanwhile
+        return None
+    return offering
+
+
+_OFFERING_COLUMNS = [column.key for column in sa.inspect(CourseOffering).column_attrs]
 
 
 def change_status(
@@ -290,37 +300,64 @@ def check_open(offering: CourseOffering, now: datetime) -> None:
 
 def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role]:
     """The roles that may enroll in ``offering``."""
-    kind = session.scalar(
-        sa.select(CourseKind)
-        .where(CourseKind.id == offering.kind_id)
-        .options(selectinload(CourseKind.roles))
+    return frozenset(
+        session.scalars(sa.select(KindRole.role).where(KindRole.kind_id == offering.kind_id))
     )
-    return kind.role_set
+
+
+def _prepare_offering(session: Session, offering_id: int) -> CourseOffering | None:
+    """The offering with what the enrollment e-mail shows, read before the seat lock (from the
+    session when the view has loaded it already)."""
+    offering = session.get(CourseOffering, offering_id, options=[
+        joinedload(CourseOffering.county), joinedload(CourseOffering.kind),
+        selectinload(CourseOffering.sessions)])
+    if offering is not None:
+        offering.sessions, offering.county, offering.kind  # noqa: B018 (loaded, not locked)
+    return offering
 
 
 def enroll(
     session: Session, offering_id: int, person: PersonDetails, now: datetime
 ) -> EnrollResult:
     """Enroll a person: confirmed if a seat is free, pending if approval is required, else
-    waitlisted. Raises a domain error when the offering, the role or a duplicate refuses it."""
-    offering = lock_offering(session, offering_id)
+    waitlisted. Raises a domain error when the offering, the role or a duplicate refuses it.
+
+    Enrollments into one offering queue for its row lock, held until the caller commits, so
+    everything that does not depend on the seats is done before taking it: the offering's
+    sessions and county (for the e-mail), the role check, the new participant row, the token.
+    Under the lock: the lock, one read (a duplicate, the latest arrival, the waiting list's
+    length), the enrollment and the seat count.
+    """
+    offering = _prepare_offering(session, offering_id)
     if offering is None:
         raise OfferingCancelled()
     check_open(offering, now)
     if person.role not in eligible_roles(session, offering):
         raise NotEligible()
     email = person.email.strip().lower()
-    duplicate = _find_active_duplicate(session, offering.id, email, person.hpr_number)
-    if duplicate is not None:
-        raise AlreadyEnrolled(duplicate)
-
     participant = Participant(
         full_name=person.full_name, email=email, phone=person.phone, role=person.role,
         hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
     )
+    session.add(participant)
     token, digest = new_token()
+    session.flush()
+
+    offering = lock_offering(session, offering_id)
+    if offering is None:
+        raise OfferingCancelled()
+    check_open(offering, now)  # again: it may have changed while we waited for the lock
+    duplicate_id, latest, waiting = session.execute(
+        _seat_facts(offering.id, email, person.hpr_number)).one()
+    if duplicate_id is not None:
+        raise AlreadyEnrolled(session.get(Enrollment, duplicate_id,
+                                          options=[joinedload(Enrollment.participant)]))
+    # Arrival is the turn at the offering's lock, not the moment the request began: a request
+    # that waited for the lock behind a later one must not be placed ahead of it, whatever the
+    # clocks of several app servers say.
     enrollment = Enrollment(
-        offering=offering, participant=participant, status=S.PENDING, arrived_at=now,
+        offering=offering, participant=participant, status=S.PENDING,
+        arrived_at=max(now, latest) if latest is not None else now,
         manage_token_hash=digest, start_month=person.start_month, needs=person.needs,
         consent_at=now,
     )
@@ -329,7 +366,27 @@ def enroll(
         target = S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED
         change_status(enrollment, target, offering)
     session.flush()
-    return EnrollResult(enrollment, token, waitlist_position(session, enrollment))
+    # It arrived last (at or after the latest arrival, with the highest id), so its place is
+    # behind everyone waiting now: what ``waitlist_position`` would count, without a query.
+    position = waiting + 1 if enrollment.status == S.WAITLISTED else None
+    return EnrollResult(enrollment, token, position)
+
+
+def _seat_facts(offering_id: int, email: str, hpr: str | None) -> sa.Select:
+    """One row read under the seat lock: an active enrollment of the same person (id or
+    None), the latest arrival (or None), and how many are on the waiting list."""
+    same_person = Participant.email == email
+    if hpr:
+        same_person = sa.or_(same_person, Participant.hpr_number == hpr)
+    of_offering = Enrollment.offering_id == offering_id
+    return sa.select(
+        sa.select(Enrollment.id).join(Enrollment.participant)
+        .where(of_offering, Enrollment.status.in_(ACTIVE_STATUSES), same_person)
+        .limit(1).scalar_subquery(),
+        sa.select(sa.func.max(Enrollment.arrived_at)).where(of_offering).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(Enrollment)
+        .where(of_offering, Enrollment.status == S.WAITLISTED).scalar_subquery(),
+    )
 
 
 def cancellation_deadline(offering: CourseOffering) -> datetime | None:

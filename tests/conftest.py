@@ -51,12 +51,39 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
+def worker_database(url: str) -> str:
+    """``url`` itself, or under pytest-xdist a database of this worker's own next to it.
+
+    Workers run at the same time and every test empties the tables, so each worker gets
+    ``<name>_gw0``, ``<name>_gw1``… created on first use (the role needs CREATEDB, which
+    ``.ci/run`` gives it).
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = sa.engine.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": own.database})
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    except sa.exc.OperationalError as exc:
+        require(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}")
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """The PostgreSQL test database, migrated to head once per run."""
+    """The PostgreSQL test database (one per xdist worker), migrated to head once per run."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         require("TEST_DATABASE_URL is not set: PostgreSQL tests cannot run")
+    url = worker_database(url)
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
