@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, current_app, g, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -45,6 +45,13 @@ def _http_error(exc: HTTPException):
 
 def _database_down(exc: Exception):
     log.error("database unavailable: %s", exc.__class__.__name__)
+    # Flask-Login puts ``current_user`` in every template's context, loading a logged-in staff
+    # member from the database, which would fail again inside this handler (a bare 500). The
+    # page says nothing personal, so show it as to a visitor; g._login_user is Flask-Login's
+    # per-request cache of the user.
+    login_manager = getattr(current_app, "login_manager", None)
+    if login_manager is not None:
+        g._login_user = login_manager.anonymous_user()
     return render_error(503)
 
 

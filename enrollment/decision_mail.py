@@ -27,6 +27,8 @@ def _queue(session: Session, enrollment: Enrollment, template: str, subject: str
            attachments: Iterable[Attachment] = (), **context) -> None:
     """Render ``decision_<template>`` and queue it; call inside ``force_locale``."""
     person = enrollment.participant
+    if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
+        return
     context.update(enrollment=enrollment, offering=enrollment.offering, person=person,
                    locale=person.locale,
                    course_url=external_url("enrollment.show_course",

@@ -23,6 +23,8 @@ def external_url(endpoint: str, **values) -> str:
 
 def _queue(session: Session, enrollment: Enrollment, template: str, subject: str, **context):
     person = enrollment.participant
+    if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
+        return
     context.update(enrollment=enrollment, offering=enrollment.offering, person=person,
                    locale=person.locale)
     text = render_template(f"enrollment/mail/{template}.txt", **context)

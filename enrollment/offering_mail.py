@@ -15,6 +15,8 @@ from enrollment.notifications import external_url
 def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: str = "") -> None:
     """Queue the 'course cancelled' mail to the enrollment's participant, in their language."""
     person, offering = enrollment.participant, enrollment.offering
+    if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
+        return
     with force_locale(person.locale):
         context = dict(
             enrollment=enrollment, offering=offering, person=person, locale=person.locale,

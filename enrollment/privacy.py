@@ -1,0 +1,268 @@
+"""Enrollment's personal data: what it holds about a participant, how it is anonymised, who is
+due for the purge, and participants' requests for erasure.
+
+Registered with ``core.privacy`` at ``init_app``. Anonymising keeps what statistics and
+certificate verification need: the role, language, enrollment status and dates, attendance,
+and the certificate with the name it states (unless the person asked for erasure). The audit
+log is never changed: it is the record of what staff did, and no code path updates it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session, joinedload
+
+from core import audit
+from core.audit import AuditEvent
+from core.auth import StaffUser
+from core.mail import MailStatus, OutboxMessage
+from core.privacy import (
+    Anonymisation,
+    PersonResult,
+    Provider,
+    Retention,
+    anonymise_person,
+    register_provider,
+    row_dict,
+)
+from enrollment.models import (
+    Attendance,
+    Certificate,
+    CourseOffering,
+    CourseSession,
+    Enrollment,
+    ErasureRequest,
+    ErasureStatus,
+    Participant,
+)
+from enrollment.services import new_token
+
+# Links in mails open an enrollment or reset a password: never hand them out in an export.
+_SECRET_LINK = re.compile(r"(/manage/|/password/reset/)[A-Za-z0-9_.\-]+")
+REDACTED = "[removed]"
+
+
+class ParticipantActor:
+    """The participant as the actor of an audit event (they have no staff account)."""
+
+    id = None
+    email = "participant"
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def _enrollments(session: Session, person_id: int) -> list[Enrollment]:
+    return list(session.scalars(sa.select(Enrollment).where(
+        Enrollment.participant_id == person_id).order_by(Enrollment.id)))
+
+
+def _mail_row(message: OutboxMessage) -> dict:
+    row = row_dict(message, exclude=("attachments", "claim_token", "locked_until"))
+    for name in ("body_text", "body_html"):
+        if row[name]:
+            row[name] = _SECRET_LINK.sub(lambda m: m.group(1) + REDACTED, row[name])
+    row["attachments"] = [{"filename": a.get("filename"), "content_type": a.get("content_type")}
+                          for a in message.attachments or []]
+    return row
+
+
+def _mail_about(session: Session, person: Participant) -> list[OutboxMessage]:
+    """Mail to the person's address since they enrolled; none if the address is a staff
+    member's (a participant may type any address into the contact form)."""
+    if not person.email or session.scalar(
+            sa.select(StaffUser.id).where(StaffUser.email == person.email)) is not None:
+        return []
+    return list(session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.to_address == person.email,
+        OutboxMessage.created_at >= person.created_at).order_by(OutboxMessage.id)))
+
+
+def audit_events_about(session: Session, pairs: list[tuple[str, list[int]]]) -> list[dict]:
+    """The audit events about the given objects ((object_type, ids) pairs), without the staff
+    member's address and IP address."""
+    conditions = [sa.and_(AuditEvent.object_type == kind, AuditEvent.object_id.in_(ids))
+                  for kind, ids in pairs if ids]
+    if not conditions:
+        return []
+    events = session.scalars(sa.select(AuditEvent).where(sa.or_(*conditions))
+                             .order_by(AuditEvent.id))
+    return [row_dict(e, exclude=("actor_email", "ip_address")) for e in events]
+
+
+def export(session: Session, person_id: int) -> dict[str, list[dict]]:
+    """Every row of enrollment's tables (and the mail and audit log) about the person."""
+    person = session.get(Participant, person_id)
+    if person is None:
+        return {}
+    enrollments = _enrollments(session, person_id)
+    enrollment_ids = [e.id for e in enrollments]
+    certificates = list(session.scalars(sa.select(Certificate).where(
+        Certificate.enrollment_id.in_(enrollment_ids)).order_by(Certificate.id)))
+    attendances = session.scalars(sa.select(Attendance).where(
+        Attendance.enrollment_id.in_(enrollment_ids)))
+    requests = session.scalars(sa.select(ErasureRequest).where(
+        ErasureRequest.participant_id == person_id).order_by(ErasureRequest.id))
+    return {
+        "participants": [row_dict(person)],
+        "enrollments": [row_dict(e, exclude=("manage_token_hash",)) for e in enrollments],
+        "attendances": [row_dict(a) for a in attendances],
+        "certificates": [row_dict(c) for c in certificates],
+        "erasure_requests": [row_dict(r) for r in requests],
+        "outbox_messages": [_mail_row(m) for m in _mail_about(session, person)],
+        "audit_events": audit_events_about(session, [
+            ("participant", [person_id]), ("enrollment", enrollment_ids),
+            ("certificate", [c.id for c in certificates])]),
+    }
+
+
+# --- anonymisation -----------------------------------------------------------------------------
+
+
+def _set(obj, **values) -> int:
+    """Set the values that differ; 1 if anything changed."""
+    changed = {k: v for k, v in values.items() if getattr(obj, k) != v}
+    for name, value in changed.items():
+        setattr(obj, name, value)
+    return 1 if changed else 0
+
+
+def _erase_certificate(certificate: Certificate, plan: Anonymisation, locale: str) -> int:
+    snapshot = dict(certificate.snapshot)
+    changed = snapshot.get("hpr_number") not in ("", None)
+    snapshot["hpr_number"] = ""
+    if plan.erasure and snapshot.get("name"):
+        snapshot["name"] = ""
+        changed = True
+        if certificate.revoked_at is None:
+            with force_locale(locale):
+                certificate.revoked_reason = _("erased at the holder's request")
+            certificate.revoked_at = plan.now
+            certificate.revoked_by_id = getattr(plan.actor, "id", None)
+    if changed:
+        certificate.snapshot = snapshot
+    return int(changed)
+
+
+def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
+    """Remove the person's details, keeping the name while a hold keeps part of their data."""
+    counts: Counter = Counter()
+    person = session.get(Participant, person_id)
+    if person is None:
+        return counts
+    for message in _mail_about(session, person):
+        if message.status != MailStatus.PENDING and message.created_at < plan.mail_cutoff:
+            session.delete(message)
+            counts["outbox_messages deleted"] += 1
+    enrollments = _enrollments(session, person_id)
+    for enrollment in enrollments:
+        changed = _set(enrollment, needs="", status_reason="")
+        if person.anonymised_at is None:
+            # The manage link stops working: nothing is left there for the person to see.
+            enrollment.manage_token_hash = new_token()[1]
+            changed = 1
+        counts["enrollments"] += changed
+        certificates = session.scalars(sa.select(Certificate).where(
+            Certificate.enrollment_id == enrollment.id)).all()
+        for certificate in certificates:
+            counts["certificates"] += _erase_certificate(
+                certificate, plan, session.get(CourseOffering, enrollment.offering_id)
+                .county.default_locale)
+    changed = _set(person, email="", phone="", hpr_number=None, employer="")
+    if not plan.held:
+        changed |= _set(person, full_name="")
+    if changed or person.anonymised_at is None:
+        counts["participants"] += 1
+        person.anonymised_at = person.anonymised_at or plan.now
+    return counts
+
+
+def due(session: Session, retention: Retention) -> list[int]:
+    """Participants whose every course ended before the cutoff and who still hold details
+    (never anonymised, or their name kept by a hold that may have ended)."""
+    last_day = (sa.select(CourseSession.offering_id,
+                          sa.func.max(CourseSession.ends_at).label("ended_at"))
+                .group_by(CourseSession.offering_id).subquery())
+    ended = sa.func.coalesce(last_day.c.ended_at, CourseOffering.enroll_closes_at)
+    still_running = (sa.select(Enrollment.participant_id)
+                     .join(CourseOffering, CourseOffering.id == Enrollment.offering_id)
+                     .outerjoin(last_day, last_day.c.offering_id == CourseOffering.id)
+                     .where(ended >= retention.cutoff))
+    return list(session.scalars(
+        sa.select(Participant.id)
+        .where(Participant.id.in_(sa.select(Enrollment.participant_id)),
+               Participant.id.not_in(still_running),
+               sa.or_(Participant.anonymised_at.is_(None), Participant.full_name != ""))
+        .order_by(Participant.id)))
+
+
+# --- erasure requests --------------------------------------------------------------------------
+
+
+def pending_request(session: Session, person_id: int) -> ErasureRequest | None:
+    """The person's request for erasure that staff have not yet confirmed."""
+    return session.scalar(sa.select(ErasureRequest).where(
+        ErasureRequest.participant_id == person_id,
+        ErasureRequest.status == ErasureStatus.PENDING).order_by(ErasureRequest.id).limit(1))
+
+
+def request_erasure(session: Session, enrollment: Enrollment, now: datetime) -> ErasureRequest:
+    """Record the participant's request for erasure (once: a second request returns the first)."""
+    existing = pending_request(session, enrollment.participant_id)
+    if existing is not None:
+        return existing
+    county_id = session.scalar(sa.select(CourseOffering.county_id).where(
+        CourseOffering.id == enrollment.offering_id))
+    request = ErasureRequest(participant_id=enrollment.participant_id,
+                             enrollment_id=enrollment.id, county_id=county_id,
+                             requested_at=now)
+    session.add(request)
+    session.flush()
+    audit.record(session, actor=ParticipantActor(), action="privacy.erasure_requested",
+                 object_type="participant", object_id=enrollment.participant_id,
+                 county_id=county_id, after={"request": request.id})
+    return request
+
+
+def pending_requests(session: Session, scope) -> list[ErasureRequest]:
+    """Pending requests within ``scope`` (a condition on the county), oldest first."""
+    return list(session.scalars(
+        sa.select(ErasureRequest)
+        .where(ErasureRequest.status == ErasureStatus.PENDING, scope)
+        .options(joinedload(ErasureRequest.participant),
+                 joinedload(ErasureRequest.enrollment).joinedload(Enrollment.offering)
+                 .joinedload(CourseOffering.county))
+        .order_by(ErasureRequest.requested_at, ErasureRequest.id)))
+
+
+def confirm_erasure(
+    session: Session, request: ErasureRequest, *, actor, now: datetime, retention: Retention,
+) -> PersonResult:
+    """Anonymise the person now, certificate name included unless a hold keeps it; audited."""
+    result = anonymise_person(session, request.participant_id, now=now, retention=retention,
+                              erasure=True, actor=actor)
+    for pending in session.scalars(sa.select(ErasureRequest).where(
+            ErasureRequest.participant_id == request.participant_id,
+            ErasureRequest.status == ErasureStatus.PENDING)):
+        pending.status = ErasureStatus.CONFIRMED
+        pending.confirmed_at, pending.confirmed_by_id = now, getattr(actor, "id", None)
+    session.flush()
+    audit.record(session, actor=actor, action="privacy.erasure_confirmed",
+                 object_type="participant", object_id=request.participant_id,
+                 county_id=request.county_id,
+                 after={"request": request.id, "changed": dict(result.counts),
+                        "kept": [{"ref": h.ref, "until": h.until} for h in result.holds]})
+    return result
+
+
+def register(app: Flask) -> None:
+    """Register enrollment's personal data with the privacy registry."""
+    register_provider(app, Provider(name="enrollment", export=export, anonymise=anonymise,
+                                    due=due))
