@@ -3,8 +3,8 @@
 The load generator, percentiles and the HTTP client are in ``http_load.py``.
 
 PostgreSQL comes from ``BENCH_DATABASE_URL`` (default
-``postgresql+psycopg://kp:kp@127.0.0.1/kp_bench``); the database is emptied and migrated, so
-give the benchmarks a database of their own (``createdb -O kp kp_bench``).
+``postgresql+psycopg://kp:kp@127.0.0.1/kp_bench``), created when missing; it is emptied and
+migrated, so give the benchmarks a database of their own.
 """
 
 from __future__ import annotations
@@ -84,8 +84,24 @@ def machine_summary(url: str) -> str:
 # --- data --------------------------------------------------------------------------------------
 
 
+def create_database_if_missing(url: str) -> None:
+    """Create the benchmark's database when it does not exist yet (the role needs CREATEDB,
+    as `.ci/run` gives it), so a fresh checkout needs no manual `createdb`."""
+    own = sa.engine.make_url(url)
+    maintenance = sa.create_engine(own.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with maintenance.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                               {"name": own.database}):
+                conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        maintenance.dispose()
+
+
 def reset_database(url: str) -> sa.Engine:
-    """Empty the database, migrate it to head, load the counties and course kinds."""
+    """Empty the database (created if missing), migrate it to head, load the counties and
+    course kinds."""
+    create_database_if_missing(url)
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
