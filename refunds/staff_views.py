@@ -275,39 +275,33 @@ def approve_claim(claim_id: int):
 @staff_required
 def reject_claim(claim_id: int):
     """Reject a claim, with the reason the participant reads."""
-    session = get_session()
-    claim = _scoped_claim(claim_id)
-    form = RejectForm(prefix="reject")
-    if not form.validate_on_submit():
-        return _claim_page(claim, reject_form=form, status=400)
-    try:
-        result = services.reject_claim(session, claim.id, form.reason.data, actor=_actor(),
-                                       now=utcnow())
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        return _claim_page(_scoped_claim(claim_id), reject_form=form,
-                           problems=[claim_message(exc.code)], status=error_status(exc))
-    return _decided(claim, result, _("Claim %(ref)s is rejected.", ref=claim.reference))
+    return _decide_with_reason(claim_id, RejectForm(prefix="reject"), "reject_form",
+                               services.reject_claim, _l("Claim %(ref)s is rejected."))
 
 
 @bp.post("/staff/refunds/claims/<int:claim_id>/return")
 @staff_required
 def return_claim(claim_id: int):
     """Send a claim back to the participant for changes."""
+    return _decide_with_reason(claim_id, ReturnForm(prefix="return"), "return_form",
+                               services.return_claim,
+                               _l("Claim %(ref)s is returned for changes."))
+
+
+def _decide_with_reason(claim_id: int, form, form_name: str, decide, done):
+    """A decision whose only input is a reason the participant reads (reject, return):
+    the form again with its errors (400), the domain's refusal, or the decision made."""
     session = get_session()
     claim = _scoped_claim(claim_id)
-    form = ReturnForm(prefix="return")
     if not form.validate_on_submit():
-        return _claim_page(claim, return_form=form, status=400)
+        return _claim_page(claim, **{form_name: form}, status=400)
     try:
-        result = services.return_claim(session, claim.id, form.reason.data, actor=_actor(),
-                                       now=utcnow())
+        result = decide(session, claim.id, form.reason.data, actor=_actor(), now=utcnow())
     except DOMAIN_ERRORS as exc:
         session.rollback()
-        return _claim_page(_scoped_claim(claim_id), return_form=form,
+        return _claim_page(_scoped_claim(claim_id), **{form_name: form},
                            problems=[claim_message(exc.code)], status=error_status(exc))
-    return _decided(claim, result,
-                    _("Claim %(ref)s is returned for changes.", ref=claim.reference))
+    return _decided(claim, result, done % {"ref": claim.reference})
 
 
 @bp.post("/staff/refunds/claims/<int:claim_id>/paid")
