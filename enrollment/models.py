@@ -346,7 +346,8 @@ class Certificate(Base):
 
 
 class ErasureStatus(enum.StrEnum):
-    """Where a participant's request for erasure stands."""
+    """Where a participant's request for erasure stands: one move, pending → confirmed, made
+    only by ``enrollment.privacy.confirm_erasure``."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"

@@ -232,6 +232,13 @@ def _move(offering: CourseOffering, target: OfferingStatus) -> OfferingStatus:
     return current
 
 
+def active_count(session: Session, offering_id: int) -> int:
+    """How many people are enrolled (confirmed, pending or waiting) in the offering."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Enrollment)
+        .where(Enrollment.offering_id == offering_id, Enrollment.status.in_(ACTIVE_STATUSES)))
+
+
 def _active_enrollments(session: Session, offering_id: int) -> list[Enrollment]:
     return list(session.scalars(
         sa.select(Enrollment)
@@ -307,7 +314,7 @@ def unpublish(session: Session, offering: CourseOffering, actor) -> None:
     """Take a published offering back to draft. Refused while anyone is enrolled: their links
     and course page would vanish without a word, so such a course is cancelled instead."""
     offering = _lock(session, offering)
-    if offering.status == OfferingStatus.PUBLISHED and _active_enrollments(session, offering.id):
+    if offering.status == OfferingStatus.PUBLISHED and active_count(session, offering.id):
         raise HasParticipants()
     previous = _move(offering, OfferingStatus.DRAFT)
     session.flush()

@@ -46,11 +46,9 @@ from core.web import no_store
 from enrollment import catalog, offerings
 from enrollment.forms import IntegerRange, no_control_characters, strip
 from enrollment.models import (
-    ACTIVE_STATUSES,
     CourseKind,
     CourseOffering,
     CourseSession,
-    Enrollment,
     OfferingStatus,
 )
 from enrollment.views import bp
@@ -492,10 +490,8 @@ def cancel_offering(offering_id: int):
                        "The course is cancelled. %(num)d participants are told by e-mail.",
                        len(cancelled)), "success")
         return _edit_page(offering_id)
-    active = session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
-        Enrollment.offering_id == offering.id, Enrollment.status.in_(ACTIVE_STATUSES)))
     return _render("enrollment/staff/cancel_offering.html", form, offering=offering,
-                   active=active)
+                   active=offerings.active_count(session, offering.id))
 
 
 # --- sessions ---------------------------------------------------------------------------------

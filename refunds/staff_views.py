@@ -255,72 +255,58 @@ def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
 @staff_required
 def approve_claim(claim_id: int):
     """Approve in full, or with new amounts (each with a note) for some lines."""
-    session = get_session()
-    claim = _scoped_claim(claim_id)
-    form = ApproveForm()
-    if not form.validate_on_submit():
-        return _claim_page(claim, approve_form=form, status=400)
-    try:
-        result = services.approve_claim(session, claim.id, actor=_actor(), now=utcnow(),
-                                        adjustments=_adjustments(form),
-                                        staff_note=form.staff_note.data or "")
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        return _claim_page(_scoped_claim(claim_id), approve_form=form,
-                           problems=[claim_message(exc.code)], status=error_status(exc))
-    return _decided(claim, result, _("Claim %(ref)s is approved.", ref=claim.reference))
+    return _decide(claim_id, ApproveForm(), "approve_form",
+                   lambda session, claim, form: services.approve_claim(
+                       session, claim.id, actor=_actor(), now=utcnow(),
+                       adjustments=_adjustments(form), staff_note=form.staff_note.data or ""),
+                   _l("Claim %(ref)s is approved."))
 
 
 @bp.post("/staff/refunds/claims/<int:claim_id>/reject")
 @staff_required
 def reject_claim(claim_id: int):
     """Reject a claim, with the reason the participant reads."""
-    return _decide_with_reason(claim_id, RejectForm(prefix="reject"), "reject_form",
-                               services.reject_claim, _l("Claim %(ref)s is rejected."))
+    return _decide(claim_id, RejectForm(prefix="reject"), "reject_form",
+                   lambda session, claim, form: services.reject_claim(
+                       session, claim.id, form.reason.data, actor=_actor(), now=utcnow()),
+                   _l("Claim %(ref)s is rejected."))
 
 
 @bp.post("/staff/refunds/claims/<int:claim_id>/return")
 @staff_required
 def return_claim(claim_id: int):
     """Send a claim back to the participant for changes."""
-    return _decide_with_reason(claim_id, ReturnForm(prefix="return"), "return_form",
-                               services.return_claim,
-                               _l("Claim %(ref)s is returned for changes."))
-
-
-def _decide_with_reason(claim_id: int, form, form_name: str, decide, done):
-    """A decision whose only input is a reason the participant reads (reject, return):
-    the form again with its errors (400), the domain's refusal, or the decision made."""
-    session = get_session()
-    claim = _scoped_claim(claim_id)
-    if not form.validate_on_submit():
-        return _claim_page(claim, **{form_name: form}, status=400)
-    try:
-        result = decide(session, claim.id, form.reason.data, actor=_actor(), now=utcnow())
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        return _claim_page(_scoped_claim(claim_id), **{form_name: form},
-                           problems=[claim_message(exc.code)], status=error_status(exc))
-    return _decided(claim, result, done % {"ref": claim.reference})
+    return _decide(claim_id, ReturnForm(prefix="return"), "return_form",
+                   lambda session, claim, form: services.return_claim(
+                       session, claim.id, form.reason.data, actor=_actor(), now=utcnow()),
+                   _l("Claim %(ref)s is returned for changes."))
 
 
 @bp.post("/staff/refunds/claims/<int:claim_id>/paid")
 @staff_required
 def mark_claim_paid(claim_id: int):
     """Mark one approved claim paid on a date."""
+    return _decide(claim_id, PaidForm(prefix="paid"), "paid_form",
+                   lambda session, claim, form: services.mark_paid(
+                       session, [claim.id], actor=_actor(), payment_date=form.day,
+                       now=utcnow())[0],
+                   _l("Claim %(ref)s is marked paid."))
+
+
+def _decide(claim_id: int, form, form_name: str, decide, done):
+    """A caseworker's decision on one claim: the claim page again with the form's errors
+    (400) or the domain's refusal, or ``decide(session, claim, form)``'s result with ``done``."""
     session = get_session()
     claim = _scoped_claim(claim_id)
-    form = PaidForm(prefix="paid")
     if not form.validate_on_submit():
-        return _claim_page(claim, paid_form=form, status=400)
+        return _claim_page(claim, **{form_name: form}, status=400)
     try:
-        (result,) = services.mark_paid(session, [claim.id], actor=_actor(),
-                                       payment_date=form.day, now=utcnow())
+        result = decide(session, claim, form)
     except DOMAIN_ERRORS as exc:
         session.rollback()
-        return _claim_page(_scoped_claim(claim_id), paid_form=form,
+        return _claim_page(_scoped_claim(claim_id), **{form_name: form},
                            problems=[claim_message(exc.code)], status=error_status(exc))
-    return _decided(claim, result, _("Claim %(ref)s is marked paid.", ref=claim.reference))
+    return _decided(claim, result, done % {"ref": claim.reference})
 
 
 @bp.get("/staff/refunds/receipts/<int:receipt_id>")
