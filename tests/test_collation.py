@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from openpyxl import load_workbook
 
 from core import collation
 from core.collation import collated, sort_key
@@ -210,8 +211,12 @@ def test_attendance_roster_and_sign_in_sheet_are_in_norwegian_order(
 def test_participant_export_is_in_norwegian_order(app, client, staff, held_offering):
     add_confirmed(app, held_offering.id, shuffled(IN_NORWEGIAN_ORDER))
 
-    response = client.get(f"/staff/courses/{held_offering.id}/participants.csv")
+    as_csv = client.get(f"/staff/courses/{held_offering.id}/participants.csv")
+    as_xlsx = client.get(f"/staff/courses/{held_offering.id}/participants.xlsx")
 
-    assert response.status_code == 200
-    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert as_csv.status_code == 200
+    rows = list(csv.reader(io.StringIO(as_csv.data.decode("utf-8-sig")), delimiter=";"))
     assert [row[0] for row in rows[1:]] == IN_NORWEGIAN_ORDER
+    assert as_xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(as_xlsx.data)).active
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == IN_NORWEGIAN_ORDER
