@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.collation import collated
 from core.db import Base, UTCDateTime, get_session, utcnow
 from core.models import County
 
@@ -141,7 +142,7 @@ def scoped_or_404(stmt: sa.Select, county_column):
 
 def visible_counties(session: Session) -> list[County]:
     """The counties the current user works for (all, for an administrator)."""
-    stmt = sa.select(County).order_by(County.name_nb)
+    stmt = sa.select(County).order_by(collated(County.name_nb))
     if not current_user.is_admin:
         stmt = stmt.where(County.id == current_user.county_id)
     return list(session.scalars(stmt))

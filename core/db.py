@@ -17,6 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from core import collation
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -75,7 +77,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, and transactions that really begin when SQLAlchemy says so.
+    """WAL, foreign keys, Norwegian collation, and transactions that really begin when
+    SQLAlchemy says so.
 
     Python's sqlite3 module starts transactions lazily, so two writers could both read the old
     seat count. Following SQLAlchemy's pysqlite recipe we take over BEGIN ourselves and, for a
@@ -90,6 +93,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        collation.register_sqlite(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
@@ -109,8 +113,13 @@ def make_engine(url: str) -> Engine:
         engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                            hide_parameters=True)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                              hide_parameters=True)
+    # Lists sort with the server's ICU collation: without it, say so at the first connection
+    # rather than fail on the first ORDER BY.
+    event.listen(engine, "first_connect",
+                 lambda dbapi_connection, _record: collation.check_postgresql(dbapi_connection))
+    return engine
 
 
 def get_engine(app: Flask | None = None) -> Engine:

@@ -34,6 +34,7 @@ from core.auth import (
     make_reset_token,
     staff_required,
 )
+from core.collation import collated
 from core.db import get_session
 from core.forms import AppForm
 from core.i18n import OSLO
@@ -291,7 +292,7 @@ class AccountForm(ScopeForm):
 
 
 def _county_choices(session: Session) -> list[tuple[str, str]]:
-    counties = session.scalars(sa.select(County).order_by(County.name_nb))
+    counties = session.scalars(sa.select(County).order_by(collated(County.name_nb)))
     return [("", _("None (administrator)"))] + [(c.slug, c.name()) for c in counties]
 
 
@@ -312,7 +313,8 @@ def list_accounts():
     """Every staff account: administrators first, then by county office and name."""
     users = get_session().scalars(
         sa.select(StaffUser).outerjoin(StaffUser.county).options(contains_eager(StaffUser.county))
-        .order_by(StaffUser.is_admin.desc(), County.name_nb, StaffUser.name, StaffUser.id)
+        .order_by(StaffUser.is_admin.desc(), collated(County.name_nb), collated(StaffUser.name),
+                  StaffUser.id)
     ).all()
     return render_template("staff/accounts.html", users=users, form=ConfirmForm())
 

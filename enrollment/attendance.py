@@ -7,7 +7,6 @@ after. Plain functions that take a session, flush and never commit.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
 
 from core import audit
+from core.collation import collated
 from core.db import utcnow
 from enrollment.models import (
     Attendance,
@@ -27,18 +27,6 @@ from enrollment.models import (
 )
 
 AUDIT_ACTION = "attendance.save"
-
-# Norwegian order puts æ, ø, å after z; '{' is the character after 'z'.
-_NORDIC_LETTERS = str.maketrans({"æ": "{0", "ä": "{0", "ø": "{1", "ö": "{1", "å": "{2"})
-
-
-def name_sort_key(name: str) -> tuple[str, str]:
-    """Sort key for people's names in Norwegian order (Å after Z, Á next to A)."""
-    folded = name.casefold().translate(_NORDIC_LETTERS)
-    plain = "".join(c for c in unicodedata.normalize("NFD", folded)
-                    if not unicodedata.combining(c))
-    return plain, name
-
 
 @dataclass(frozen=True)
 class RosterEntry:
@@ -72,7 +60,8 @@ class SavedAttendance:
 
 
 def roster(session: Session, course_session: CourseSession) -> list[RosterEntry]:
-    """The confirmed participants of the course day's offering, by name, with their marks."""
+    """The confirmed participants of the course day's offering, in Norwegian name order
+    (``core.collation``), with their marks."""
     rows = session.execute(
         sa.select(Enrollment, Attendance.present)
         .join(Enrollment.participant)
@@ -81,9 +70,9 @@ def roster(session: Session, course_session: CourseSession) -> list[RosterEntry]
         .where(Enrollment.offering_id == course_session.offering_id,
                Enrollment.status == EnrollmentStatus.CONFIRMED)
         .options(contains_eager(Enrollment.participant))
+        .order_by(collated(Participant.full_name), Enrollment.id)
     ).all()
-    entries = [RosterEntry(enrollment, present) for enrollment, present in rows]
-    return sorted(entries, key=lambda e: name_sort_key(e.participant.full_name))
+    return [RosterEntry(enrollment, present) for enrollment, present in rows]
 
 
 def save_attendance(

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.audit import AuditEvent
+from core.collation import collated
 from core.i18n import current_locale
 from core.models import County
 from enrollment.models import (
@@ -145,7 +146,7 @@ def last_change(session: Session, now: datetime) -> datetime | None:
 
 def filter_choices(session: Session) -> tuple[list[County], list[CourseKind], list[date]]:
     """Counties, kinds and the cohorts that have published offerings, for the filter form."""
-    counties = list(session.scalars(sa.select(County).order_by(County.name_nb)))
+    counties = list(session.scalars(sa.select(County).order_by(collated(County.name_nb))))
     kinds = list(session.scalars(sa.select(CourseKind).order_by(CourseKind.position)))
     cohorts = list(
         session.scalars(

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit
+from core.collation import sort_key
 from core.i18n import LOCALES, OSLO
-from enrollment.attendance import name_sort_key
 from enrollment.models import (
     Attendance,
     Certificate,
@@ -394,4 +394,4 @@ def issue_for_offering(session: Session, offering_id: int, *, actor,
             _audit(session, actor, "certificate.issue", certificate, enrollment, None,
                    _summary(certificate))
             valid.append(certificate)
-    return sorted(valid, key=lambda c: (name_sort_key(c.snapshot["name"]), c.id))
+    return sorted(valid, key=lambda c: (sort_key(c.snapshot["name"]), c.id))

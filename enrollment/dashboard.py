@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from babel.numbers import format_percent
 from sqlalchemy.orm import Session, contains_eager
 
+from core.collation import collated
 from core.i18n import current_locale, format_number, to_local
 from core.models import County
 from enrollment.attendance import (
@@ -122,7 +123,8 @@ def dashboard(
         .join(CourseOffering.county).join(CourseOffering.kind)
         .where(shown)
         .options(contains_eager(CourseOffering.county), contains_eager(CourseOffering.kind))
-        .order_by(CourseOffering.cohort, County.name_nb, CourseKind.position, CourseOffering.id)
+        .order_by(CourseOffering.cohort, collated(County.name_nb), CourseKind.position,
+                  CourseOffering.id)
     ))
     counts = {
         row.offering_id: row

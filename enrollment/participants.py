@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from core import audit
+from core.collation import collated
 from enrollment import services
 from enrollment.models import (
     CourseOffering,
@@ -83,7 +84,7 @@ class Move:
 class Roster:
     """The enrollments of an offering in the sections staff work with."""
 
-    confirmed: list[Enrollment]
+    confirmed: list[Enrollment]  # in Norwegian name order
     pending: list[Enrollment]
     waitlisted: list[Enrollment]  # first in line first
     closed: list[Enrollment]  # cancelled and rejected
@@ -99,18 +100,24 @@ class Roster:
 
 
 def roster(session: Session, offering_id: int) -> Roster:
-    """Everyone enrolled in an offering, in one query whatever their number."""
+    """Everyone enrolled in an offering, in one query whatever their number: the confirmed in
+    Norwegian name order (``core.collation``), every other section in order of arrival."""
+    # One ORDER BY serves every section: the confirmed by name, the others (whose name key is
+    # NULL) by arrival. The sections are split below, so where NULLs sort does not matter.
+    confirmed_name = collated(sa.case((Enrollment.status == S.CONFIRMED,
+                                       Participant.full_name)))
     enrollments = session.scalars(
         sa.select(Enrollment)
+        .join(Enrollment.participant)
         .where(Enrollment.offering_id == offering_id)
-        .options(joinedload(Enrollment.participant))
-        .order_by(Enrollment.arrived_at, Enrollment.id)
+        .options(contains_eager(Enrollment.participant))
+        .order_by(confirmed_name, Enrollment.arrived_at, Enrollment.id)
     ).all()
     by_status: dict[EnrollmentStatus, list[Enrollment]] = {status: [] for status in S}
     for enrollment in enrollments:
         by_status[enrollment.status].append(enrollment)
     return Roster(
-        confirmed=sorted(by_status[S.CONFIRMED], key=lambda e: e.participant.full_name.casefold()),
+        confirmed=by_status[S.CONFIRMED],
         pending=by_status[S.PENDING],
         waitlisted=by_status[S.WAITLISTED],
         closed=by_status[S.CANCELLED] + by_status[S.REJECTED],
@@ -307,8 +314,8 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
 def search(session: Session, query: str, *, scope: sa.ColumnElement[bool],
            limit: int = SEARCH_LIMIT) -> list[Enrollment]:
     """Enrollments whose participant's name or e-mail contains ``query``, or whose HPR number
-    is it, within ``scope`` (a condition on ``CourseOffering``, e.g. ``county_scope``); newest
-    first, at most ``limit``."""
+    is it, within ``scope`` (a condition on ``CourseOffering``, e.g. ``county_scope``); at most
+    ``limit``, the newest kept. Listed in Norwegian name order, one person's newest first."""
     text = query.strip()
     if len(text) < SEARCH_MIN_LENGTH:
         return []
@@ -319,16 +326,23 @@ def search(session: Session, query: str, *, scope: sa.ColumnElement[bool],
     ]
     if digits.isdecimal():
         matches.append(Participant.hpr_number == digits)
-    return list(session.scalars(
-        sa.select(Enrollment)
+    newest = (
+        sa.select(Enrollment.id)
         .join(Enrollment.participant)
         .join(Enrollment.offering)
         .where(sa.or_(*matches), scope)
+        .order_by(Enrollment.arrived_at.desc(), Enrollment.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(
+        sa.select(Enrollment)
+        .join(Enrollment.participant)
+        .where(Enrollment.id.in_(newest.scalar_subquery()))
         .options(
-            joinedload(Enrollment.participant),
+            contains_eager(Enrollment.participant),
             joinedload(Enrollment.offering).joinedload(CourseOffering.county),
             joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
         )
-        .order_by(Enrollment.arrived_at.desc(), Enrollment.id.desc())
-        .limit(limit)
+        .order_by(collated(Participant.full_name), Enrollment.arrived_at.desc(),
+                  Enrollment.id.desc())
     ))
