@@ -14,7 +14,7 @@ import random
 import re
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -99,11 +99,18 @@ def qr_codes_on_first_page(data: bytes, tmp_path) -> list[str]:
     return out.split()
 
 
+def past_first_day() -> datetime:
+    """Midnight UTC 20 days ago: a course whose days (up to six) have all ended."""
+    return (datetime.now(UTC) - timedelta(days=20)).replace(hour=0, minute=0, second=0,
+                                                             microsecond=0)
+
+
 def course(make_offering, kind: str = "public_health", days: int = 2, **values):
-    """An offering with a title in each language and a signer."""
+    """An offering with a title in each language and a signer, held in the past unless
+    ``first_day`` says otherwise (certificates come only after the days have ended)."""
     defaults = dict(title_nn=TITLES["nn"], title_nb=TITLES["nb"], title_en=TITLES["en"],
                     signer_name="Kari Nordmann", signer_title="Assisterande fylkeslege",
-                    venue="Bergen")
+                    venue="Bergen", first_day=past_first_day())
     defaults.update(values)
     return make_offering(kind=kind, days=days, **defaults)
 
@@ -822,7 +829,7 @@ def test_certificate_issue_and_revoke_need_a_login(app, client, make_offering):
 
 
 def test_issue_date_is_the_day_in_oslo(app, make_offering):
-    offering = course(make_offering)
+    offering = course(make_offering, first_day=datetime(2026, 3, 1, tzinfo=UTC))
     enrollment_id, _token = enroll(app, offering.id, "Åse Ødegård")
     attend(app, enrollment_id)
     late_evening = datetime(2026, 3, 3, 23, 30, tzinfo=UTC)  # 00:30 on 4 March in Oslo

@@ -84,12 +84,28 @@ def audit_events(app) -> list[AuditEvent]:
             .order_by(AuditEvent.id)))
 
 
+def chosen(body: str) -> dict[int, str]:
+    """The preselected mark of each person on the form: {enrollment id: value}."""
+    return {int(eid): value for eid, value in re.findall(
+        r'name="mark-(\d+)" value="(\w+)"[^>]*\bchecked\b', body)}
+
+
 def checked_ids(body: str) -> set[int]:
-    return {int(v) for v in re.findall(r'name="present" value="(\d+)"[^>]*\bchecked\b', body)}
+    """Who the form shows as present."""
+    return {eid for eid, value in chosen(body).items() if value == "present"}
 
 
 def listed_ids(body: str) -> set[int]:
-    return {int(v) for v in re.findall(r'name="present" value="(\d+)"', body)}
+    return {int(v) for v in re.findall(r'name="mark-(\d+)" value="present"', body)}
+
+
+def marks_form(present=(), absent=(), not_recorded=()) -> dict[str, str]:
+    """The attendance form as a browser sends it, with Save pressed."""
+    data = {"save": "Save"}
+    for value, ids in (("present", present), ("absent", absent),
+                       ("not_recorded", not_recorded)):
+        data.update({f"mark-{eid}": value for eid in ids})
+    return data
 
 
 @pytest.fixture
@@ -138,7 +154,11 @@ def test_attendance_page_lists_only_confirmed_participants(app, client, past_off
     confirmed = {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
     assert listed_ids(body) == confirmed
     assert checked_ids(body) == set()
-    assert body.count("Not marked") == 3
+    # Nobody is marked yet: each person's radio group starts at "Not recorded".
+    assert chosen(body) == dict.fromkeys(confirmed, "not_recorded")
+    for eid in confirmed:
+        assert body.count(f'name="mark-{eid}"') == 3
+        assert f'<fieldset class="mark" aria-labelledby="name-{eid}">' in body
 
 
 def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
@@ -151,7 +171,7 @@ def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
     ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
 
     response = client.post(f"/staff/sessions/{day}/attendance",
-                           data={"present": [str(ase), str(ng)], "save": "Save"})
+                           data=marks_form(present=[ase, ng], absent=[maret]))
 
     assert response.status_code == 302
     assert response.location.endswith(f"/staff/sessions/{day}/attendance")
@@ -166,8 +186,8 @@ def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
 
     shown = client.get(response.location)
     body = page(shown)
-    assert "Attendance saved: 2 of 3 present." in body
-    assert checked_ids(body) == {ase, ng}
+    assert "Attendance saved: 2 present, 1 absent, 0 not recorded." in body
+    assert chosen(body) == {ase: "present", maret: "absent", ng: "present"}
     # The other day of the course is untouched.
     assert marks(app, session_ids(app, offering.id)[1]) == {}
 
@@ -181,9 +201,9 @@ def test_resaving_changes_marks_and_writes_one_more_event_with_before_and_after(
     login()
     ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
     url = f"/staff/sessions/{day}/attendance"
-    client.post(url, data={"present": [str(ase), str(ng)], "save": "Save"})
+    client.post(url, data=marks_form(present=[ase, ng], absent=[maret]))
 
-    response = client.post(url, data={"present": [str(maret)], "save": "Save"})
+    response = client.post(url, data=marks_form(present=[maret], absent=[ase, ng]))
 
     assert response.status_code == 302
     assert marks(app, day) == {ase: False, maret: True, ng: False}
@@ -193,13 +213,13 @@ def test_resaving_changes_marks_and_writes_one_more_event_with_before_and_after(
     assert events[1].after == {str(ase): False, str(maret): True, str(ng): False}
     assert checked_ids(page(client.get(url))) == {maret}
 
-    # Ticking nobody is a save too: everyone absent, one more event.
-    client.post(url, data={"save": "Save"})
+    # Marking everyone absent is a save too: one more event.
+    client.post(url, data=marks_form(absent=[ase, maret, ng]))
     assert marks(app, day) == {ase: False, maret: False, ng: False}
     assert len(audit_events(app)) == 3
 
 
-def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offering, make_staff,
+def test_mark_everyone_fills_in_the_form_without_saving(app, client, past_offering, make_staff,
                                                        login):
     offering = past_offering()
     ids = add_people(app, offering.id, PEOPLE)
@@ -208,7 +228,7 @@ def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offeri
     login()
     url = f"/staff/sessions/{day}/attendance"
 
-    response = client.post(url, data={"mark_all": "Tick everyone"})
+    response = client.post(url, data={"mark_all": "Mark everyone present"})
 
     assert response.status_code == 200
     body = page(response)
@@ -217,11 +237,13 @@ def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offeri
     assert marks(app, day) == {}
     assert audit_events(app) == []
 
-    client.post(url, data={"present": [str(ids["Åse Ødegård"])], "save": "Save"})
-    none = client.post(url, data={"present": [str(ids["Åse Ødegård"])], "mark_none": "Untick"})
+    client.post(url, data=marks_form(present=[ids["Åse Ødegård"]]))
+    none = client.post(url, data={f"mark-{ids['Åse Ødegård']}": "present",
+                                  "mark_none": "Mark everyone absent"})
     assert none.status_code == 200
     assert checked_ids(page(none)) == set()
-    assert marks(app, day)[ids["Åse Ødegård"]] is True
+    assert set(chosen(page(none)).values()) == {"absent"}
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
     assert len(audit_events(app)) == 1
 
 
@@ -232,13 +254,13 @@ def test_ids_not_on_the_roster_are_ignored(app, client, past_offering, make_staf
     make_staff()
     login()
 
-    client.post(f"/staff/sessions/{day}/attendance",
-                data={"present": [str(ids["Walter Waiting"]), "99999"], "save": "Save"})
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data={f"mark-{ids['Walter Waiting']}": "present",
+                                 "mark-99999": "present", "save": "Save"})
 
-    saved = marks(app, day)
-    assert ids["Walter Waiting"] not in saved
-    assert set(saved) == {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
-    assert not any(saved.values())
+    # Only what staff chose for people on the roster is stored: here, nothing.
+    assert response.status_code == 302
+    assert marks(app, day) == {}
 
 
 def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, login):
@@ -248,8 +270,9 @@ def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, 
     make_staff()
     login()
 
+    ase = add_people(app, offering.id, {"Extra Person": S.CONFIRMED})["Extra Person"]
     response = client.post(f"/staff/sessions/{day}/attendance",
-                           data={"present": ["abc"], "save": "Save"})
+                           data={f"mark-{ase}": "abc", "save": "Save"})
 
     assert response.status_code == 400
     assert marks(app, day) == {}
@@ -275,8 +298,7 @@ def test_staff_of_another_county_get_404_on_every_route(app, client, past_offeri
 
     assert client.get(f"/staff/sessions/{day}/attendance").status_code == 404
     assert client.post(f"/staff/sessions/{day}/attendance",
-                       data={"present": [str(ids["Åse Ødegård"])], "save": "Save"}
-                       ).status_code == 404
+                       data=marks_form(present=[ids["Åse Ødegård"]])).status_code == 404
     assert client.get(f"/staff/sessions/{day}/sign-in.pdf").status_code == 404
     assert client.get("/staff/sessions/99999/attendance").status_code == 404
     dashboard = client.get("/staff/")
@@ -316,8 +338,7 @@ def test_administrator_sees_and_marks_every_county(app, client, past_offering, m
     assert "Vestland course" not in only
     assert client.get("/staff/?county=nowhere").status_code == 404
     assert client.post(f"/staff/sessions/{day}/attendance",
-                       data={"present": [str(ids["Máret Čuđđá"])], "save": "Save"}
-                       ).status_code == 302
+                       data=marks_form(present=[ids["Máret Čuđđá"]])).status_code == 302
     assert marks(app, day) == {ids["Máret Čuđđá"]: True}
     assert vestland.id != nordland.id
 
@@ -354,7 +375,7 @@ def test_dashboard_figures_match_the_database(app, client, past_offering, make_o
     make_staff()
     login()
     client.post(f"/staff/sessions/{first_day}/attendance",
-                data={"present": [str(a["A1"]), str(a["A2"]), str(a["A3"])], "save": "Save"})
+                data=marks_form(present=[a["A1"], a["A2"], a["A3"]], absent=[a["A4"]]))
 
     body = page(client.get("/staff/"))
 
