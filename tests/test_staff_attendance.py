@@ -13,8 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditEvent
+from core.auth import StaffUser
 from core.db import session_scope
-from enrollment.attendance import AUDIT_ACTION, name_sort_key
+from core.i18n import format_clock, format_day
+from enrollment.attendance import (
+    AUDIT_ACTION,
+    AttendanceNotOpen,
+    Mark,
+    name_sort_key,
+    save_attendance,
+)
 from enrollment.dashboard import cohorts_around
 from enrollment.models import (
     Attendance,
@@ -444,3 +452,118 @@ def test_dashboard_query_count_does_not_grow_with_offerings(app, client, make_of
     assert small.status_code == large.status_code == 200
     assert page(large).count('<th scope="row">Course ') == 30
     assert len(few) == len(many), (few, many)
+
+
+# --- the time rule: attendance only once the course day has begun ------------------------------
+
+OPENS = {"nn": "Oppmøte kan førast frå {day} kl. {time}.",
+         "nb": "Oppmøte kan føres fra {day} kl. {time}.",
+         "en": "Attendance can be recorded from {day} at {time}."}
+REFUSED = {"nn": "Ingenting vart lagra: denne kursdagen har ikkje byrja enno.",
+           "nb": "Ingenting ble lagret: denne kursdagen har ikke begynt ennå.",
+           "en": "Nothing was saved: this course day has not begun yet."}
+
+
+@pytest.mark.parametrize("lang", ["nn", "nb", "en"])
+def test_future_course_day_shows_when_attendance_opens_and_refuses_a_save(
+        app, client, make_offering, make_staff, login, lang):
+    offering = make_offering()  # 40 days ahead
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED, "Máret Čuđđá": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    client.get(f"/lang/{lang}")
+    with session_scope(engine_of(app)) as session:
+        starts_at = session.get(CourseSession, day).starts_at
+    opens = OPENS[lang].format(day=format_day(starts_at, lang), time=format_clock(starts_at, lang))
+    url = f"/staff/sessions/{day}/attendance"
+
+    shown = client.get(url)
+
+    assert shown.status_code == 200
+    body = page(shown)
+    assert opens in body
+    assert "Åse Ødegård" in body  # the roster is there, the form is not
+    assert 'name="mark-' not in body
+    assert "<form method=\"post\" novalidate" not in body
+
+    for data in (marks_form(present=ids.values()),
+                 marks_form(absent=[ids["Åse Ødegård"]]),
+                 {"mark_all": "x", **{f"mark-{e}": "present" for e in ids.values()}}):
+        refused = client.post(url, data=data)
+        assert refused.status_code == 409
+        assert REFUSED[lang] in page(refused)
+        assert opens in page(refused)
+    assert marks(app, day) == {}
+    assert audit_events(app) == []
+
+
+def test_a_course_day_under_way_can_be_marked(app, client, make_offering, make_staff, login,
+                                              now):
+    # The day began an hour ago and ends in five.
+    offering = make_offering(days=1, first_day=now - timedelta(hours=1), session_hours=(0, 6))
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data=marks_form(present=[ids["Åse Ødegård"]]))
+
+    assert response.status_code == 302
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
+
+
+def test_the_service_refuses_attendance_before_the_day_begins(app, make_offering, make_staff,
+                                                               now):
+    offering = make_offering()
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    staff_id = make_staff()
+    with session_scope(engine_of(app)) as session:
+        course_session = session.get(CourseSession, day)
+        actor = session.get(StaffUser, staff_id)
+        with pytest.raises(AttendanceNotOpen) as refused:
+            save_attendance(session, course_session, {ids["Åse Ødegård"]: Mark.PRESENT},
+                            actor, now=course_session.starts_at - timedelta(seconds=1))
+        assert refused.value.opens_at == course_session.starts_at
+        # At the very moment it begins, it can.
+        saved = save_attendance(session, course_session, {ids["Åse Ødegård"]: Mark.PRESENT},
+                                actor, now=course_session.starts_at)
+        assert saved.present == 1
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
+
+
+# --- absent is a mark of its own, distinct from not recorded ------------------------------------
+
+
+def test_absent_and_not_recorded_are_stored_differently_and_corrections_are_audited(
+        app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
+    url = f"/staff/sessions/{day}/attendance"
+
+    # Åse came, Máret did not show up, and nobody knows about Ŋŧž yet.
+    client.post(url, data=marks_form(present=[ase], absent=[maret], not_recorded=[ng]))
+
+    assert marks(app, day) == {ase: True, maret: False}  # no row for "not recorded"
+    body = page(client.get(url))
+    assert "Attendance saved: 1 present, 1 absent, 1 not recorded." in body
+    assert chosen(body) == {ase: "present", maret: "absent", ng: "not_recorded"}
+
+    # A correction afterwards: Máret's mark was a mistake and is withdrawn, Ŋŧž was there.
+    client.post(url, data=marks_form(present=[ase, ng], not_recorded=[maret]))
+
+    assert marks(app, day) == {ase: True, ng: True}
+    first, second = audit_events(app)
+    assert first.after == {str(ase): True, str(maret): False, str(ng): None}
+    assert second.before == first.after
+    assert second.after == {str(ase): True, str(maret): None, str(ng): True}
+
+    # A form that leaves someone out (a stale page) changes nobody's mark but the chosen ones.
+    client.post(url, data=marks_form(absent=[ng]))
+    assert marks(app, day) == {ase: True, ng: False}
