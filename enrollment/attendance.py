@@ -1,13 +1,18 @@
 """Attendance: who is expected at a course day, marking them present or absent, and the figures.
 
-The roster of a course day is the confirmed enrollments of its offering. Staff mark the whole
-roster in one go; each save is one audit event holding every participant's mark before and
-after. Plain functions that take a session, flush and never commit.
+The roster of a course day is the confirmed enrollments of its offering. Each person's mark is
+one of three: present (a row with ``present`` true), absent, a no-show (a row with ``present``
+false), or not recorded (no row). Staff mark the roster in one go, and only the marks they
+chose are stored; each save is one audit event holding every participant's mark before and
+after. Attendance can be recorded only once the course day has begun (``AttendanceNotOpen``
+otherwise); corrections afterwards stay possible. Plain functions that take a session, flush
+and never commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +33,41 @@ from enrollment.models import (
 
 AUDIT_ACTION = "attendance.save"
 
+
+class Mark(enum.StrEnum):
+    """A person's mark for one course day, as staff choose it on the attendance page."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    NOT_RECORDED = "not_recorded"
+
+    @property
+    def present(self) -> bool | None:
+        """The stored value: True, False, or None for no row."""
+        return {Mark.PRESENT: True, Mark.ABSENT: False}.get(self)
+
+    @classmethod
+    def of(cls, present: bool | None) -> Mark:
+        """The mark for a stored value (None: no row)."""
+        if present is None:
+            return cls.NOT_RECORDED
+        return cls.PRESENT if present else cls.ABSENT
+
+
+class AttendanceNotOpen(Exception):
+    """The course day has not begun, so no attendance can be recorded for it yet."""
+
+    code = "attendance_not_open"
+
+    def __init__(self, opens_at: datetime):
+        super().__init__(f"attendance opens at {opens_at.isoformat()}")
+        self.opens_at = opens_at
+
+
+def is_open(course_session: CourseSession, now: datetime) -> bool:
+    """Whether attendance can be recorded for the course day at ``now``: once it has begun."""
+    return now >= course_session.starts_at
+
 @dataclass(frozen=True)
 class RosterEntry:
     """One confirmed participant of a course day and their current mark (None: not marked)."""
@@ -40,18 +80,34 @@ class RosterEntry:
         """The person enrolled."""
         return self.enrollment.participant
 
+    @property
+    def mark(self) -> Mark:
+        """The saved mark."""
+        return Mark.of(self.present)
+
 
 @dataclass(frozen=True)
 class SavedAttendance:
-    """What a save did: the marks before and after, keyed by enrollment id."""
+    """What a save did: the marks before and after, keyed by enrollment id (None: not
+    recorded)."""
 
     before: dict[int, bool | None]
-    after: dict[int, bool]
+    after: dict[int, bool | None]
 
     @property
     def present(self) -> int:
         """How many are marked present now."""
-        return sum(self.after.values())
+        return sum(1 for v in self.after.values() if v is True)
+
+    @property
+    def absent(self) -> int:
+        """How many are marked absent now."""
+        return sum(1 for v in self.after.values() if v is False)
+
+    @property
+    def not_recorded(self) -> int:
+        """How many have no mark now."""
+        return sum(1 for v in self.after.values() if v is None)
 
     @property
     def changed(self) -> int:
@@ -76,20 +132,25 @@ def roster(session: Session, course_session: CourseSession) -> list[RosterEntry]
 
 
 def save_attendance(
-    session: Session, course_session: CourseSession, present_ids: Iterable[int], actor,
+    session: Session, course_session: CourseSession, marks: Mapping[int, Mark], actor,
     now: datetime | None = None,
 ) -> SavedAttendance:
-    """Mark every confirmed participant of the course day present (id in ``present_ids``) or
-    absent, and write one audit event with all marks before and after.
+    """Store the marks staff chose for the confirmed participants of a course day (present,
+    absent, or not recorded, which removes a mark), and write one audit event with every
+    confirmed participant's mark before and after.
 
-    Ids that are not on the roster (an enrollment cancelled since the form was shown) are
-    ignored. Marks of enrollments no longer confirmed are kept as they were.
+    Raises ``AttendanceNotOpen`` before the course day has begun: attendance is what
+    happened, so it cannot be recorded ahead. Ids that are not on the roster (an enrollment
+    cancelled since the form was shown) are ignored, and so are confirmed participants the
+    form did not mention: their marks stay as they were, as do marks of enrollments no
+    longer confirmed.
     """
     now = now or utcnow()
-    # Two staff saving the same day at once: the second waits, then overwrites whole.
+    if not is_open(course_session, now):
+        raise AttendanceNotOpen(course_session.starts_at)
+    # Two staff saving the same day at once: the second waits, then applies its choices.
     session.scalar(sa.select(CourseSession.id).where(CourseSession.id == course_session.id)
                    .with_for_update())
-    wanted = set(present_ids)
     confirmed = session.scalars(
         sa.select(Enrollment.id).where(Enrollment.offering_id == course_session.offering_id,
                                        Enrollment.status == EnrollmentStatus.CONFIRMED)
@@ -102,15 +163,21 @@ def save_attendance(
         )
     }
     before = {eid: (existing[eid].present if eid in existing else None) for eid in confirmed}
-    after = {eid: eid in wanted for eid in confirmed}
-    for eid, present in after.items():
-        row = existing.get(eid)
-        if row is None:
+    after = dict(before)
+    actor_id = getattr(actor, "id", None)
+    for eid in confirmed:
+        if eid not in marks:
+            continue
+        wanted, row = Mark(marks[eid]).present, existing.get(eid)
+        after[eid] = wanted
+        if wanted is None:
+            if row is not None:
+                session.delete(row)
+        elif row is None:
             session.add(Attendance(enrollment_id=eid, session_id=course_session.id,
-                                   present=present, marked_by_id=getattr(actor, "id", None),
-                                   marked_at=now))
-        elif row.present != present:
-            row.present, row.marked_by_id, row.marked_at = present, getattr(actor, "id", None), now
+                                   present=wanted, marked_by_id=actor_id, marked_at=now))
+        elif row.present != wanted:
+            row.present, row.marked_by_id, row.marked_at = wanted, actor_id, now
     session.flush()
     audit.record(
         session, actor=actor, action=AUDIT_ACTION, object_type="course_session",

@@ -4,7 +4,11 @@ snapshot into words).
 
 The completion rule: a confirmed enrollment whose participant attended every session of a
 course, or, for kinds completed by share (group guidance), at least the offering's
-``min_share_percent`` of the meetings.
+``min_share_percent`` of the meetings. Only sessions that have ended count: a present mark on
+a course day still under way counts once it is over. So a certificate's date of issue is never
+before the end of the last session it counts; issuing by hand without the rule met waits until
+the offering's last session has ended. ``breaches`` tells whether an existing certificate
+(perhaps issued before these rules) keeps them; one that does not is never shown as valid.
 
 The snapshot holds every fact the certificate prints, with the course, kind, objectives and
 office in all three languages, so the participant can download the same certificate in nn, nb
@@ -18,7 +22,6 @@ so two requests cannot both issue a first certificate for the same enrollment.
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from collections.abc import Iterable
@@ -30,7 +33,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.collation import sort_key
+from core.db import utcnow
 from core.i18n import LOCALES, OSLO
+from enrollment.certificate_rules import Breach, breaches, required_count
 from enrollment.models import (
     Attendance,
     Certificate,
@@ -76,6 +81,19 @@ class ReasonRequired(CertificateError):
     """Issuing by hand and revoking need a reason."""
 
 
+class BreachesRules(CertificateError):
+    """The enrollment's certificate breaks the time or completion rules: it is not valid
+    until staff issue it again or revoke it."""
+
+
+class NotYetEnded(CertificateError):
+    """Issued by hand, the certificate must wait until the course's sessions have ended."""
+
+    def __init__(self, ends_at: datetime):
+        super().__init__(f"the course ends at {ends_at.isoformat()}")
+        self.ends_at = ends_at
+
+
 # --- codes -------------------------------------------------------------------------------------
 
 
@@ -113,6 +131,9 @@ class Completion:
     min_share_percent: int
     sessions: tuple[CourseSession, ...]
     attended_sessions: tuple[CourseSession, ...]
+    # Present marks on sessions that have not ended yet: they count once the session is over.
+    pending_sessions: tuple[CourseSession, ...] = ()
+    now: datetime | None = None
 
     @property
     def total(self) -> int:
@@ -127,36 +148,72 @@ class Completion:
     @property
     def required(self) -> int:
         """How many must be attended: all, or the minimum share rounded up."""
-        if not self.by_share:
-            return self.total
-        return math.ceil(self.total * self.min_share_percent / 100)
+        return required_count(self.by_share, self.total, self.min_share_percent)
 
     @property
     def met(self) -> bool:
-        """Whether the rule is met (only confirmed enrollments can meet it)."""
+        """Whether the rule is met by ended sessions (only confirmed enrollments can meet it)."""
         return (self.status == EnrollmentStatus.CONFIRMED and self.total > 0
                 and self.attended >= self.required)
 
+    @property
+    def course_ends_at(self) -> datetime | None:
+        """When the offering's last session ends."""
+        return max((s.ends_at for s in self.sessions), default=None)
 
-def completion_from(enrollment: Enrollment, present_session_ids: Iterable[int]) -> Completion:
-    """The completion of ``enrollment`` given the ids of the sessions it was marked present at
-    (its offering's sessions and kind loaded)."""
+    @property
+    def course_ended(self) -> bool:
+        """Whether every session of the offering has ended."""
+        return (self.now is not None and self.course_ends_at is not None
+                and self.course_ends_at <= self.now)
+
+    @property
+    def ready_at(self) -> datetime | None:
+        """The earliest moment the rule can be met, when it is not met yet: the end of the
+        ``required``-th session among those attended or still to end. None when it is met,
+        or can no longer be met by attendance."""
+        if self.met or self.status != EnrollmentStatus.CONFIRMED or self.now is None:
+            return None
+        attended = {s.id for s in self.attended_sessions}
+        ends = sorted(s.ends_at for s in self.sessions
+                      if s.id in attended or s.ends_at > self.now)
+        if self.required == 0 or len(ends) < self.required:
+            return None
+        return ends[self.required - 1]
+
+    @property
+    def hand_issue_from(self) -> datetime | None:
+        """When staff may issue by hand, if not now: after the course's last session, unless
+        the rule is met already."""
+        if self.met or self.course_ended:
+            return None
+        return self.course_ends_at
+
+
+def completion_from(enrollment: Enrollment, present_session_ids: Iterable[int],
+                    now: datetime) -> Completion:
+    """The completion of ``enrollment`` at ``now`` given the ids of the sessions it was marked
+    present at (its offering's sessions and kind loaded); sessions not ended don't count."""
     present = set(present_session_ids)
     offering = enrollment.offering
     sessions = tuple(offering.sessions)
     return Completion(
         status=enrollment.status, by_share=offering.kind.completion_by_share,
         min_share_percent=offering.min_share_percent, sessions=sessions,
-        attended_sessions=tuple(s for s in sessions if s.id in present),
+        attended_sessions=tuple(s for s in sessions if s.id in present and s.ends_at <= now),
+        pending_sessions=tuple(s for s in sessions if s.id in present and s.ends_at > now),
+        now=now,
     )
 
 
-def completion(session: Session, enrollment: Enrollment) -> Completion:
-    """The completion of one enrollment, from its attendance marks."""
+def completion(session: Session, enrollment: Enrollment,
+               now: datetime | None = None) -> Completion:
+    """The completion of one enrollment at ``now`` (default: the present moment), from its
+    attendance marks."""
     present = session.scalars(
         sa.select(Attendance.session_id).where(Attendance.enrollment_id == enrollment.id,
                                                Attendance.present.is_(True)))
-    return completion_from(enrollment, present)
+    return completion_from(enrollment, present, now or utcnow())
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -192,13 +249,20 @@ class CertificateStatus:
 
     completion: Completion
     certificate: Certificate | None
+    breaches: tuple[Breach, ...] = ()
 
     @property
     def downloadable(self) -> bool:
         """A valid certificate exists or will be issued on download."""
         if self.certificate is not None:
-            return not self.certificate.is_revoked
+            return not self.certificate.is_revoked and not self.breaches
         return self.completion.met
+
+    @property
+    def withheld(self) -> bool:
+        """The latest certificate is not revoked but breaks the rules."""
+        return (self.certificate is not None and not self.certificate.is_revoked
+                and bool(self.breaches))
 
     @property
     def revoked(self) -> bool:
@@ -206,10 +270,13 @@ class CertificateStatus:
         return self.certificate is not None and self.certificate.is_revoked
 
 
-def status_for(session: Session, enrollment: Enrollment) -> CertificateStatus:
-    """The certificate facts of one enrollment for its manage page."""
-    return CertificateStatus(completion(session, enrollment),
-                             latest_certificate(session, enrollment.id))
+def status_for(session: Session, enrollment: Enrollment,
+               now: datetime | None = None) -> CertificateStatus:
+    """The certificate facts of one enrollment for its manage page (offering, kind and
+    sessions loaded)."""
+    certificate = latest_certificate(session, enrollment.id)
+    found = breaches(certificate, enrollment.offering) if certificate is not None else ()
+    return CertificateStatus(completion(session, enrollment, now), certificate, found)
 
 
 # --- issuing -----------------------------------------------------------------------------------
@@ -252,6 +319,8 @@ def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> di
         "attended": done.attended,
         "total": done.total,
         "hours": round(sum(s.hours for s in attended), 2),
+        "required": done.required,
+        "course_ends_at": done.course_ends_at.isoformat() if done.course_ends_at else None,
         "objectives": [{"code": o.code, "text": {code: o.text(code) for code in LOCALES}}
                        for o in kind.objectives],
         "office": {code: county.office(code) for code in LOCALES},
@@ -299,15 +368,18 @@ def _summary(certificate: Certificate) -> dict:
 
 
 def issue(session: Session, enrollment_id: int, *, now: datetime) -> Certificate:
-    """The enrollment's certificate, issued now if the rule is met and none was issued before
-    (the participant's download). Raises ``NotCompleted`` or ``CertificateRevoked``."""
+    """The enrollment's certificate, issued now if the rule is met by sessions that have
+    ended and none was issued before (the participant's download). Raises ``NotCompleted``,
+    ``CertificateRevoked`` or ``BreachesRules``."""
     enrollment = _load_for_issue(session, enrollment_id)
     existing = latest_certificate(session, enrollment.id)
     if existing is not None:
         if existing.is_revoked:
             raise CertificateRevoked()
+        if breaches(existing, enrollment.offering):
+            raise BreachesRules()
         return existing
-    done = completion(session, enrollment)
+    done = completion(session, enrollment, now)
     if not done.met:
         raise NotCompleted()
     return _create(session, enrollment, done, now)
@@ -317,14 +389,17 @@ def issue_by_hand(session: Session, enrollment_id: int, reason: str, *, actor,
                   now: datetime) -> tuple[Certificate, bool]:
     """Issue a certificate by staff decision, whether or not the rule is met, or re-issue the
     valid one with the details as they are now (after a correction; the code stays).
-    Returns the certificate and whether it was a re-issue. Audited."""
+    Without the rule met by ended sessions, only once the offering's last session has ended
+    (``NotYetEnded``). Returns the certificate and whether it was a re-issue. Audited."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
     enrollment = _load_for_issue(session, enrollment_id)
     if enrollment.status != EnrollmentStatus.CONFIRMED:
         raise NotIssuable()
-    done = completion(session, enrollment)
+    done = completion(session, enrollment, now)
+    if done.hand_issue_from is not None:
+        raise NotYetEnded(done.hand_issue_from)
     existing = latest_certificate(session, enrollment.id)
     if existing is not None and not existing.is_revoked:
         before = _summary(existing)
@@ -367,8 +442,9 @@ def revoke(session: Session, certificate_id: int, reason: str, *, actor,
 def issue_for_offering(session: Session, offering_id: int, *, actor,
                        now: datetime) -> list[Certificate]:
     """Every valid certificate of an offering, for printing: those issued before, and new
-    ones for confirmed participants who met the rule and have none yet (audited, with the
-    staff member who printed them). In a fixed number of queries, by participant's name."""
+    ones for confirmed participants who met the rule by ended sessions and have none yet
+    (audited, with the staff member who printed them). Certificates that break the rules are
+    left out. In a fixed number of queries, by participant's name."""
     lock_offering(session, offering_id)
     enrollments = session.scalars(
         sa.select(Enrollment).where(Enrollment.offering_id == offering_id)
@@ -384,11 +460,13 @@ def issue_for_offering(session: Session, offering_id: int, *, actor,
             .where(Enrollment.offering_id == offering_id, Attendance.present.is_(True))):
         present.setdefault(enrollment_id, set()).add(session_id)
     latest = latest_by_enrollment(session, offering_id)
-    valid = [c for c in latest.values() if not c.is_revoked]
+    offering = enrollments[0].offering if enrollments else None
+    valid = [c for c in latest.values()
+             if not c.is_revoked and not breaches(c, offering)]
     for enrollment in enrollments:
         if enrollment.id in latest:
             continue
-        done = completion_from(enrollment, present.get(enrollment.id, ()))
+        done = completion_from(enrollment, present.get(enrollment.id, ()), now)
         if done.met:
             certificate = _create(session, enrollment, done, now)
             _audit(session, actor, "certificate.issue", certificate, enrollment, None,

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
-from wtforms import SelectMultipleField, SubmitField
+from wtforms import SubmitField
 
 from core.auth import county_scope, scoped_or_404, staff_required, visible_counties
 from core.db import get_session, utcnow
@@ -28,13 +28,26 @@ from enrollment.views import bp
 
 
 class AttendanceForm(AppForm):
-    """The ticked participants of a course day and which button was pressed."""
+    """Which button was pressed; each person's mark is a radio group of its own,
+    ``mark-<enrollment id>``, read by ``_posted_marks`` (the roster decides the names)."""
 
-    # Ids not on the roster are ignored by the service, so a stale form does not fail.
-    present = SelectMultipleField(coerce=int, validate_choice=False)
     save = SubmitField(_l("Save attendance"))
-    mark_all = SubmitField(_l("Tick everyone"))
-    mark_none = SubmitField(_l("Untick everyone"))
+    mark_all = SubmitField(_l("Mark everyone present"))
+    mark_none = SubmitField(_l("Mark everyone absent"))
+
+
+def _posted_marks(entries: list[attendance.RosterEntry]) -> dict[int, attendance.Mark] | None:
+    """The mark chosen for each person on the roster, from the form; people the form does not
+    mention are left out (their mark stays). None when a value is not a mark."""
+    chosen = {}
+    for entry in entries:
+        value = request.form.get(f"mark-{entry.enrollment.id}")
+        if value is None:
+            continue
+        if value not in {m.value for m in attendance.Mark}:
+            return None
+        chosen[entry.enrollment.id] = attendance.Mark(value)
+    return chosen
 
 
 def _course_session_or_404(session_id: int) -> CourseSession:
@@ -61,30 +74,55 @@ def _private(body, status: int = 200):
     return no_store(make_response(body, status))
 
 
+def _opens_message(course_session: CourseSession) -> str:
+    """'Attendance can be recorded from Tuesday 3 March 2026 at 08:00.'"""
+    return _("Attendance can be recorded from %(day)s at %(time)s.",
+             day=format_day(course_session.starts_at), time=format_clock(course_session.starts_at))
+
+
 @bp.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
 @staff_required
 def mark_attendance(session_id: int):
-    """Tick who was present; 'tick/untick everyone' only fill in the form, Save stores it."""
+    """Mark each person present, absent or not recorded, once the course day has begun;
+    'everyone present/absent' only fill in the form, Save stores it."""
     db = get_session()
     course_session = _course_session_or_404(session_id)
     entries = attendance.roster(db, course_session)
     form = AttendanceForm()
-    checked = {e.enrollment.id for e in entries if e.present}
-    unsaved = False
+    chosen = {e.enrollment.id: e.mark for e in entries}
+    unsaved = refused = False
+    status = 200
     if form.validate_on_submit():
-        if not (form.mark_all.data or form.mark_none.data):
-            saved = attendance.save_attendance(db, course_session, form.present.data or [],
-                                               current_user._get_current_object())
-            db.commit()
-            flash(_("Attendance saved: %(present)s of %(total)s present.",
-                    present=saved.present, total=len(saved.after)), "success")
-            return redirect(url_for("enrollment.mark_attendance", session_id=session_id))
-        checked = {e.enrollment.id for e in entries} if form.mark_all.data else set()
-        unsaved = True
-    status = 400 if form.errors or (request.method == "POST" and not unsaved) else 200
+        posted = _posted_marks(entries)
+        if posted is None:
+            form.form_errors.append(_("Please check what you entered and try again."))
+        elif (form.mark_all.data or form.mark_none.data) and not attendance.is_open(
+                course_session, utcnow()):
+            refused, status = True, 409
+        elif form.mark_all.data or form.mark_none.data:
+            everyone = attendance.Mark.PRESENT if form.mark_all.data else attendance.Mark.ABSENT
+            chosen, unsaved = dict.fromkeys(chosen, everyone), True
+        else:
+            chosen.update(posted)
+            try:
+                saved = attendance.save_attendance(db, course_session, posted,
+                                                   current_user._get_current_object())
+            except attendance.AttendanceNotOpen:
+                db.rollback()
+                refused, status = True, 409
+            else:
+                db.commit()
+                flash(_("Attendance saved: %(present)s present, %(absent)s absent, "
+                        "%(unmarked)s not recorded.", present=saved.present,
+                        absent=saved.absent, unmarked=saved.not_recorded), "success")
+                return redirect(url_for("enrollment.mark_attendance", session_id=session_id))
+    if request.method == "POST" and status == 200 and not unsaved:
+        status = 400
+    is_open = attendance.is_open(course_session, utcnow())
     return _private(render_template(
         "enrollment/staff/attendance.html", course_session=course_session, entries=entries,
-        form=form, checked=checked, unsaved=unsaved), status)
+        form=form, chosen=chosen, unsaved=unsaved, refused=refused, is_open=is_open,
+        opens=None if is_open else _opens_message(course_session)), status)
 
 
 @bp.get("/staff/sessions/<int:session_id>/sign-in.pdf")

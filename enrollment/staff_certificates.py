@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 from core.auth import scoped_or_404, staff_required
 from core.db import get_engine, get_session, session_scope, utcnow
 from core.forms import AppForm
-from core.i18n import current_locale
+from core.i18n import current_locale, format_moment
 from core.pdf import PdfMetadata
 from core.web import no_store
 from enrollment import certificate_pages as wording
@@ -108,6 +108,12 @@ def certificates_by_enrollment(offering_id: int) -> dict[int, Certificate]:
     return certs.latest_by_enrollment(get_session(), offering_id)
 
 
+@bp.app_template_global()
+def certificate_breaches(certificate: Certificate, offering: CourseOffering) -> tuple:
+    """For the participant list: the rules a certificate breaks (none for a valid one)."""
+    return () if certificate.is_revoked else certs.breaches(certificate, offering)
+
+
 # --- routes --------------------------------------------------------------------------------------
 
 
@@ -137,8 +143,9 @@ def print_certificates(offering_id: int):
 @bp.route("/staff/enrollments/<int:enrollment_id>/certificate/issue", methods=["GET", "POST"])
 @staff_required
 def issue_certificate(enrollment_id: int):
-    """Issue a certificate by hand, whatever the attendance, or issue the valid one again with
-    corrected details (same code). A reason is required and audited."""
+    """Issue a certificate by hand, whatever the attendance (once the course has ended), or
+    issue the valid one again with corrected details (same code). A reason is required and
+    audited."""
     enrollment = _enrollment_or_404(enrollment_id)
     session = get_session()
     form = IssueForm()
@@ -150,6 +157,14 @@ def issue_certificate(enrollment_id: int):
             session.rollback()
             flash(_("Only confirmed participants can get a certificate."), "error")
             return _back_to_list(enrollment.offering_id)
+        except certs.NotYetEnded as exc:
+            session.rollback()
+            return render_template(
+                "enrollment/staff/certificate_issue.html", enrollment=enrollment, form=form,
+                status=certs.status_for(session, enrollment), display_code=certs.display_code,
+                refused=_("Nothing was issued: a certificate can be issued by hand once the "
+                          "course has ended, from %(when)s.", when=format_moment(exc.ends_at)),
+            ), 409
         session.commit()
         name, code = enrollment.participant.full_name, certs.display_code(certificate.code)
         if again:

@@ -114,25 +114,31 @@ def verify_certificate(code: str):
         return render_template("enrollment/verify_unknown.html", code=code[:40],
                                form=VerifyForm(formdata=None)), 404
     locale = current_locale()
+    # A certificate issued before the sessions it counts had ended, or without the
+    # attendance the rule asks, is never vouched for, even before the office revokes it.
+    invalid = not certificate.is_revoked and bool(certs.breaches(certificate))
     return render_template(
         "enrollment/verify_result.html", certificate=certificate,
-        code=certs.display_code(certificate.code),
-        facts=None if certificate.is_revoked else _verified_facts(certificate, locale),
+        code=certs.display_code(certificate.code), invalid=invalid,
+        office=wording.office(certificate.snapshot, locale),
+        facts=None if certificate.is_revoked or invalid
+        else _verified_facts(certificate, locale),
     )
 
 
 def _valid_certificate(enrollment_id: int) -> Certificate:
     """The enrollment's valid certificate; the first download issues it (in a write session of
-    its own, as this is a GET). 404 when the rule is not met or the certificate was revoked."""
+    its own, as this is a GET). 404 when the rule is not met by sessions that have ended, or
+    the certificate was revoked or breaks the rules."""
     certificate = certs.latest_certificate(get_session(), enrollment_id)
     if certificate is not None:
-        if certificate.is_revoked:
+        if certificate.is_revoked or certs.breaches(certificate):
             abort(404)
         return certificate
     with session_scope(get_engine()) as session:
         try:
             return certs.issue(session, enrollment_id, now=utcnow())
-        except (certs.NotCompleted, certs.CertificateRevoked):
+        except (certs.NotCompleted, certs.CertificateRevoked, certs.BreachesRules):
             abort(404)
 
 

@@ -14,7 +14,7 @@ import random
 import re
 import shutil
 import subprocess
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
 import pytest
@@ -24,6 +24,7 @@ from reportlab.graphics.barcode import qrencoder
 
 from core.audit import AuditEvent
 from core.db import session_scope
+from core.i18n import format_moment
 from core.pdf import PdfMetadata
 from enrollment import certificate_pages, certificate_qr, services
 from enrollment import certificate_service as certs
@@ -40,6 +41,7 @@ from enrollment.models import (
     Certificate,
     CourseKind,
     CourseOffering,
+    CourseSession,
     Enrollment,
     EnrollmentStatus,
     LearningObjective,
@@ -99,11 +101,18 @@ def qr_codes_on_first_page(data: bytes, tmp_path) -> list[str]:
     return out.split()
 
 
+def past_first_day() -> datetime:
+    """Midnight UTC 20 days ago: a course whose days (up to six) have all ended."""
+    return (datetime.now(UTC) - timedelta(days=20)).replace(hour=0, minute=0, second=0,
+                                                             microsecond=0)
+
+
 def course(make_offering, kind: str = "public_health", days: int = 2, **values):
-    """An offering with a title in each language and a signer."""
+    """An offering with a title in each language and a signer, held in the past unless
+    ``first_day`` says otherwise (certificates come only after the days have ended)."""
     defaults = dict(title_nn=TITLES["nn"], title_nb=TITLES["nb"], title_en=TITLES["en"],
                     signer_name="Kari Nordmann", signer_title="Assisterande fylkeslege",
-                    venue="Bergen")
+                    venue="Bergen", first_day=past_first_day())
     defaults.update(values)
     return make_offering(kind=kind, days=days, **defaults)
 
@@ -822,7 +831,7 @@ def test_certificate_issue_and_revoke_need_a_login(app, client, make_offering):
 
 
 def test_issue_date_is_the_day_in_oslo(app, make_offering):
-    offering = course(make_offering)
+    offering = course(make_offering, first_day=datetime(2026, 3, 1, tzinfo=UTC))
     enrollment_id, _token = enroll(app, offering.id, "Åse Ødegård")
     attend(app, enrollment_id)
     late_evening = datetime(2026, 3, 3, 23, 30, tzinfo=UTC)  # 00:30 on 4 March in Oslo
@@ -830,3 +839,227 @@ def test_issue_date_is_the_day_in_oslo(app, make_offering):
         certificate = certs.issue(session, enrollment_id, now=late_evening)
         assert certificate.snapshot["issued_on"] == "2026-03-04"
         assert certificate.issued_at == late_evening
+
+
+# --- the time rule: no certificate before the days it counts have ended -------------------------
+
+READY = {"nn": "så kursbeviset kan kome tidlegast {when}.",
+         "nb": "så kursbeviset kan komme tidligst {when}.",
+         "en": "so the certificate can come at the earliest on {when}."}
+NOT_VALID = {"nn": "Kursbeviset er ikkje gyldig", "nb": "Kursbeviset er ikke gyldig",
+             "en": "The certificate is not valid"}
+
+
+def mark_present(app, enrollment_id: int, marked_at: datetime | None = None) -> None:
+    """Present at every session of the offering, marked at ``marked_at`` (default: now)."""
+    with session_scope(engine_of(app)) as session:
+        for course_session in session.get(Enrollment, enrollment_id).offering.sessions:
+            session.add(Attendance(enrollment_id=enrollment_id, session_id=course_session.id,
+                                   present=True, marked_at=marked_at or datetime.now(UTC)))
+
+
+@pytest.mark.parametrize("lang", ["nn", "nb", "en"])
+def test_no_certificate_until_the_last_counted_day_has_ended(
+        app, client, make_offering, make_staff, login, lang):
+    # Two days: yesterday's has ended; today's began an hour ago and ends in five hours.
+    now = datetime.now(UTC)
+    offering = course(make_offering, first_day=now - timedelta(days=1, hours=1),
+                      session_hours=(0, 6))
+    enrollment_id, token = enroll(app, offering.id, "Åse Ødegård", locale=lang)
+    mark_present(app, enrollment_id)
+    with session_scope(engine_of(app)) as session:
+        last_end = session.get(CourseOffering, offering.id).sessions[-1].ends_at
+    client.get(f"/lang/{lang}")
+
+    manage = text_of(client.get(f"/manage/{token}"))
+    assert READY[lang].format(when=format_moment(last_end, lang)) in manage
+    assert 'action="/manage/' + token + '/certificate.pdf"' not in manage
+    assert download(client, token).status_code == 404
+
+    make_staff(locale=lang)
+    login()
+    client.get(f"/lang/{lang}")
+    url = f"/staff/enrollments/{enrollment_id}/certificate/issue"
+    assert 'name="reason"' not in text_of(client.get(url))
+    refused = client.post(url, data={"reason": "Present both days"})
+    assert refused.status_code == 409
+    printed = client.get(f"/staff/courses/{offering.id}/certificates.pdf")
+    assert printed.status_code == 302
+    assert certificates_of(app, enrollment_id) == []
+    assert audit_actions(app) == []
+
+    # Once the last day is over, the certificate comes, dated no earlier than that day.
+    with session_scope(engine_of(app)) as session:
+        certificate = certs.issue(session, enrollment_id, now=last_end)
+        assert certificate.snapshot["attended"] == 2
+        assert date.fromisoformat(certificate.snapshot["issued_on"]) >= last_end.date()
+        assert certs.breaches(certificate) == ()
+
+
+def test_present_marks_on_days_not_ended_do_not_count_in_the_service(app, make_offering):
+    now = datetime.now(UTC)
+    offering = course(make_offering, kind="group_guidance", days=4, min_share_percent=75,
+                      first_day=now - timedelta(days=2, hours=1), session_hours=(0, 6))
+    enrollment_id, _token = enroll(app, offering.id, "Máret Čuđđá Ŋŧž")
+    mark_present(app, enrollment_id)
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        done = certs.completion(session, enrollment, now)
+        # Two meetings ended, one under way, one tomorrow: 2 of the 3 needed count.
+        assert (done.attended, len(done.pending_sessions), done.required) == (2, 2, 3)
+        assert not done.met
+        assert done.ready_at == enrollment.offering.sessions[2].ends_at
+        with pytest.raises(certs.NotCompleted):
+            certs.issue(session, enrollment_id, now=now)
+
+
+def plant_certificate(app, enrollment_id: int, issued_at: datetime, *, present: int | None = None,
+                      manual_reason: str = "", revoked: bool = False) -> Certificate:
+    """A certificate as the code before the time rules issued it: the snapshot counts every
+    present mark, whether or not its session had ended, and lacks the required count and the
+    course's end. Present at the first ``present`` sessions (all by default)."""
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        sessions = enrollment.offering.sessions
+        ids = [s.id for s in sessions[:len(sessions) if present is None else present]]
+        for s in sessions:
+            session.add(Attendance(enrollment_id=enrollment_id, session_id=s.id,
+                                   present=s.id in ids, marked_at=issued_at))
+        done = certs.completion_from(enrollment, ids, now=datetime(2100, 1, 1, tzinfo=UTC))
+        snapshot = certs.take_snapshot(enrollment, done, issued_at)
+        del snapshot["required"], snapshot["course_ends_at"]
+        certificate = Certificate(
+            enrollment_id=enrollment_id, code=certs.new_code(), locale="nn",
+            issued_at=issued_at, manual_reason=manual_reason, snapshot=snapshot,
+            revoked_at=issued_at if revoked else None,
+            revoked_reason="Planted" if revoked else "")
+        session.add(certificate)
+        session.flush()
+        session.expunge(certificate)
+        return certificate
+
+
+@pytest.mark.parametrize("lang", ["nn", "nb", "en"])
+def test_verify_never_shows_a_certificate_issued_before_its_days_as_valid(
+        app, client, make_offering, make_staff, login, lang):
+    # The case of the issue: issued today for a course held months ahead.
+    offering = course(make_offering, first_day=datetime.now(UTC) + timedelta(days=130))
+    enrollment_id, token = enroll(app, offering.id, "Åse Ødegård", locale=lang)
+    certificate = plant_certificate(app, enrollment_id, datetime.now(UTC))
+    client.get(f"/lang/{lang}")
+
+    response = client.get(f"/verify/{certificate.code}")
+
+    assert response.status_code == 200
+    main = text_of(response)[text_of(response).index("<main"):]
+    assert NOT_VALID[lang] in main
+    assert "Åse Ødegård" not in main
+    assert {"nn": "Kursbeviset er gyldig", "nb": "Kursbeviset er gyldig",
+            "en": "The certificate is valid"}[lang] not in main
+    # Neither the participant's download nor the staff's printing hands it out.
+    assert download(client, token).status_code == 404
+    assert 'certificate.pdf"' not in text_of(client.get(f"/manage/{token}"))
+    make_staff()
+    login()
+    assert "Certificate not valid: issue it again or revoke it" in text_of(
+        client.get(f"/staff/courses/{offering.id}/participants"))
+    assert client.get(f"/staff/courses/{offering.id}/certificates.pdf").status_code == 302
+    (unchanged,) = certificates_of(app, enrollment_id)
+    assert unchanged.revoked_at is None
+
+
+# --- the audit command --------------------------------------------------------------------------
+
+
+def test_audit_command_lists_exactly_the_planted_bad_certificates_and_early_marks(
+        app, client, runner, make_offering):
+    now = datetime.now(UTC)
+    held = course(make_offering, days=2, first_day=now - timedelta(days=30))
+    ahead = course(make_offering, days=2, first_day=now + timedelta(days=60))
+    guidance = course(make_offering, kind="group_guidance", days=4, min_share_percent=75,
+                      first_day=now - timedelta(days=30))
+    other_county = course(make_offering, county="rogaland", first_day=now + timedelta(days=60))
+    with session_scope(engine_of(app)) as session:
+        start = {o.id: session.get(CourseOffering, o.id).sessions[0].starts_at
+                 for o in (held, ahead, guidance, other_county)}
+
+    def person(offering, name):
+        return enroll(app, offering.id, name)[0]
+
+    # Bad: issued before its days (the issue's case), automatically and by hand.
+    early = plant_certificate(app, person(ahead, "Early Auto"), now)
+    early_hand = plant_certificate(app, person(ahead, "Early Hand"), now, present=1,
+                                   manual_reason="Ill on day two")
+    # Bad: issued automatically though 2 of the 3 required meetings were attended.
+    short = plant_certificate(app, person(guidance, "Short Share"),
+                              start[guidance.id] + timedelta(days=10), present=2)
+    # Bad, but in Rogaland: left out with --county vestland.
+    elsewhere = plant_certificate(app, person(other_county, "Other County"), now)
+    # Good: after the days ended; by hand after the course ended; bad but revoked already.
+    plant_certificate(app, person(held, "Valid Auto"), now)
+    plant_certificate(app, person(held, "Valid Hand"), now, present=1, manual_reason="Sick")
+    plant_certificate(app, person(ahead, "Already Revoked"), now, revoked=True)
+    # A valid certificate issued through the service.
+    valid = person(held, "Through Service")
+    mark_present(app, valid)
+    with session_scope(engine_of(app)) as session:
+        certs.issue(session, valid, now=now)
+    # Attendance: one mark recorded a day before its session began.
+    early_mark_enrollment = person(ahead, "Marked Ahead")
+    with session_scope(engine_of(app)) as session:
+        first_ahead = session.get(CourseOffering, ahead.id).sessions[0]
+        session.add(Attendance(enrollment_id=early_mark_enrollment,
+                               session_id=first_ahead.id, present=False,
+                               marked_at=first_ahead.starts_at - timedelta(days=1)))
+    with session_scope(engine_of(app)) as session:
+        before = (session.scalar(sa.select(sa.func.count()).select_from(Attendance)),
+                  [(c.id, c.revoked_at, c.issued_at) for c in session.scalars(
+                      sa.select(Certificate).order_by(Certificate.id))])
+
+    result = runner.invoke(args=["certificates", "audit"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    listed = [line.split("\t") for line in lines if line.startswith("certificate ")]
+    codes = {line[0].removeprefix("certificate ") for line in listed}
+    assert codes == {certs.display_code(c.code) for c in (early, early_hand, short, elsewhere)}
+    why = {line[1]: line[-1] for line in listed}
+    assert why["Early Auto"] == ("issued before the end of the last session it counts; "
+                                 "completion rule not met by ended sessions with present marks")
+    assert why["Early Hand"] == "issued before the end of the last session it counts"
+    assert why["Short Share"] == "completion rule not met by ended sessions with present marks"
+    by_name = {line[1]: line for line in listed}
+    assert by_name["Other County"][3] == "rogaland"
+    assert by_name["Early Auto"][2] == TITLES["nn"]
+    assert "by hand" in by_name["Early Hand"][4]
+    # Early marks: the one planted, and those the old code wrote with the early certificates
+    # (every mark on the courses ahead, revoked certificate or not); none on courses held.
+    with session_scope(engine_of(app)) as session:
+        expected = set(session.execute(
+            sa.select(Attendance.enrollment_id, Attendance.session_id).join(Attendance.session)
+            .where(CourseSession.offering_id.in_([ahead.id, other_county.id]))).all())
+    marks = [line for line in lines if line.startswith("attendance ")]
+    found = {tuple(int(n) for n in re.match(r"attendance enrollment (\d+) session (\d+)\t",
+                                            line).groups()) for line in marks}
+    assert found == expected
+    assert (early_mark_enrollment, first_ahead.id) in found
+    assert len(expected) == 9
+    assert all(line.endswith("recorded before the session began") for line in marks)
+    assert "Certificates breaking the rules: 4" in lines
+    assert "Attendance marks recorded before their session began: 9" in lines
+
+    only = runner.invoke(args=["certificates", "audit", "--county", "vestland"])
+    assert "Other County" not in only.output
+    assert "Certificates breaking the rules: 3" in only.output
+    assert "Attendance marks recorded before their session began: 7" in only.output
+    nowhere = runner.invoke(args=["certificates", "audit", "--county", "atlantis"])
+    assert nowhere.exit_code != 0
+    assert "no county 'atlantis'" in nowhere.output
+
+    # The audit changes nothing.
+    with session_scope(engine_of(app)) as session:
+        after = (session.scalar(sa.select(sa.func.count()).select_from(Attendance)),
+                 [(c.id, c.revoked_at, c.issued_at) for c in session.scalars(
+                     sa.select(Certificate).order_by(Certificate.id))])
+    assert after == before
+    assert audit_actions(app) == []

@@ -198,11 +198,11 @@ def test_attendance_roster_and_sign_in_sheet_are_in_norwegian_order(
 
     assert roster.status_code == 200
     assert_in_order(page(roster), IN_NORWEGIAN_ORDER)
-    # The form's checkboxes follow the same order: the enrollment ids by name.
+    # The form's marks follow the same order: the enrollment ids by name.
     with session_scope(app.extensions["kp_engine"]) as session:
         ids = dict(session.execute(sa.select(Participant.full_name, Enrollment.id)
                                    .join(Enrollment.participant)).all())
-    listed = [int(v) for v in re.findall(r'name="present" value="(\d+)"', page(roster))]
+    listed = [int(v) for v in re.findall(r'name="mark-(\d+)" value="present"', page(roster))]
     assert listed == [ids[name] for name in IN_NORWEGIAN_ORDER]
     assert sheet.status_code == 200
     assert_in_order(pdftotext(sheet.data), IN_NORWEGIAN_ORDER)

@@ -13,9 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditEvent
+from core.auth import StaffUser
 from core.collation import sort_key
 from core.db import session_scope
-from enrollment.attendance import AUDIT_ACTION
+from core.i18n import format_clock, format_day
+from enrollment.attendance import (
+    AUDIT_ACTION,
+    AttendanceNotOpen,
+    Mark,
+    save_attendance,
+)
 from enrollment.dashboard import cohorts_around
 from enrollment.models import (
     Attendance,
@@ -85,12 +92,28 @@ def audit_events(app) -> list[AuditEvent]:
             .order_by(AuditEvent.id)))
 
 
+def chosen(body: str) -> dict[int, str]:
+    """The preselected mark of each person on the form: {enrollment id: value}."""
+    return {int(eid): value for eid, value in re.findall(
+        r'name="mark-(\d+)" value="(\w+)"[^>]*\bchecked\b', body)}
+
+
 def checked_ids(body: str) -> set[int]:
-    return {int(v) for v in re.findall(r'name="present" value="(\d+)"[^>]*\bchecked\b', body)}
+    """Who the form shows as present."""
+    return {eid for eid, value in chosen(body).items() if value == "present"}
 
 
 def listed_ids(body: str) -> set[int]:
-    return {int(v) for v in re.findall(r'name="present" value="(\d+)"', body)}
+    return {int(v) for v in re.findall(r'name="mark-(\d+)" value="present"', body)}
+
+
+def marks_form(present=(), absent=(), not_recorded=()) -> dict[str, str]:
+    """The attendance form as a browser sends it, with Save pressed."""
+    data = {"save": "Save"}
+    for value, ids in (("present", present), ("absent", absent),
+                       ("not_recorded", not_recorded)):
+        data.update({f"mark-{eid}": value for eid in ids})
+    return data
 
 
 @pytest.fixture
@@ -139,7 +162,11 @@ def test_attendance_page_lists_only_confirmed_participants(app, client, past_off
     confirmed = {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
     assert listed_ids(body) == confirmed
     assert checked_ids(body) == set()
-    assert body.count("Not marked") == 3
+    # Nobody is marked yet: each person's radio group starts at "Not recorded".
+    assert chosen(body) == dict.fromkeys(confirmed, "not_recorded")
+    for eid in confirmed:
+        assert body.count(f'name="mark-{eid}"') == 3
+        assert f'<fieldset class="mark" aria-labelledby="name-{eid}">' in body
 
 
 def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
@@ -152,7 +179,7 @@ def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
     ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
 
     response = client.post(f"/staff/sessions/{day}/attendance",
-                           data={"present": [str(ase), str(ng)], "save": "Save"})
+                           data=marks_form(present=[ase, ng], absent=[maret]))
 
     assert response.status_code == 302
     assert response.location.endswith(f"/staff/sessions/{day}/attendance")
@@ -167,8 +194,8 @@ def test_saving_attendance_stores_present_and_absent_and_one_audit_event(
 
     shown = client.get(response.location)
     body = page(shown)
-    assert "Attendance saved: 2 of 3 present." in body
-    assert checked_ids(body) == {ase, ng}
+    assert "Attendance saved: 2 present, 1 absent, 0 not recorded." in body
+    assert chosen(body) == {ase: "present", maret: "absent", ng: "present"}
     # The other day of the course is untouched.
     assert marks(app, session_ids(app, offering.id)[1]) == {}
 
@@ -182,9 +209,9 @@ def test_resaving_changes_marks_and_writes_one_more_event_with_before_and_after(
     login()
     ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
     url = f"/staff/sessions/{day}/attendance"
-    client.post(url, data={"present": [str(ase), str(ng)], "save": "Save"})
+    client.post(url, data=marks_form(present=[ase, ng], absent=[maret]))
 
-    response = client.post(url, data={"present": [str(maret)], "save": "Save"})
+    response = client.post(url, data=marks_form(present=[maret], absent=[ase, ng]))
 
     assert response.status_code == 302
     assert marks(app, day) == {ase: False, maret: True, ng: False}
@@ -194,13 +221,13 @@ def test_resaving_changes_marks_and_writes_one_more_event_with_before_and_after(
     assert events[1].after == {str(ase): False, str(maret): True, str(ng): False}
     assert checked_ids(page(client.get(url))) == {maret}
 
-    # Ticking nobody is a save too: everyone absent, one more event.
-    client.post(url, data={"save": "Save"})
+    # Marking everyone absent is a save too: one more event.
+    client.post(url, data=marks_form(absent=[ase, maret, ng]))
     assert marks(app, day) == {ase: False, maret: False, ng: False}
     assert len(audit_events(app)) == 3
 
 
-def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offering, make_staff,
+def test_mark_everyone_fills_in_the_form_without_saving(app, client, past_offering, make_staff,
                                                        login):
     offering = past_offering()
     ids = add_people(app, offering.id, PEOPLE)
@@ -209,7 +236,7 @@ def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offeri
     login()
     url = f"/staff/sessions/{day}/attendance"
 
-    response = client.post(url, data={"mark_all": "Tick everyone"})
+    response = client.post(url, data={"mark_all": "Mark everyone present"})
 
     assert response.status_code == 200
     body = page(response)
@@ -218,11 +245,13 @@ def test_tick_everyone_fills_in_the_form_without_saving(app, client, past_offeri
     assert marks(app, day) == {}
     assert audit_events(app) == []
 
-    client.post(url, data={"present": [str(ids["Åse Ødegård"])], "save": "Save"})
-    none = client.post(url, data={"present": [str(ids["Åse Ødegård"])], "mark_none": "Untick"})
+    client.post(url, data=marks_form(present=[ids["Åse Ødegård"]]))
+    none = client.post(url, data={f"mark-{ids['Åse Ødegård']}": "present",
+                                  "mark_none": "Mark everyone absent"})
     assert none.status_code == 200
     assert checked_ids(page(none)) == set()
-    assert marks(app, day)[ids["Åse Ødegård"]] is True
+    assert set(chosen(page(none)).values()) == {"absent"}
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
     assert len(audit_events(app)) == 1
 
 
@@ -233,13 +262,13 @@ def test_ids_not_on_the_roster_are_ignored(app, client, past_offering, make_staf
     make_staff()
     login()
 
-    client.post(f"/staff/sessions/{day}/attendance",
-                data={"present": [str(ids["Walter Waiting"]), "99999"], "save": "Save"})
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data={f"mark-{ids['Walter Waiting']}": "present",
+                                 "mark-99999": "present", "save": "Save"})
 
-    saved = marks(app, day)
-    assert ids["Walter Waiting"] not in saved
-    assert set(saved) == {ids[n] for n, s in PEOPLE.items() if s == S.CONFIRMED}
-    assert not any(saved.values())
+    # Only what staff chose for people on the roster is stored: here, nothing.
+    assert response.status_code == 302
+    assert marks(app, day) == {}
 
 
 def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, login):
@@ -249,8 +278,9 @@ def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, 
     make_staff()
     login()
 
+    ase = add_people(app, offering.id, {"Extra Person": S.CONFIRMED})["Extra Person"]
     response = client.post(f"/staff/sessions/{day}/attendance",
-                           data={"present": ["abc"], "save": "Save"})
+                           data={f"mark-{ase}": "abc", "save": "Save"})
 
     assert response.status_code == 400
     assert marks(app, day) == {}
@@ -276,8 +306,7 @@ def test_staff_of_another_county_get_404_on_every_route(app, client, past_offeri
 
     assert client.get(f"/staff/sessions/{day}/attendance").status_code == 404
     assert client.post(f"/staff/sessions/{day}/attendance",
-                       data={"present": [str(ids["Åse Ødegård"])], "save": "Save"}
-                       ).status_code == 404
+                       data=marks_form(present=[ids["Åse Ødegård"]])).status_code == 404
     assert client.get(f"/staff/sessions/{day}/sign-in.pdf").status_code == 404
     assert client.get("/staff/sessions/99999/attendance").status_code == 404
     dashboard = client.get("/staff/")
@@ -317,8 +346,7 @@ def test_administrator_sees_and_marks_every_county(app, client, past_offering, m
     assert "Vestland course" not in only
     assert client.get("/staff/?county=nowhere").status_code == 404
     assert client.post(f"/staff/sessions/{day}/attendance",
-                       data={"present": [str(ids["Máret Čuđđá"])], "save": "Save"}
-                       ).status_code == 302
+                       data=marks_form(present=[ids["Máret Čuđđá"]])).status_code == 302
     assert marks(app, day) == {ids["Máret Čuđđá"]: True}
     assert vestland.id != nordland.id
 
@@ -355,7 +383,7 @@ def test_dashboard_figures_match_the_database(app, client, past_offering, make_o
     make_staff()
     login()
     client.post(f"/staff/sessions/{first_day}/attendance",
-                data={"present": [str(a["A1"]), str(a["A2"]), str(a["A3"])], "save": "Save"})
+                data=marks_form(present=[a["A1"], a["A2"], a["A3"]], absent=[a["A4"]]))
 
     body = page(client.get("/staff/"))
 
@@ -424,3 +452,118 @@ def test_dashboard_query_count_does_not_grow_with_offerings(app, client, make_of
     assert small.status_code == large.status_code == 200
     assert page(large).count('<th scope="row">Course ') == 30
     assert len(few) == len(many), (few, many)
+
+
+# --- the time rule: attendance only once the course day has begun ------------------------------
+
+OPENS = {"nn": "Oppmøte kan førast frå {day} kl. {time}.",
+         "nb": "Oppmøte kan føres fra {day} kl. {time}.",
+         "en": "Attendance can be recorded from {day} at {time}."}
+REFUSED = {"nn": "Ingenting vart lagra: denne kursdagen har ikkje byrja enno.",
+           "nb": "Ingenting ble lagret: denne kursdagen har ikke begynt ennå.",
+           "en": "Nothing was saved: this course day has not begun yet."}
+
+
+@pytest.mark.parametrize("lang", ["nn", "nb", "en"])
+def test_future_course_day_shows_when_attendance_opens_and_refuses_a_save(
+        app, client, make_offering, make_staff, login, lang):
+    offering = make_offering()  # 40 days ahead
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED, "Máret Čuđđá": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    client.get(f"/lang/{lang}")
+    with session_scope(engine_of(app)) as session:
+        starts_at = session.get(CourseSession, day).starts_at
+    opens = OPENS[lang].format(day=format_day(starts_at, lang), time=format_clock(starts_at, lang))
+    url = f"/staff/sessions/{day}/attendance"
+
+    shown = client.get(url)
+
+    assert shown.status_code == 200
+    body = page(shown)
+    assert opens in body
+    assert "Åse Ødegård" in body  # the roster is there, the form is not
+    assert 'name="mark-' not in body
+    assert "<form method=\"post\" novalidate" not in body
+
+    for data in (marks_form(present=ids.values()),
+                 marks_form(absent=[ids["Åse Ødegård"]]),
+                 {"mark_all": "x", **{f"mark-{e}": "present" for e in ids.values()}}):
+        refused = client.post(url, data=data)
+        assert refused.status_code == 409
+        assert REFUSED[lang] in page(refused)
+        assert opens in page(refused)
+    assert marks(app, day) == {}
+    assert audit_events(app) == []
+
+
+def test_a_course_day_under_way_can_be_marked(app, client, make_offering, make_staff, login,
+                                              now):
+    # The day began an hour ago and ends in five.
+    offering = make_offering(days=1, first_day=now - timedelta(hours=1), session_hours=(0, 6))
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+
+    response = client.post(f"/staff/sessions/{day}/attendance",
+                           data=marks_form(present=[ids["Åse Ødegård"]]))
+
+    assert response.status_code == 302
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
+
+
+def test_the_service_refuses_attendance_before_the_day_begins(app, make_offering, make_staff,
+                                                               now):
+    offering = make_offering()
+    ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
+    day = session_ids(app, offering.id)[0]
+    staff_id = make_staff()
+    with session_scope(engine_of(app)) as session:
+        course_session = session.get(CourseSession, day)
+        actor = session.get(StaffUser, staff_id)
+        with pytest.raises(AttendanceNotOpen) as refused:
+            save_attendance(session, course_session, {ids["Åse Ødegård"]: Mark.PRESENT},
+                            actor, now=course_session.starts_at - timedelta(seconds=1))
+        assert refused.value.opens_at == course_session.starts_at
+        # At the very moment it begins, it can.
+        saved = save_attendance(session, course_session, {ids["Åse Ødegård"]: Mark.PRESENT},
+                                actor, now=course_session.starts_at)
+        assert saved.present == 1
+    assert marks(app, day) == {ids["Åse Ødegård"]: True}
+
+
+# --- absent is a mark of its own, distinct from not recorded ------------------------------------
+
+
+def test_absent_and_not_recorded_are_stored_differently_and_corrections_are_audited(
+        app, client, past_offering, make_staff, login):
+    offering = past_offering()
+    ids = add_people(app, offering.id, PEOPLE)
+    day = session_ids(app, offering.id)[0]
+    make_staff()
+    login()
+    ase, maret, ng = ids["Åse Ødegård"], ids["Máret Čuđđá"], ids["Ŋŧž Šđč"]
+    url = f"/staff/sessions/{day}/attendance"
+
+    # Åse came, Máret did not show up, and nobody knows about Ŋŧž yet.
+    client.post(url, data=marks_form(present=[ase], absent=[maret], not_recorded=[ng]))
+
+    assert marks(app, day) == {ase: True, maret: False}  # no row for "not recorded"
+    body = page(client.get(url))
+    assert "Attendance saved: 1 present, 1 absent, 1 not recorded." in body
+    assert chosen(body) == {ase: "present", maret: "absent", ng: "not_recorded"}
+
+    # A correction afterwards: Máret's mark was a mistake and is withdrawn, Ŋŧž was there.
+    client.post(url, data=marks_form(present=[ase, ng], not_recorded=[maret]))
+
+    assert marks(app, day) == {ase: True, ng: True}
+    first, second = audit_events(app)
+    assert first.after == {str(ase): True, str(maret): False, str(ng): None}
+    assert second.before == first.after
+    assert second.after == {str(ase): True, str(maret): None, str(ng): True}
+
+    # A form that leaves someone out (a stale page) changes nobody's mark but the chosen ones.
+    client.post(url, data=marks_form(absent=[ng]))
+    assert marks(app, day) == {ase: True, ng: False}

@@ -78,8 +78,11 @@ def build_world(app, make_offering, make_staff) -> World:
     """Vestland: an offering with two sessions, a confirmed, a pending and a waitlisted
     enrollment, attendance, audit events and a staff member. Rogaland: an offering and staff."""
     world = World()
+    # Held ten days ago, so its attendance and certificate keep the time rules.
+    held = (utcnow() - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
     offering = make_offering(county="vestland", capacity=1, title_nn="Zqx-kurs",
-                             title_nb="Zqx-kurs", title_en="Zqx course", venue="Zqx-salen")
+                             title_nb="Zqx-kurs", title_en="Zqx course", venue="Zqx-salen",
+                             first_day=held)
     rogaland_offering = make_offering(county="rogaland", title_en="Rogaland course")
     world.rogaland_offering_id = rogaland_offering.id
     make_staff(email="vera@sfvl.no", county="vestland", name="Vera Vestland")

@@ -110,10 +110,20 @@ def test_staff_create_publish_attendance_and_export(app, live_server, page, make
         enrollment = session.scalar(sa.select(Enrollment))
         assert enrollment.status == EnrollmentStatus.CONFIRMED
         session_id, enrollment_id = day_one.id, enrollment.id
+    # The course day is a month ahead: its attendance page has no form yet and says when.
     page.goto(f"{live_server}/staff/sessions/{session_id}/attendance")
-    page.check(f"#present-{enrollment_id}")
+    assert page.locator(f"#mark-{enrollment_id}-present").count() == 0
+    assert "Attendance can be recorded from" in page.locator("main").inner_text()
+    # Time passes: the day has begun (moved into the past, as if the month had gone by).
+    with session_scope(app.extensions["kp_engine"]) as session:
+        day = session.get(CourseSession, session_id)
+        day.starts_at, day.ends_at = now - timedelta(hours=2), now + timedelta(hours=4)
+    page.goto(f"{live_server}/staff/sessions/{session_id}/attendance")
+    assert page.locator(f"#mark-{enrollment_id}-not_recorded").is_checked()
+    page.get_by_role("radio", name="Present").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Save attendance").click()
+    assert page.locator(f"#mark-{enrollment_id}-present").is_checked()
     with session_scope(app.extensions["kp_engine"]) as session:
         mark = session.get(Attendance, (enrollment_id, session_id))
         assert mark is not None
@@ -129,11 +139,14 @@ def test_staff_create_publish_attendance_and_export(app, live_server, page, make
 
 
 @pytest.fixture
-def world(app, make_staff, make_offering):
-    """An administrator and a one-seat course with a confirmed, a waitlisted and a cancelled
-    enrollment, so every section of the staff pages has something to show."""
+def world(app, make_staff, make_offering, now):
+    """An administrator and a one-seat course held last week with a confirmed, a waitlisted
+    and a cancelled enrollment, so every section of the staff pages has something to show
+    (the attendance form too), and a course day ahead, whose attendance page is not open."""
     make_staff(email="admin@kursportal.test", admin=True)
-    offering = make_offering(capacity=1, days=2)
+    held = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
+    offering = make_offering(capacity=1, days=2, first_day=held)
+    ahead = make_offering(capacity=1, days=1, title_en="Ahead")
     with session_scope(app.extensions["kp_engine"]) as session:
         ids = []
         for i, name in enumerate(["Åse Ødegård", "Máret Čuđđá", "Ola Nordmann"]):
@@ -147,10 +160,13 @@ def world(app, make_staff, make_offering):
         locked = lock_offering(session, offering.id)
         change_status(third, EnrollmentStatus.CANCELLED, locked)
         token = reissue_token(session, session.get(Enrollment, ids[0]))
-        session_id = session.scalar(sa.select(CourseSession.id).limit(1))
+        session_id = session.scalar(sa.select(CourseSession.id).where(
+            CourseSession.offering_id == offering.id).limit(1))
+        future_session = session.scalar(sa.select(CourseSession.id).where(
+            CourseSession.offering_id == ahead.id))
         kind_id = offering.kind_id
     return {"offering": offering.id, "session": session_id, "enrollment": ids[1],
-            "kind": kind_id, "token": token}
+            "kind": kind_id, "token": token, "future_session": future_session}
 
 
 STAFF_PAGES = [
@@ -160,6 +176,7 @@ STAFF_PAGES = [
     "/staff/courses/{offering}/participants/new", "/staff/participants/search?q=Ola",
     "/staff/enrollments/{enrollment}/reject", "/staff/enrollments/{enrollment}/cancel",
     "/staff/enrollments/{enrollment}/move", "/staff/sessions/{session}/attendance",
+    "/staff/sessions/{future_session}/attendance",
     "/staff/kinds", "/staff/kinds/{kind}/objectives", "/staff/audit", "/staff/accounts",
     "/staff/accounts/new",
 ]
