@@ -245,7 +245,6 @@ def _show_refusal(form: ClaimForm, rows: list, exc: Exception) -> list[str]:
                 add_error(rows[position].receipt, _("This line needs a receipt."))
     elif isinstance(exc, OutsideClaimWindow):
         problems.append(window_message(exc))
-
     elif isinstance(exc, CalcError):
         problems.append(str(LINE_MESSAGES.get(exc.code, (claim_message(exc.code),))[0]))
     elif getattr(exc, "code", "") == "comment_too_long":
