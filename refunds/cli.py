@@ -66,6 +66,8 @@ def load_rate_schemes(session: Session, path: Path = RATES_FILE) -> LoadReport:
                 allowances_enabled=bool(row.get("allowances_enabled")),
                 passenger_mode=PassengerMode(row.get("passenger_mode", "per_passenger")),
                 receipt_rules=row.get("receipt_rules", {}),
+                journey_days_before=int(row.get("journey_days_before", 1)),
+                journey_days_after=int(row.get("journey_days_after", 1)),
             )
             scheme.rates = []
             session.add(scheme)

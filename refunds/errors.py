@@ -41,6 +41,13 @@ class OutsideClaimWindow(RefundError):
         self.opens, self.closes = opens, closes
 
 
+class NoAttendance(RefundError):
+    """The participant has attended no session (none recorded present), so the claim cannot
+    be submitted yet; a draft can still be kept."""
+
+    code = "no_attendance"
+
+
 class ClaimLocked(RefundError):
     """The claim is not a draft or returned claim, so it cannot be changed."""
 

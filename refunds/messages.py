@@ -11,6 +11,7 @@ from core.i18n import format_short_day
 from refunds.errors import (
     ClaimLocked,
     InvalidTransition,
+    NoAttendance,
     NotEligible,
     NotPermitted,
     OutsideClaimWindow,
@@ -36,6 +37,9 @@ LINE_MESSAGES = {
     "text_too_long": (_l("At most 300 characters."), "description"),
     "kind_invalid": (_l("Choose a kind of cost from the list."), "kind"),
     "allowances_disabled": (_l("Meal allowances are not paid for this course."), "travel_date"),
+    # Shown with the allowed dates by ``journey_message`` where the window is known.
+    "outside_journey": (_l("The date is outside the days of your journey to the course."),
+                        "travel_date"),
 }
 
 RECEIPT_MESSAGES = {
@@ -70,6 +74,8 @@ CLAIM_MESSAGES = {
     "no_sessions": _l("The course has no dates yet, so travel costs cannot be claimed."),
     "window_not_open": _l("The claim can be submitted from the first course day."),
     "window_closed": _l("The deadline for travel claims for this course has passed."),
+    "no_attendance": _l("The claim can be submitted once the county governor has recorded that "
+                        "you attended the course. You can save the draft until then."),
     "locked": _l("This claim has been submitted and can no longer be changed."),
     "invalid_transition": _l("The claim has changed in the meantime. Look at it again."),
     "self_approval": _l("You cannot approve a claim made with your own e-mail address. Ask a "
@@ -108,7 +114,8 @@ def error_status(exc: Exception) -> int:
         return 413
     if isinstance(exc, ClaimLocked | InvalidTransition):
         return 409
-    if isinstance(exc, NotEligible | OutsideClaimWindow | SelfApproval | NotPermitted):
+    if isinstance(exc, NotEligible | OutsideClaimWindow | NoAttendance | SelfApproval
+                  | NotPermitted):
         return 403
     return 400
 
@@ -120,3 +127,9 @@ def window_message(exc: OutsideClaimWindow) -> str:
                  day=format_short_day(exc.opens))
     return _("The deadline for travel claims for this course was %(day)s.",
              day=format_short_day(exc.closes))
+
+
+def journey_message(first, last) -> str:
+    """Why a line's date is refused: the dates a journey to the course may have."""
+    return _("Choose a date from %(first)s to %(last)s, the days of your journey to the "
+             "course.", first=format_short_day(first), last=format_short_day(last))

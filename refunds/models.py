@@ -184,6 +184,10 @@ class RateScheme(Base):
     """
 
     __tablename__ = "rate_schemes"
+    __table_args__ = (
+        sa.CheckConstraint("journey_days_before >= 0 AND journey_days_after >= 0",
+                           name="journey_days_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -198,6 +202,10 @@ class RateScheme(Base):
         enum_column(PassengerMode), default=PassengerMode.PER_PASSENGER
     )
     receipt_rules: Mapped[dict] = mapped_column(sa.JSON, default=lambda: {})
+    # The journey window (``refunds.journey``): legs and costs may be dated from this many
+    # days before the first attended session to this many days after the last.
+    journey_days_before: Mapped[int] = mapped_column(default=1)
+    journey_days_after: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

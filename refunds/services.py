@@ -38,6 +38,7 @@ from refunds.calc import (
     CostInput,
     LegInput,
     LineInput,
+    LinesRefused,
     SchemeRules,
     compute_claim,
 )
@@ -51,6 +52,7 @@ from refunds.errors import (
     ReasonRequired,
     SelfApproval,
 )
+from refunds.journey import check_attended, date_errors, journey_window
 from refunds.models import Claim, ClaimLine, ClaimStatus, LineKind, RateScheme, Receipt
 from refunds.queries import DuplicateWarning, duplicate_warnings
 from refunds.rates import scheme_for
@@ -256,6 +258,40 @@ def _rules(session: Session, claim: Claim) -> SchemeRules:
     return SchemeRules.from_scheme(scheme)
 
 
+def _compute(session: Session, claim: Claim, lines: Sequence[LineInput]) -> ComputedClaim:
+    """Compute ``lines`` by the claim's scheme, refusing (``LinesRefused``, with every line's
+    problems in line order) those a rule refuses or dated outside the journey window."""
+    rules = _rules(session, claim)
+    outside = date_errors(lines, journey_window(session, claim.enrollment, claim.scheme))
+    try:
+        computed = compute_claim(rules, lines)
+    except LinesRefused as exc:
+        errors = sorted([*exc.errors, *outside], key=lambda e: e.index)
+        raise LinesRefused(errors) from exc
+    if outside:
+        raise LinesRefused(outside)
+    return computed
+
+
+def preview_claim(session: Session, claim: Claim, lines: Sequence[LineInput]) -> ComputedClaim:
+    """The amounts ``lines`` would give, checked as saving them would check them; nothing is
+    stored ("Check amounts")."""
+    return _compute(session, claim, lines)
+
+
+def check_can_submit(
+    session: Session, claim: Claim, *, now: datetime,
+    deadline_months: int = DEFAULT_DEADLINE_MONTHS,
+) -> None:
+    """Raise unless the claim's enrollment may submit now: refunded at all (``NotEligible``),
+    inside the claim window (``OutsideClaimWindow``), and with at least one session attended
+    (``NoAttendance``). Say so before anything is saved."""
+    enrollment = claim.enrollment
+    check_eligible(enrollment)
+    check_window(enrollment, now, deadline_months)
+    check_attended(session, enrollment)
+
+
 def update_draft(
     session: Session, claim_id: int, *, lines: Sequence[LineInput], bank_account: str,
     comment: str, now: datetime,
@@ -276,7 +312,7 @@ def update_draft(
         wanted = getattr(line, "receipt_id", None)
         if wanted is not None and wanted not in receipt_ids:
             raise InvalidInput(code="unknown_receipt")
-    computed = compute_claim(_rules(session, claim), lines)
+    computed = _compute(session, claim, lines)
     claim.lines = [
         ClaimLine(position=i, **_line_values(c)) for i, c in enumerate(computed.lines)
     ]
@@ -357,15 +393,15 @@ def submit_claim(
 ) -> ClaimResult:
     """Send a draft in (or a returned claim back in) after recomputing it with the rates in
     force. Refuses when the enrollment gives no refund (``NotEligible``), outside the claim
-    window (``OutsideClaimWindow``), and lists what is missing (``ClaimIncomplete``)."""
+    window (``OutsideClaimWindow``), before any session is attended (``NoAttendance``), for
+    lines dated outside the journey window (``LinesRefused``), and lists what is missing
+    (``ClaimIncomplete``)."""
     claim = _lock_claim(session, claim_id)
     _check_editable(claim)
-    enrollment = claim.enrollment
-    check_eligible(enrollment)
-    check_window(enrollment, now, deadline_months)
+    check_can_submit(session, claim, now=now, deadline_months=deadline_months)
 
     lines = list(claim.lines)
-    computed = compute_claim(_rules(session, claim), [line_input(line) for line in lines])
+    computed = _compute(session, claim, [line_input(line) for line in lines])
     for line, result in zip(lines, computed.lines, strict=True):
         for name, value in _line_values(result).items():
             setattr(line, name, value)

@@ -34,6 +34,7 @@ from refunds.forms import (
     ReturnForm,
     parse_kroner,
 )
+from refunds.journey import journey_window, unattended_line_counts
 from refunds.messages import claim_message, error_status
 from refunds.models import AWAITING_DECISION, Claim, ClaimStatus, Receipt
 from refunds.queries import (
@@ -133,6 +134,7 @@ def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
     return render_template(
         "refunds/staff/queue.html", form=form, page=page, claims=claims, paid_form=paid_form,
         warnings=duplicate_warnings(session, [c.id for c in claims]), **_row_labels(claims),
+        unattended=unattended_line_counts(session, claims),
         batch=form.status.data == S.APPROVED.value,
         pain001=bool(current_app.config.get("REFUNDS_DEBTOR_NAME")
                      and current_app.config.get("REFUNDS_DEBTOR_ACCOUNT")),
@@ -217,6 +219,7 @@ def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_for
     return render_template(
         "refunds/staff/claim.html", claim=claim,
         warnings=duplicate_warnings(session, [claim.id])[claim.id],
+        journey=journey_window(session, claim.enrollment, claim.scheme),
         approve_form=approve_form, adjustments=adjustments,
         reject_form=reject_form or RejectForm(formdata=None, prefix="reject"),
         return_form=return_form or ReturnForm(formdata=None, prefix="return"),

@@ -32,7 +32,7 @@ from enrollment import services as enrollment_services
 from enrollment.models import Enrollment, EnrollmentStatus
 from refunds import notifications
 from refunds.bank import InvalidAccountNumber, format_account
-from refunds.calc import CalcError, LinesRefused, SchemeRules, compute_claim, explain
+from refunds.calc import CalcError, LinesRefused, explain
 from refunds.eligibility import claim_problem, claim_window
 from refunds.errors import (
     DOMAIN_ERRORS,
@@ -41,18 +41,22 @@ from refunds.errors import (
     OutsideClaimWindow,
 )
 from refunds.forms import ClaimForm, ConfirmForm, UploadForm, km_text, kroner_text
+from refunds.journey import OutsideJourney, journey_window
 from refunds.messages import (
     LINE_MESSAGES,
     claim_message,
     error_status,
+    journey_message,
     window_message,
 )
 from refunds.models import COST_KINDS, Claim, LineKind, TravelMeans
 from refunds.queries import claim_select, claims_for_enrollment
 from refunds.services import (
     EDITABLE,
+    check_can_submit,
     create_draft,
     delete_draft,
+    preview_claim,
     submit_claim,
     update_draft,
 )
@@ -193,9 +197,11 @@ def claim_page(enrollment: Enrollment, token: str, claim: Claim, *, form=None,
                 upload_form=None, preview=None, problems=(), status: int = 200):
     """The claim: the form while the participant may change it, else a read-only view."""
     now = utcnow()
+    journey = journey_window(get_session(), enrollment, claim.scheme)
     context = dict(enrollment=enrollment, token=token, claim=claim, now=now,
                    window=claim_window_for(enrollment, now), problems=list(problems),
-                   problem=claim_problem(enrollment, now, deadline_months()))
+                   problem=claim_problem(enrollment, now, deadline_months()),
+                   journey=journey, attendance_missing=not (journey and journey.attended))
     if claim.status not in EDITABLE:
         return render_template("refunds/claim_view.html", **context), status
     if form is None:
@@ -222,6 +228,8 @@ def _show_refusal(form: ClaimForm, rows: list, exc: Exception) -> list[str]:
         for error in exc.errors:
             message, name = LINE_MESSAGES.get(error.code, (claim_message(error.code),
                                                            "travel_date"))
+            if isinstance(error, OutsideJourney):
+                message = journey_message(error.first, error.last)
             row = rows[error.index]
             add_error(row._fields.get(name) or row.travel_date, message)
     elif isinstance(exc, InvalidAccountNumber):
@@ -280,7 +288,7 @@ def save_claim(token: str, claim_id: int):
     inputs = [row.to_input() for row in rows]
     if form.check.data:
         try:
-            preview = compute_claim(SchemeRules.from_scheme(claim.scheme), inputs)
+            preview = preview_claim(session, claim, inputs)
         except LinesRefused as exc:
             problems = _show_refusal(form, rows, exc)
             return claim_page(enrollment, token, claim, form=form, problems=problems,
@@ -293,6 +301,8 @@ def _store(session, enrollment, token, claim, form, rows, inputs):
     """Save the draft, and submit it when asked; a refused submission keeps the draft."""
     now = utcnow()
     try:
+        if form.send.data:  # refused before anything is saved when it cannot be sent at all
+            check_can_submit(session, claim, now=now, deadline_months=deadline_months())
         update_draft(session, claim.id, lines=inputs, bank_account=form.bank_account.data or "",
                      comment=form.comment.data or "", now=now)
     except DOMAIN_ERRORS as exc:

@@ -2,7 +2,9 @@
 
 Plain functions taking the ``app`` (and the ``make_offering`` / ``make_staff`` factories), so
 the test modules need no fixtures of their own. The course runs on 5 and 6 January 2026; the
-claim window is then 2026-01-05 to 2026-04-06.
+claim window is then 2026-01-05 to 2026-04-06. A claim is submitted only for a session
+attended, so ``make_enrollment`` marks the participant present at every session that has
+begun (pass ``attended=False`` for none); the journey window is then 4 to 7 January 2026.
 """
 
 from __future__ import annotations
@@ -15,8 +17,16 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from core.auth import StaffUser
-from core.db import session_scope
-from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from core.db import session_scope, utcnow
+from core.i18n import to_local
+from enrollment.models import (
+    Attendance,
+    CourseSession,
+    Enrollment,
+    EnrollmentStatus,
+    Participant,
+    Role,
+)
 from refunds import services
 from refunds.calc import CostInput, LegInput, LineInput
 from refunds.cli import load_rate_schemes
@@ -37,12 +47,32 @@ def load_rates(app) -> None:
         load_rate_schemes(session)
 
 
+def attend(app, enrollment_id: int, present: bool = True,
+           days: Sequence[date] | None = None) -> None:
+    """Mark the participant ``present`` (or absent) at the sessions of their offering that
+    have begun, or at those on ``days`` (Oslo dates); rows written directly, as staff would."""
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, enrollment_id)
+        sessions = session.scalars(
+            sa.select(CourseSession).where(CourseSession.offering_id == enrollment.offering_id)
+            .order_by(CourseSession.starts_at)).all()
+        for course_session in sessions:
+            if days is None:
+                wanted = course_session.starts_at <= utcnow()
+            else:
+                wanted = to_local(course_session.starts_at).date() in days
+            if wanted:
+                session.merge(Attendance(enrollment_id=enrollment_id,
+                                         session_id=course_session.id, present=present))
+
+
 def make_enrollment(
     app, make_offering, *, email: str = "lege@example.no", role: Role = Role.LIS1,
     status: EnrollmentStatus = EnrollmentStatus.CONFIRMED, name: str = "Lege Legesen",
-    offering_id: int | None = None, **offering_values,
+    offering_id: int | None = None, attended: bool = True, **offering_values,
 ) -> int:
-    """A participant's enrollment in a new offering (or ``offering_id``); returns its id."""
+    """A participant's enrollment in a new offering (or ``offering_id``), present at every
+    session that has begun unless ``attended`` is False; returns its id."""
     if offering_id is None:
         offering_values.setdefault("first_day", FIRST_DAY)
         offering_id = make_offering(**offering_values).id
@@ -54,7 +84,10 @@ def make_enrollment(
         )
         session.add(enrollment)
         session.flush()
-        return enrollment.id
+        enrollment_id = enrollment.id
+    if attended:
+        attend(app, enrollment_id)
+    return enrollment_id
 
 
 def car_leg(day: date = TRAVEL_DAY, km: int | str = 100, **values) -> LegInput:

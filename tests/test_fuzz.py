@@ -59,7 +59,7 @@ from enrollment.models import (
 )
 from refunds.models import COST_KINDS, Claim, ClaimLine, Receipt, TravelMeans
 from tests.conftest import IN_CI, STAFF_PASSWORD
-from tests.refunds_factories import load_rates
+from tests.refunds_factories import attend, load_rates
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or (2000 if IN_CI else 300))
 EN = {"Accept-Language": "en"}
@@ -714,7 +714,8 @@ def test_fuzz_refund_claim_form(fuzz_config, run_fuzz, app, client, make_offerin
     load_rates(app)
     first_day = (now - timedelta(days=3)).replace(hour=0, minute=0, second=0, microsecond=0)
     offering = make_offering(first_day=first_day)
-    days = [(first_day + timedelta(days=d)).date().isoformat() for d in (-1, 0, 1, 2)]
+    # The journey window is -1 to +2; -5 and +4 are refused at the field.
+    days = [(first_day + timedelta(days=d)).date().isoformat() for d in (-5, -1, 0, 1, 2, 4)]
     base = submissions(claim_fields(days))
     row_fields = st.sampled_from(["travel_date", "from_place", "to_place", "means", "km",
                                   "passengers", "amount", "kind", "description", "remove"])
@@ -732,14 +733,19 @@ def test_fuzz_refund_claim_form(fuzz_config, run_fuzz, app, client, make_offerin
     target = {}
 
     def new_claim() -> None:
-        """A fresh enrollment in the course, and a draft claim started through the web."""
+        """A fresh enrollment in the course, present at both days, and a draft claim started
+        through the web."""
         token, digest = services.new_token()
         with session_scope(app.extensions["kp_engine"]) as session:
-            session.add(Enrollment(
+            enrollment = Enrollment(
                 offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,
                 manage_token_hash=digest, participant=Participant(
                     full_name="Lege Legesen", email=f"lege{len(target)}@example.no",
-                    role=Role.LIS1, locale="en")))
+                    role=Role.LIS1, locale="en"))
+            session.add(enrollment)
+            session.flush()
+            enrollment_id = enrollment.id
+        attend(app, enrollment_id)
         response = client.post(f"/manage/{token}/claims/new", headers=EN)
         assert response.status_code == 302, response.get_data(as_text=True)
         target.update(token=token, url=response.headers["Location"],

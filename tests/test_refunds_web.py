@@ -32,7 +32,7 @@ from refunds.messages import CLAIM_MESSAGES, LINE_MESSAGES, RECEIPT_MESSAGES
 from refunds.models import Claim, ClaimLine, ClaimStatus, RateScheme, Receipt
 from refunds.uploads import MAX_RECEIPT_BYTES
 from tests.conftest import STAFF_PASSWORD
-from tests.refunds_factories import engine_of, load_rates
+from tests.refunds_factories import attend, engine_of, load_rates
 from tests.test_refunds_uploads import HOSTILE, png, real_pdf
 
 S = ClaimStatus
@@ -50,8 +50,10 @@ def page(response) -> str:
 
 def enroll_person(app, offering_id: int, *, email: str = "lege@example.no", locale: str = "nn",
                   role: Role = Role.LIS1, name: str = "Lege Legesen",
-                  status: EnrollmentStatus = EnrollmentStatus.CONFIRMED) -> tuple[int, str]:
-    """An enrollment with a real manage token; returns (enrollment id, token)."""
+                  status: EnrollmentStatus = EnrollmentStatus.CONFIRMED,
+                  attended: bool = True) -> tuple[int, str]:
+    """An enrollment with a real manage token, present at every session that has begun
+    unless ``attended`` is False; returns (enrollment id, token)."""
     token, digest = enrollment_services.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
@@ -60,7 +62,10 @@ def enroll_person(app, offering_id: int, *, email: str = "lege@example.no", loca
         )
         session.add(enrollment)
         session.flush()
-        return enrollment.id, token
+        enrollment_id = enrollment.id
+    if attended:
+        attend(app, enrollment_id)
+    return enrollment_id, token
 
 
 def in_locale(app, locale: str, msgid: str, **values) -> str:

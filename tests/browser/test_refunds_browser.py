@@ -25,7 +25,7 @@ from refunds.calc import explain
 from refunds.models import Claim, ClaimStatus
 from tests.browser.conftest import assert_no_axe_violations
 from tests.conftest import STAFF_PASSWORD
-from tests.refunds_factories import load_rates
+from tests.refunds_factories import attend, load_rates
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_refunds_uploads import png
 
@@ -54,11 +54,15 @@ def course(app, make_offering, make_staff, now):
     make_staff(email="kari@sfvl.no", county="vestland")
     token, digest = enrollment_services.new_token()
     with session_scope(app.extensions["kp_engine"]) as session:
-        session.add(Enrollment(
+        enrollment = Enrollment(
             offering_id=offering.id, status=EnrollmentStatus.CONFIRMED, manage_token_hash=digest,
             participant=Participant(full_name="Åse Ødegård", email="ase@example.no",
                                     role=Role.LIS1, locale="nn"),
-        ))
+        )
+        session.add(enrollment)
+        session.flush()
+        enrollment_id = enrollment.id
+    attend(app, enrollment_id)  # present at both days, as the caseworker recorded
     return {"token": token, "day": to_local(first_day + timedelta(hours=8)).date().isoformat()}
 
 
