@@ -38,6 +38,7 @@ from refunds.calc import (
     CostInput,
     LegInput,
     LineInput,
+    NightInput,
     SchemeRules,
     compute_claim,
 )
@@ -219,12 +220,16 @@ def _line_values(computed: ComputedLine) -> dict[str, Any]:
     elif isinstance(source, CostInput):
         values.update(description=source.description.strip(),
                       amount_paid_ore=source.amount_paid_ore, receipt_id=source.receipt_id)
-    else:
+    elif isinstance(source, AllowanceInput):
         values.update(
-            description=source.description.strip(), allowance_period=source.period,
+            description=source.description.strip(), allowance_period=computed.allowance_period,
+            journey_km=Decimal(source.journey_km), hours=Decimal(source.hours),
+            overnight=source.overnight,
             breakfast_provided=source.breakfast_provided, lunch_provided=source.lunch_provided,
             dinner_provided=source.dinner_provided,
         )
+    else:
+        values.update(description=source.description.strip())
     return values
 
 
@@ -237,10 +242,13 @@ def line_input(line: ClaimLine) -> LineInput:
             amount_paid_ore=line.amount_paid_ore, taxi_reason=line.taxi_reason,
             best_class=line.best_class, receipt_id=line.receipt_id,
         )
+    if line.kind == LineKind.NIGHT_SUPPLEMENT:
+        return NightInput(travel_date=line.travel_date, description=line.description)
     if line.kind == LineKind.MEAL_ALLOWANCE:
         return AllowanceInput(
-            travel_date=line.travel_date, period=line.allowance_period,
-            breakfast_provided=line.breakfast_provided, lunch_provided=line.lunch_provided,
+            travel_date=line.travel_date, journey_km=line.journey_km, hours=line.hours,
+            overnight=line.overnight, breakfast_provided=line.breakfast_provided,
+            lunch_provided=line.lunch_provided,
             dinner_provided=line.dinner_provided, description=line.description,
         )
     return CostInput(kind=line.kind, travel_date=line.travel_date,
