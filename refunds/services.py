@@ -76,7 +76,7 @@ MAX_COMMENT = 2000
 MAX_REASON = 2000
 AUDIT_FIELDS = [
     "status", "reason", "staff_note", "total_ore", "approved_total_ore", "decided_at",
-    "decided_by_id", "paid_at", "paid_by_id", "payment_date",
+    "decided_by_id", "paid_at", "paid_by_id", "payment_date", "own_car_approved",
 ]
 
 
@@ -418,9 +418,14 @@ def _reason(reason: str) -> str:
 def approve_claim(
     session: Session, claim_id: int, *, actor, now: datetime,
     adjustments: Mapping[int, Adjustment] | None = None, staff_note: str = "",
+    own_car_approved: bool | None = None,
 ) -> ClaimResult:
     """Approve a submitted claim in full, or with ``adjustments`` (line id → new amount and a
-    note saying why). A caseworker cannot approve a claim made with their own e-mail."""
+    note saying why). A caseworker cannot approve a claim made with their own e-mail.
+
+    ``own_car_approved`` records whether the office approved the use of own car (særavtalen
+    § 6 nr. 1), with who said so and when; the caseworker's form asks for it whenever the claim
+    has legs by own car."""
     claim = _lock_claim(session, claim_id)
     _check_actor(actor, claim)
     if S.APPROVED not in TRANSITIONS[claim.status]:
@@ -449,6 +454,9 @@ def approve_claim(
     }
     if staff_note.strip():
         changes["staff_note"] = staff_note.strip()
+    if own_car_approved is not None:
+        changes.update(own_car_approved=bool(own_car_approved), own_car_recorded_at=now,
+                       own_car_recorded_by_id=actor.id)
     extra = {"adjustments": [
         {"line_id": line_id, "from_ore": lines[line_id].amount_ore, "to_ore": a.amount_ore,
          "note": a.note.strip()}

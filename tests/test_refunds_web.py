@@ -264,11 +264,19 @@ def test_claim_journey_through_the_web(app, world):
     assert claim.total_ore == 300 * 530 + 300 * 100 + 150_000 + 4_550
 
     lines = {f"lines-{i}-line_id": str(line.id) for i, line in enumerate(claim.lines)}
+    unanswered = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data=lines)
+    assert unanswered.status_code == 400
+    assert "Record whether the office approved the use of own car." in page(unanswered)
+    assert claim_row(app, claim_id).status == S.RESUBMITTED
     approved = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data={
-        **lines, "lines-2-amount": "40,00", "lines-2-note": "Bompengar med brikke"})
+        **lines, "lines-2-amount": "40,00", "lines-2-note": "Bompengar med brikke",
+        "own_car_approved": "yes"})
     assert approved.status_code == 302, page(approved)
     claim = claim_row(app, claim_id)
     assert claim.status == S.APPROVED
+    assert claim.own_car_approved is True
+    assert claim.own_car_recorded_by_id is not None
+    assert claim.own_car_recorded_at is not None
     assert claim.lines[2].adjusted_amount_ore == 4_000
     assert claim.approved_total_ore == claim.total_ore - 550
     assert "Bompengar med brikke" in page(participant.get(url))
@@ -278,6 +286,7 @@ def test_claim_journey_through_the_web(app, world):
     rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
     assert rows[1][:4] == ["Lege Legesen", "86011117947",
                            f"{claim.approved_total_ore / 100:.2f}", claim.reference]
+    assert rows[1][6] == "Yes"
     book = openpyxl.load_workbook(io.BytesIO(staff.get("/staff/refunds/export.xlsx").data))
     sheet = list(book.active.iter_rows(values_only=True))
     assert sheet[1][3] == claim.reference
@@ -584,12 +593,14 @@ def test_a_caseworker_cannot_approve_a_claim_of_their_own_email(app, world, make
     make_staff("kollega@sfvl.no", county="vestland")
     claim_id = submitted_claim(app, type("W", (), {"token": token, "day": world.day}))
     own = staff_client(app, "kollega@sfvl.no")
-    response = own.post(f"/staff/refunds/claims/{claim_id}/approve", data={})
+    response = own.post(f"/staff/refunds/claims/{claim_id}/approve",
+                        data={"own_car_approved": "yes"})
     assert response.status_code == 403
     assert "You cannot approve a claim made with your own e-mail address." in page(response)
     assert claim_row(app, claim_id).status == S.SUBMITTED
     assert staff_client(app).post(f"/staff/refunds/claims/{claim_id}/approve",
-                                  data={}).status_code == 302
+                                  data={"own_car_approved": "no"}).status_code == 302
+    assert claim_row(app, claim_id).own_car_approved is False
     assert claim_row(app, claim_id).status == S.APPROVED
 
 
@@ -668,7 +679,8 @@ def test_mark_paid_one_claim_and_the_payment_file(app_config, world):
     app = create_app(app_config)
     claim_id = submitted_claim(app, world)
     staff = staff_client(app)
-    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve").status_code == 302
+    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve",
+                      data={"own_car_approved": "yes"}).status_code == 302
     xml = staff.get("/staff/refunds/export.xml")
     assert xml.status_code == 200
     assert xml.headers["Content-Disposition"].startswith("attachment")
