@@ -12,6 +12,7 @@ import html
 import io
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -29,7 +30,17 @@ from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
 from refunds.calc import explain
 from refunds.forms import parse_kroner
 from refunds.messages import CLAIM_MESSAGES, LINE_MESSAGES, RECEIPT_MESSAGES
-from refunds.models import Claim, ClaimLine, ClaimStatus, RateScheme, Receipt
+from refunds.models import (
+    AllowancePeriod,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    LineKind,
+    Rate,
+    RateKind,
+    RateScheme,
+    Receipt,
+)
 from refunds.uploads import MAX_RECEIPT_BYTES
 from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import engine_of, load_rates
@@ -747,3 +758,58 @@ def test_every_refusal_code_of_the_domain_has_a_message():
     assert calc - set(LINE_MESSAGES) == set()
     assert receipt - set(RECEIPT_MESSAGES) == set()
     assert claim - set(CLAIM_MESSAGES) == set()
+
+
+@pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+def test_meal_allowance_and_night_rows_through_the_web(app, world, locale):
+    # An office that pays allowances, with its own 2026 rates (test figures: the data file
+    # has no official 2026 meal or night rate yet).
+    with session_scope(engine_of(app)) as session:
+        scheme = session.scalar(sa.select(RateScheme).where(RateScheme.code == "state"))
+        scheme.allowances_enabled = True
+        scheme.rates.append(Rate(kind=RateKind.MEAL_DAY_6_12H, amount_ore=40_000,
+                                 valid_from=date(2026, 1, 1)))
+        scheme.rates.append(Rate(kind=RateKind.NIGHT_SUPPLEMENT, amount_ore=45_000,
+                                 valid_from=date(2026, 1, 1)))
+    client = client_in(app, locale)
+    claim_id = start_claim(client, world.token)
+    url = f"/manage/{world.token}/claims/{claim_id}"
+    form = page(client.get(url))
+    assert in_locale(app, locale, "Meal allowance") in form
+    assert in_locale(app, locale, "Nights without a lodging receipt") in form
+
+    rows = {"legs-0-travel_date": world.day, "legs-0-from_place": "Florø",
+            "legs-0-to_place": "Bergen", "legs-0-means": "own_car", "legs-0-km": "40",
+            "legs-0-passengers": "0", "bank_account": ACCOUNT,
+            "allowances-0-travel_date": world.day, "allowances-0-journey_km": "14",
+            "allowances-0-hours": "8", "nights-0-travel_date": world.day, "save": "y"}
+    refused = client.post(url, data=rows)
+    assert refused.status_code == 400
+    message = in_locale(app, locale, "A meal allowance is paid only for a journey of more "
+                                     "than 15 km.")
+    assert re.search(r'id="allowances-0-journey_km-error">\s*<li>' + re.escape(message),
+                     page(refused))
+    assert claim_row(app, claim_id).lines == []
+
+    short = client.post(url, data={**rows, "allowances-0-journey_km": "40",
+                                   "allowances-0-hours": "5"})
+    assert short.status_code == 400
+    assert in_locale(app, locale, "A meal allowance is paid only for a journey of 6 hours or "
+                                  "more.") in page(short)
+
+    saved = client.post(url, data={**rows, "allowances-0-journey_km": "40",
+                                   "allowances-0-hours": "7,5" if locale != "en" else "7.5",
+                                   "allowances-0-lunch_provided": "y"})
+    assert saved.status_code == 302, page(saved)
+    lines = claim_row(app, claim_id).lines
+    assert [line.kind for line in lines] == [LineKind.LEG, LineKind.MEAL_ALLOWANCE,
+                                             LineKind.NIGHT_SUPPLEMENT]
+    allowance, night = lines[1], lines[2]
+    # 400 kr less 30 % for lunch = 280 kr; the night at 450 kr.
+    assert (allowance.amount_ore, allowance.deduction_percent) == (28_000, 30)
+    assert allowance.allowance_period == AllowancePeriod.DAY_6_12H
+    assert (allowance.journey_km, allowance.hours) == (40, Decimal("7.5"))
+    assert night.amount_ore == 45_000
+    again = page(client.get(url))
+    assert in_locale(app, locale, "Night supplement (no lodging receipt)") in again
+    assert re.search(r'<input checked id="allowances-0-lunch_provided"', again)
