@@ -35,7 +35,7 @@ def _in(column: str, values: Sequence[str]) -> str:
 
 def _replace_check(table: str, name: str, condition: str) -> None:
     # The enums are CHECK constraints (native_enum=False); a new value means a new constraint.
-    with op.batch_alter_table(table, schema=None, recreate='always') as batch_op:
+    with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.drop_constraint(op.f(f'ck_{table}_{name}'), type_='check')
         batch_op.create_check_constraint(op.f(f'ck_{table}_{name}'), condition)
 
