@@ -12,8 +12,15 @@ The rules, stated once:
   passengers (per-passenger supplement) or 1 when anyone rode along (flat supplement).
   Kilometres may have one decimal.
 * Legs by other means, tolls, ferries, parking and accommodation: at cost, the amount paid.
-* Meal allowance (only when the scheme switches it on): the rate for the period, less the
-  deduction percentages of the meals provided, never below zero.
+* Meal allowance (only when the scheme switches it on): only for a journey of more than
+  ``over_km`` km lasting at least ``from_hours`` hours (the scheme's ``allowance_rules``, from
+  the agreement's § 9); the period follows from the hours and the night away (more than
+  ``over_hours_long`` hours with a night away: the overnight rate; more than that without: the
+  long-day rate; else the 6–12 hour rate). The rate, less the deduction percentages of the meals
+  provided (taken from the rate granted, since 2022), never below zero. One line per day
+  (døgn) of the journey.
+* Night supplement (with allowances): the scheme's rate for a night away without a lodging
+  receipt; refused for a night that also has an accommodation cost, or claimed twice.
 * Each line is computed exactly in ``Decimal`` and rounded **once**, half up to whole øre. An
   integer number of km times an øre rate is already whole; one decimal km can end in half an
   øre, which rounds up. The claim's total is the sum of the rounded lines.
@@ -30,6 +37,7 @@ from babel.numbers import format_percent
 
 from core.i18n import format_money, format_number
 from refunds.models import (
+    ALLOWANCE_KINDS,
     COST_KINDS,
     AllowancePeriod,
     LineKind,
@@ -92,6 +100,7 @@ class SchemeRules:
     passenger_mode: PassengerMode = PassengerMode.PER_PASSENGER
     allowances_enabled: bool = False
     receipt_rules: Mapping = field(default_factory=dict)
+    allowance_rules: Mapping = field(default_factory=dict)
 
     @classmethod
     def from_scheme(cls, scheme: RateScheme) -> SchemeRules:
@@ -105,6 +114,7 @@ class SchemeRules:
             passenger_mode=scheme.passenger_mode,
             allowances_enabled=scheme.allowances_enabled,
             receipt_rules=scheme.receipt_rules or {},
+            allowance_rules=scheme.allowance_rules or {},
         )
 
     def rate_on(self, kind: RateKind, day: date) -> RateValue:
@@ -164,10 +174,13 @@ class CostInput:
 
 @dataclass(frozen=True)
 class AllowanceInput:
-    """A meal allowance for one day (or day and night) of the journey."""
+    """A meal allowance for one day (døgn) of the journey, with what its conditions need:
+    the journey's distance in km, the hours of this day's travel, and a night away."""
 
     travel_date: date
-    period: AllowancePeriod
+    journey_km: Decimal | int | None
+    hours: Decimal | int | None
+    overnight: bool = False
     breakfast_provided: bool = False
     lunch_provided: bool = False
     dinner_provided: bool = False
@@ -176,7 +189,17 @@ class AllowanceInput:
     kind = LineKind.MEAL_ALLOWANCE
 
 
-LineInput = LegInput | CostInput | AllowanceInput
+@dataclass(frozen=True)
+class NightInput:
+    """A night away without a lodging receipt (the night that begins on ``travel_date``)."""
+
+    travel_date: date
+    description: str = ""
+
+    kind = LineKind.NIGHT_SUPPLEMENT
+
+
+LineInput = LegInput | CostInput | AllowanceInput | NightInput
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,7 @@ class ComputedLine:
     supplement_units: int | None = None
     deduction_percent: Decimal | None = None
     receipt_required: bool = False
+    allowance_period: AllowancePeriod | None = None
 
     @property
     def kind(self) -> LineKind:
@@ -325,11 +349,49 @@ _DEDUCTIONS = (
 )
 
 
+_MAX_HOURS = Decimal(24)
+
+
+def _number(value, missing: str, invalid: str, maximum: Decimal) -> Decimal:
+    if value is None:
+        raise CalcError(missing)
+    if isinstance(value, bool) or not isinstance(value, Decimal | int):
+        raise CalcError(invalid)
+    value = Decimal(value)
+    if (not value.is_finite() or value < 0 or value > maximum
+            or value != value.quantize(_ONE_DECIMAL)):
+        raise CalcError(invalid)
+    return value
+
+
+def allowance_period(rules: SchemeRules, allowance: AllowanceInput) -> AllowancePeriod:
+    """The period an allowance is paid for, after checking the scheme's conditions: a journey
+    of more than ``over_km`` km lasting at least ``from_hours`` hours (``CalcError``
+    ``allowance_too_short_distance`` / ``allowance_too_short_time`` otherwise)."""
+    conditions = rules.allowance_rules
+    try:
+        over_km = Decimal(str(conditions["over_km"]))
+        from_hours = Decimal(str(conditions["from_hours"]))
+        long_hours = Decimal(str(conditions["over_hours_long"]))
+    except (KeyError, ArithmeticError) as exc:
+        raise CalcError("no_rate") from exc
+    km = _number(allowance.journey_km, "journey_km_missing", "journey_km_invalid", MAX_KM)
+    hours = _number(allowance.hours, "hours_missing", "hours_invalid", _MAX_HOURS)
+    if km <= over_km:
+        raise CalcError("allowance_too_short_distance")
+    if hours < from_hours:
+        raise CalcError("allowance_too_short_time")
+    if hours > long_hours:
+        return AllowancePeriod.OVERNIGHT if allowance.overnight else AllowancePeriod.DAY_OVER_12H
+    return AllowancePeriod.DAY_6_12H
+
+
 def _compute_allowance(rules: SchemeRules, allowance: AllowanceInput) -> ComputedLine:
     if not rules.allowances_enabled:
         raise CalcError("allowances_disabled")
     _check_text(allowance.description)
-    rate = rules.rate_on(allowance.period.rate_kind, allowance.travel_date)
+    period = allowance_period(rules, allowance)
+    rate = rules.rate_on(period.rate_kind, allowance.travel_date)
     percent = Decimal(0)
     for flag, kind in _DEDUCTIONS:
         if getattr(allowance, flag):
@@ -338,8 +400,17 @@ def _compute_allowance(rules: SchemeRules, allowance: AllowanceInput) -> Compute
     amount = round_ore(Decimal(rate.amount_ore) * (Decimal(100) - percent) / Decimal(100))
     return ComputedLine(
         source=allowance, amount_ore=amount, rate_id=rate.id, rate_ore=rate.amount_ore,
-        deduction_percent=percent if percent else None,
+        deduction_percent=percent if percent else None, allowance_period=period,
     )
+
+
+def _compute_night(rules: SchemeRules, night: NightInput) -> ComputedLine:
+    if not rules.allowances_enabled:
+        raise CalcError("night_supplement_disabled")
+    _check_text(night.description)
+    rate = rules.rate_on(RateKind.NIGHT_SUPPLEMENT, night.travel_date)
+    return ComputedLine(source=night, amount_ore=rate.amount_ore, rate_id=rate.id,
+                        rate_ore=rate.amount_ore)
 
 
 def compute_line(rules: SchemeRules, line: LineInput) -> ComputedLine:
@@ -350,14 +421,27 @@ def compute_line(rules: SchemeRules, line: LineInput) -> ComputedLine:
         return _compute_cost(rules, line)
     if isinstance(line, AllowanceInput):
         return _compute_allowance(rules, line)
+    if isinstance(line, NightInput):
+        return _compute_night(rules, line)
     raise TypeError(f"not a claim line: {line!r}")
 
 
 def compute_claim(rules: SchemeRules, lines: Sequence[LineInput]) -> ComputedClaim:
     """Compute every line; raises ``LinesRefused`` listing every line a rule refuses."""
     computed, errors = [], []
+    lodging_nights = {line.travel_date for line in lines
+                      if isinstance(line, CostInput) and line.kind == LineKind.ACCOMMODATION}
+    nights_seen: set[date] = set()
     for index, line in enumerate(lines):
         try:
+            if isinstance(line, NightInput):
+                # The supplement stands in for a lodging receipt: one per night, and never
+                # beside accommodation paid for the same night.
+                if line.travel_date in lodging_nights:
+                    raise CalcError("night_with_lodging")
+                if line.travel_date in nights_seen:
+                    raise CalcError("night_twice")
+                nights_seen.add(line.travel_date)
             computed.append(compute_line(rules, line))
         except CalcError as exc:
             errors.append(CalcError(exc.code, index))
@@ -380,7 +464,7 @@ def explain(line, locale: str) -> str:
             units = "" if line.supplement_units == 1 else f"{line.supplement_units} × "
             text += f" + {km} km × {units}{format_money(line.supplement_rate_ore, locale)}"
         return f"{text} = {total}"
-    if line.kind == LineKind.MEAL_ALLOWANCE and line.rate_ore is not None:
+    if line.kind in ALLOWANCE_KINDS and line.rate_ore is not None:
         if not line.deduction_percent:
             return total
         percent = format_percent(

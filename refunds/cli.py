@@ -33,7 +33,9 @@ class LoadReport:
 
 def _source_note(row: dict, compiled: str) -> str:
     lines = [f"Compiled {compiled}."]
-    lines += [f"- {s['what']}: {s['title']} <{s['url']}>" for s in row.get("sources", [])]
+    lines += [f"- {s['what']}: {s['title']} <{s['url']}>"
+              + (f" (checked {s['checked']})" if s.get("checked") else "")
+              for s in row.get("sources", [])]
     lines += [f"Note: {note}" for note in row.get("notes", [])]
     return "\n".join(lines)
 
@@ -46,8 +48,11 @@ def load_rate_schemes(session: Session, path: Path = RATES_FILE) -> LoadReport:
     """Add the schemes and rates of ``path`` that are missing. Idempotent.
 
     A scheme's settings and its existing rates are data an administrator edits, so they are
-    left alone; the one change made to an existing rate is closing a period that is open in
-    the database when the file gives it an end (a new year's rate was added to the file).
+    left alone; the changes made to an existing rate are closing a period that is open in
+    the database when the file gives it an end (a new year's rate was added to the file), and
+    giving a rate loaded before sources were recorded its source and "to be confirmed" mark.
+    The scheme's source note follows the file, and its allowance conditions are filled in
+    when it has none.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     existing = {
@@ -68,11 +73,16 @@ def load_rate_schemes(session: Session, path: Path = RATES_FILE) -> LoadReport:
                 receipt_rules=row.get("receipt_rules", {}),
                 journey_days_before=int(row.get("journey_days_before", 1)),
                 journey_days_after=int(row.get("journey_days_after", 1)),
+                allowance_rules=row.get("allowance_rules", {}),
             )
             scheme.rates = []
             session.add(scheme)
             has_default = has_default or scheme.is_default
             schemes_added += 1
+        else:
+            scheme.source_note = _source_note(row, data.get("compiled", ""))
+            if not scheme.allowance_rules and row.get("allowance_rules"):
+                scheme.allowance_rules = row["allowance_rules"]
         stored = {(r.kind, r.valid_from): r for r in scheme.rates}
         for item in row["rates"]:
             kind = RateKind(item["kind"])
@@ -85,11 +95,17 @@ def load_rate_schemes(session: Session, path: Path = RATES_FILE) -> LoadReport:
                     kind=kind, amount_ore=int(item.get("amount_ore", 0)),
                     percent=Decimal(percent) if percent is not None else None,
                     valid_from=valid_from, valid_to=valid_to, note=item.get("note", ""),
+                    source_url=item.get("source", ""),
+                    to_be_confirmed=bool(item.get("to_be_confirmed")),
                 ))
                 rates_added += 1
-            elif rate.valid_to is None and valid_to is not None:
+                continue
+            if rate.valid_to is None and valid_to is not None:
                 rate.valid_to = valid_to
                 periods_closed += 1
+            if not rate.source_url and item.get("source"):
+                rate.source_url = item["source"]
+                rate.to_be_confirmed = bool(item.get("to_be_confirmed"))
     session.flush()
     return LoadReport(schemes_added, rates_added, periods_closed)
 

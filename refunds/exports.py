@@ -28,7 +28,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PAIN_001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 HEADERS = (
     _l("Name"), _l("Bank account"), _l("Amount (NOK)"), _l("Claim reference"), _l("Course"),
-    _l("County"),
+    _l("County"), _l("Use of own car approved"),
 )
 
 
@@ -43,6 +43,15 @@ class ExportRow:
     amount_ore: int
     offering: str
     county: str
+    # The office's recorded yes or no to the use of own car; None when the claim has no such leg.
+    own_car_approved: bool | None = None
+
+    @property
+    def own_car_text(self) -> str:
+        """The recorded answer in the active language, empty when there is none."""
+        if self.own_car_approved is None:
+            return ""
+        return str(_l("Yes") if self.own_car_approved else _l("No"))
 
     @property
     def amount(self) -> Decimal:
@@ -93,6 +102,7 @@ def export_rows(claims: Iterable[Claim], locale: str) -> list[ExportRow]:
             bank_account=c.bank_account, amount_ore=c.payable_ore,
             offering=c.enrollment.offering.title(locale),
             county=c.enrollment.offering.county.name(locale),
+            own_car_approved=c.own_car_approved,
         )
         for c in claims
     ]
@@ -122,7 +132,7 @@ def to_csv(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
     for row in rows:
         writer.writerow([
             neutralise(row.name), row.bank_account, f"{row.amount:.2f}", neutralise(row.reference),
-            neutralise(row.offering), neutralise(row.county),
+            neutralise(row.offering), neutralise(row.county), row.own_car_text,
         ])
     return out.getvalue().encode("utf-8-sig")
 
@@ -140,14 +150,14 @@ def to_xlsx(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
     for row in rows:
         sheet.append([
             neutralise(row.name), row.bank_account, row.amount, neutralise(row.reference),
-            neutralise(row.offering), neutralise(row.county),
+            neutralise(row.offering), neutralise(row.county), row.own_car_text,
         ])
         sheet.cell(sheet.max_row, 2).number_format = "@"
         sheet.cell(sheet.max_row, 3).number_format = "0.00"
     sheet.append([neutralise(str(total_label or _l("Total"))), None,
                   (Decimal(total_ore(rows)) / 100).quantize(Decimal("0.01"))])
     sheet.cell(sheet.max_row, 3).number_format = "0.00"
-    for column, width in zip("ABCDEF", (30, 16, 14, 18, 40, 20), strict=True):
+    for column, width in zip("ABCDEFG", (30, 16, 14, 18, 40, 20, 12), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)

@@ -21,6 +21,7 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -31,12 +32,20 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from core.forms import AppForm
 from enrollment.forms import no_control_characters, strip
 from refunds.bank import InvalidAccountNumber, validate_account
-from refunds.calc import MAX_PASSENGERS, MAX_TEXT, CostInput, LegInput
+from refunds.calc import (
+    MAX_PASSENGERS,
+    MAX_TEXT,
+    AllowanceInput,
+    CostInput,
+    LegInput,
+    NightInput,
+)
 from refunds.messages import ACCOUNT_MESSAGES
 from refunds.models import COST_KINDS, LineKind, TravelMeans
 
 MAX_LEGS = 30
 MAX_COSTS = 20
+MAX_ALLOWANCES = 14
 MAX_KRONER_DIGITS = 9
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -253,11 +262,85 @@ class CostForm(_LineRow):
         )
 
 
+def _number_text(field, message) -> Decimal | None:
+    if not field.data:
+        return None
+    try:
+        return parse_km(field.data)
+    except ValueError as exc:
+        raise ValidationError(message) from exc
+
+
+class AllowanceForm(_LineRow):
+    """A meal allowance for one day (døgn) of the journey, with what its conditions need."""
+
+    TEXT_FIELDS = ("travel_date", "journey_km", "hours", "description")
+
+    journey_km = StringField(_l("Distance to the course (km)"), filters=[strip],
+                             render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    hours = StringField(_l("Hours away this day"), filters=[strip],
+                        render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    overnight = BooleanField(_l("With a night away"))
+    breakfast_provided = BooleanField(_l("Breakfast was provided"))
+    lunch_provided = BooleanField(_l("Lunch was provided"))
+    dinner_provided = BooleanField(_l("Dinner was provided"))
+    description = _text_field(_l("Description (optional)"), MAX_TEXT)
+    remove = BooleanField(_l("Remove this allowance"))
+
+    def needs_amount(self) -> bool:
+        """An allowance is paid at the rate, not at what was paid."""
+        return False
+
+    def validate_journey_km(self, field):
+        """A distance in kilometres."""
+        _number_text(field, _l("Write the distance in kilometres, like 312 or 312,5."))
+
+    def validate_hours(self, field):
+        """Hours, with at most one decimal."""
+        _number_text(field, _l("Write the hours as a number, like 7 or 7,5."))
+
+    def to_input(self) -> AllowanceInput:
+        """The allowance as the calculation takes it (call after ``validate``)."""
+        return AllowanceInput(
+            travel_date=date.fromisoformat(self.travel_date.data),
+            journey_km=parse_km(self.journey_km.data) if self.journey_km.data else None,
+            hours=parse_km(self.hours.data) if self.hours.data else None,
+            overnight=bool(self.overnight.data),
+            breakfast_provided=bool(self.breakfast_provided.data),
+            lunch_provided=bool(self.lunch_provided.data),
+            dinner_provided=bool(self.dinner_provided.data),
+            description=self.description.data or "",
+        )
+
+
+class NightForm(_LineRow):
+    """A night away without a lodging receipt: the night supplement."""
+
+    TEXT_FIELDS = ("travel_date", "description")
+
+    travel_date = StringField(_l("Night beginning on"), filters=[strip],
+                              render_kw={"type": "date"})
+    description = _text_field(_l("Where you stayed (optional)"), MAX_TEXT)
+    remove = BooleanField(_l("Remove this night"))
+
+    def needs_amount(self) -> bool:
+        """The supplement is paid at the rate."""
+        return False
+
+    def to_input(self) -> NightInput:
+        """The night as the calculation takes it (call after ``validate``)."""
+        return NightInput(travel_date=date.fromisoformat(self.travel_date.data),
+                          description=self.description.data or "")
+
+
 class ClaimForm(AppForm):
-    """A draft claim: legs, extra costs, bank account and a comment, with its buttons."""
+    """A draft claim: legs, extra costs, allowances (where the office pays them), bank account
+    and a comment, with its buttons."""
 
     legs = FieldList(FormField(LegForm), min_entries=1, max_entries=MAX_LEGS)
     costs = FieldList(FormField(CostForm), min_entries=1, max_entries=MAX_COSTS)
+    allowances = FieldList(FormField(AllowanceForm), min_entries=1, max_entries=MAX_ALLOWANCES)
+    nights = FieldList(FormField(NightForm), min_entries=1, max_entries=MAX_ALLOWANCES)
     bank_account = StringField(
         _l("Bank account number"), filters=[strip],
         validators=[Optional(), Length(max=40, message=_l("At most 40 characters."))],
@@ -270,6 +353,8 @@ class ClaimForm(AppForm):
     )
     add_leg = SubmitField(_l("Add another leg"))
     add_cost = SubmitField(_l("Add another cost"))
+    add_allowance = SubmitField(_l("Add another day"))
+    add_night = SubmitField(_l("Add another night"))
     check = SubmitField(_l("Check amounts"))
     save = SubmitField(_l("Save draft"))
     send = SubmitField(_l("Submit claim"))
@@ -290,11 +375,21 @@ class ClaimForm(AppForm):
 
     def line_rows(self) -> list[_LineRow]:
         """The rows that are lines, legs first, in the order the claim stores them."""
-        return [row.form for row in (*self.legs, *self.costs) if not row.form.is_blank()]
+        return [row.form for row in (*self.legs, *self.costs, *self.allowances, *self.nights)
+                if not row.form.is_blank()]
+
+    def added_rows(self):
+        """The list an "Add another …" button asks to grow, None when none was pressed."""
+        for button, rows in ((self.add_leg, self.legs), (self.add_cost, self.costs),
+                             (self.add_allowance, self.allowances),
+                             (self.add_night, self.nights)):
+            if button.data:
+                return rows
+        return None
 
     def refresh_errors(self) -> None:
         """Recollect the rows' errors after the view added some from the domain."""
-        for rows in (self.legs, self.costs):
+        for rows in (self.legs, self.costs, self.allowances, self.nights):
             errors = [row.errors for row in rows]
             rows.errors = errors if any(errors) else []
 
@@ -376,7 +471,27 @@ class ApproveForm(AppForm):
     """Approve in full, or with new amounts for some lines."""
 
     lines = FieldList(FormField(AdjustmentForm), max_entries=MAX_LEGS + MAX_COSTS + 10)
+    # Required by the service when the claim has legs by own car.
+    own_car_approved = RadioField(
+        _l("Did the office approve the use of own car?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No"))], validate_choice=False,
+    )
     staff_note = _text_field(_l("Internal note (not sent to the participant)"), 2000)
+
+
+    # Set by the view: the claim has legs by own car, so the answer is required.
+    requires_own_car = False
+
+    def validate_own_car_approved(self, field):
+        """Yes or no; required when the claim has legs by own car."""
+        if field.data in ("yes", "no"):
+            return
+        if field.data not in (None, "", "None") or self.requires_own_car:
+            raise ValidationError(_l("Record whether the office approved the use of own car."))
+
+    def own_car_answer(self) -> bool | None:
+        """The recorded yes or no, None when not answered."""
+        return {"yes": True, "no": False}.get(self.own_car_approved.data)
 
 
 class RejectForm(AppForm):

@@ -40,6 +40,21 @@ LINE_MESSAGES = {
     # Shown with the allowed dates by ``journey_message`` where the window is known.
     "outside_journey": (_l("The date is outside the days of your journey to the course."),
                         "travel_date"),
+    "night_supplement_disabled": (_l("Night supplements are not paid for this course."),
+                                  "travel_date"),
+    "journey_km_missing": (_l("Enter the distance to the course."), "journey_km"),
+    "journey_km_invalid": (_l("Write the distance in kilometres from 0 to 5 000, with at most "
+                              "one decimal."), "journey_km"),
+    "hours_missing": (_l("Enter how many hours you were away this day."), "hours"),
+    "hours_invalid": (_l("Write the hours from 0 to 24, with at most one decimal."), "hours"),
+    "allowance_too_short_distance": (_l("A meal allowance is paid only for a journey of more "
+                                        "than 15 km."), "journey_km"),
+    "allowance_too_short_time": (_l("A meal allowance is paid only for a journey of 6 hours "
+                                    "or more."), "hours"),
+    "night_with_lodging": (_l("You claim accommodation for this night already. The night "
+                              "supplement is only for a night without a lodging receipt."),
+                           "travel_date"),
+    "night_twice": (_l("This night is already claimed."), "travel_date"),
 }
 
 RECEIPT_MESSAGES = {

@@ -61,6 +61,9 @@ class LineKind(enum.StrEnum):
     PARKING = "parking"
     ACCOMMODATION = "accommodation"
     MEAL_ALLOWANCE = "meal_allowance"
+    # The state's unreceipted night supplement (ulegitimert nattillegg): a flat rate for a night
+    # away when no lodging receipt is claimed for that night.
+    NIGHT_SUPPLEMENT = "night_supplement"
 
     @property
     def title(self):
@@ -75,7 +78,11 @@ _LINE_KIND_TITLES = {
     LineKind.PARKING: _l("Parking"),
     LineKind.ACCOMMODATION: _l("Accommodation"),
     LineKind.MEAL_ALLOWANCE: _l("Meal allowance"),
+    LineKind.NIGHT_SUPPLEMENT: _l("Night supplement (no lodging receipt)"),
 }
+
+# The lines paid at a flat rate when the scheme switches allowances on.
+ALLOWANCE_KINDS = (LineKind.MEAL_ALLOWANCE, LineKind.NIGHT_SUPPLEMENT)
 
 # The extra costs refunded at cost against documentation.
 COST_KINDS = (LineKind.TOLL, LineKind.FERRY, LineKind.PARKING, LineKind.ACCOMMODATION)
@@ -112,7 +119,7 @@ class RateKind(enum.StrEnum):
 
     ``car_km`` and ``passenger_km`` are øre per kilometre; the ``meal_*`` kinds are øre per
     period; the ``deduct_*`` kinds are a percentage of the allowance granted, taken off when the
-    meal was provided.
+    meal was provided; ``night_supplement`` is øre per night without a lodging receipt.
     """
 
     CAR_KM = "car_km"
@@ -123,6 +130,7 @@ class RateKind(enum.StrEnum):
     DEDUCT_BREAKFAST = "deduct_breakfast"
     DEDUCT_LUNCH = "deduct_lunch"
     DEDUCT_DINNER = "deduct_dinner"
+    NIGHT_SUPPLEMENT = "night_supplement"
 
     @property
     def is_percent(self) -> bool:
@@ -181,6 +189,11 @@ class RateScheme(Base):
     ``receipt_rules`` is data: ``{"leg": {means: rule}, "leg_best_class": {means: rule},
     "cost": {kind: rule}}`` with rules from ``ReceiptRule``; anything not named is required,
     except a leg by one's own car.
+
+    ``allowance_rules`` is data too: the conditions of the meal allowance from the agreement,
+    ``{"over_km": 15, "from_hours": 6, "over_hours_long": 12}`` (a journey of more than
+    ``over_km`` km lasting at least ``from_hours`` hours; more than ``over_hours_long`` hours
+    gives the long-day or overnight rate). Without them no meal allowance is computed.
     """
 
     __tablename__ = "rate_schemes"
@@ -206,6 +219,7 @@ class RateScheme(Base):
     # days before the first attended session to this many days after the last.
     journey_days_before: Mapped[int] = mapped_column(default=1)
     journey_days_after: Mapped[int] = mapped_column(default=1)
+    allowance_rules: Mapped[dict] = mapped_column(sa.JSON, default=lambda: {})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -239,6 +253,10 @@ class Rate(Base):
     valid_from: Mapped[date] = mapped_column(sa.Date)
     valid_to: Mapped[date | None] = mapped_column(sa.Date)
     note: Mapped[str] = mapped_column(sa.Text, default="")
+    # Where the figure comes from; a rate no official source confirmed is computed with but
+    # marked for staff: "to be confirmed by the office".
+    source_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    to_be_confirmed: Mapped[bool] = mapped_column(default=False)
 
     scheme: Mapped[RateScheme] = relationship(back_populates="rates")
 
@@ -287,17 +305,30 @@ class Claim(Base):
     reason: Mapped[str] = mapped_column(sa.Text, default="")
     # For staff only.
     staff_note: Mapped[str] = mapped_column(sa.Text, default="")
+    # The agreement (§ 6 nr. 1) pays for one's own car only when the office approved its use:
+    # the caseworker records yes or no when approving a claim with legs by own car.
+    own_car_approved: Mapped[bool | None]
+    own_car_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    own_car_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
 
     enrollment: Mapped[Enrollment] = relationship()
     scheme: Mapped[RateScheme] = relationship()
     decided_by: Mapped[StaffUser | None] = relationship(foreign_keys=[decided_by_id])
     paid_by: Mapped[StaffUser | None] = relationship(foreign_keys=[paid_by_id])
+    own_car_recorded_by: Mapped[StaffUser | None] = relationship(
+        foreign_keys=[own_car_recorded_by_id])
     lines: Mapped[list[ClaimLine]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="ClaimLine.position"
     )
     receipts: Mapped[list[Receipt]] = relationship(
         back_populates="claim", cascade="all, delete-orphan", order_by="Receipt.id"
     )
+
+    @property
+    def has_own_car_legs(self) -> bool:
+        """Whether any leg was driven in one's own car (its use needs the office's approval)."""
+        return any(line.kind == LineKind.LEG and line.means == TravelMeans.OWN_CAR
+                   for line in self.lines)
 
     @property
     def payable_ore(self) -> int:
@@ -347,6 +378,11 @@ class ClaimLine(Base):
     breakfast_provided: Mapped[bool] = mapped_column(default=False)
     lunch_provided: Mapped[bool] = mapped_column(default=False)
     dinner_provided: Mapped[bool] = mapped_column(default=False)
+    # The allowance's conditions as the participant states them: the journey's distance, how
+    # long it lasted (this day), and whether it included a night away.
+    journey_km: Mapped[Decimal | None] = mapped_column(sa.Numeric(7, 1))
+    hours: Mapped[Decimal | None] = mapped_column(sa.Numeric(4, 1))
+    overnight: Mapped[bool] = mapped_column(default=False)
     # Computed: the amount, the rates used and what they were at the time.
     amount_ore: Mapped[int] = mapped_column(default=0)
     rate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rates.id", ondelete="SET NULL"))

@@ -39,6 +39,7 @@ from refunds.calc import (
     LegInput,
     LineInput,
     LinesRefused,
+    NightInput,
     SchemeRules,
     compute_claim,
 )
@@ -77,7 +78,7 @@ MAX_COMMENT = 2000
 MAX_REASON = 2000
 AUDIT_FIELDS = [
     "status", "reason", "staff_note", "total_ore", "approved_total_ore", "decided_at",
-    "decided_by_id", "paid_at", "paid_by_id", "payment_date",
+    "decided_by_id", "paid_at", "paid_by_id", "payment_date", "own_car_approved",
 ]
 
 
@@ -221,12 +222,16 @@ def _line_values(computed: ComputedLine) -> dict[str, Any]:
     elif isinstance(source, CostInput):
         values.update(description=source.description.strip(),
                       amount_paid_ore=source.amount_paid_ore, receipt_id=source.receipt_id)
-    else:
+    elif isinstance(source, AllowanceInput):
         values.update(
-            description=source.description.strip(), allowance_period=source.period,
+            description=source.description.strip(), allowance_period=computed.allowance_period,
+            journey_km=Decimal(source.journey_km), hours=Decimal(source.hours),
+            overnight=source.overnight,
             breakfast_provided=source.breakfast_provided, lunch_provided=source.lunch_provided,
             dinner_provided=source.dinner_provided,
         )
+    else:
+        values.update(description=source.description.strip())
     return values
 
 
@@ -239,10 +244,13 @@ def line_input(line: ClaimLine) -> LineInput:
             amount_paid_ore=line.amount_paid_ore, taxi_reason=line.taxi_reason,
             best_class=line.best_class, receipt_id=line.receipt_id,
         )
+    if line.kind == LineKind.NIGHT_SUPPLEMENT:
+        return NightInput(travel_date=line.travel_date, description=line.description)
     if line.kind == LineKind.MEAL_ALLOWANCE:
         return AllowanceInput(
-            travel_date=line.travel_date, period=line.allowance_period,
-            breakfast_provided=line.breakfast_provided, lunch_provided=line.lunch_provided,
+            travel_date=line.travel_date, journey_km=line.journey_km, hours=line.hours,
+            overnight=line.overnight, breakfast_provided=line.breakfast_provided,
+            lunch_provided=line.lunch_provided,
             dinner_provided=line.dinner_provided, description=line.description,
         )
     return CostInput(kind=line.kind, travel_date=line.travel_date,
@@ -446,9 +454,14 @@ def _reason(reason: str) -> str:
 def approve_claim(
     session: Session, claim_id: int, *, actor, now: datetime,
     adjustments: Mapping[int, Adjustment] | None = None, staff_note: str = "",
+    own_car_approved: bool | None = None,
 ) -> ClaimResult:
     """Approve a submitted claim in full, or with ``adjustments`` (line id → new amount and a
-    note saying why). A caseworker cannot approve a claim made with their own e-mail."""
+    note saying why). A caseworker cannot approve a claim made with their own e-mail.
+
+    ``own_car_approved`` records whether the office approved the use of own car (særavtalen
+    § 6 nr. 1), with who said so and when; the caseworker's form asks for it whenever the claim
+    has legs by own car."""
     claim = _lock_claim(session, claim_id)
     _check_actor(actor, claim)
     if S.APPROVED not in TRANSITIONS[claim.status]:
@@ -477,6 +490,9 @@ def approve_claim(
     }
     if staff_note.strip():
         changes["staff_note"] = staff_note.strip()
+    if own_car_approved is not None:
+        changes.update(own_car_approved=bool(own_car_approved), own_car_recorded_at=now,
+                       own_car_recorded_by_id=actor.id)
     extra = {"adjustments": [
         {"line_id": line_id, "from_ore": lines[line_id].amount_ore, "to_ore": a.amount_ore,
          "note": a.note.strip()}

@@ -257,11 +257,15 @@ def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
 @bp.post("/staff/refunds/claims/<int:claim_id>/approve")
 @staff_required
 def approve_claim(claim_id: int):
-    """Approve in full, or with new amounts (each with a note) for some lines."""
-    return _decide(claim_id, ApproveForm(), "approve_form",
+    """Approve in full, or with new amounts (each with a note) for some lines; with legs by
+    own car, the caseworker records whether the office approved its use."""
+    form = ApproveForm()
+    form.requires_own_car = _scoped_claim(claim_id).has_own_car_legs
+    return _decide(claim_id, form, "approve_form",
                    lambda session, claim, form: services.approve_claim(
                        session, claim.id, actor=_actor(), now=utcnow(),
-                       adjustments=_adjustments(form), staff_note=form.staff_note.data or ""),
+                       adjustments=_adjustments(form), staff_note=form.staff_note.data or "",
+                       own_car_approved=form.own_car_answer()),
                    _l("Claim %(ref)s is approved."))
 
 

@@ -158,7 +158,7 @@ def csrf_failed(form) -> bool:
 
 def _form_data(claim: Claim, locale: str) -> dict:
     """The form's values for a stored claim."""
-    legs, costs = [], []
+    legs, costs, allowances, nights = [], [], [], []
     for line in claim.lines:
         receipt = str(line.receipt_id) if line.receipt_id else ""
         if line.kind == LineKind.LEG:
@@ -177,7 +177,19 @@ def _form_data(claim: Claim, locale: str) -> dict:
                 amount=kroner_text(line.amount_paid_ore, locale),
                 description=line.description, receipt=receipt,
             ))
-    return dict(legs=legs, costs=costs, comment=claim.comment,
+        elif line.kind == LineKind.MEAL_ALLOWANCE:
+            allowances.append(dict(
+                travel_date=line.travel_date.isoformat(),
+                journey_km=km_text(line.journey_km, locale), hours=km_text(line.hours, locale),
+                overnight=line.overnight, breakfast_provided=line.breakfast_provided,
+                lunch_provided=line.lunch_provided, dinner_provided=line.dinner_provided,
+                description=line.description,
+            ))
+        elif line.kind == LineKind.NIGHT_SUPPLEMENT:
+            nights.append(dict(travel_date=line.travel_date.isoformat(),
+                               description=line.description))
+    return dict(legs=legs, costs=costs, allowances=allowances, nights=nights,
+                comment=claim.comment,
                 bank_account=format_account(claim.bank_account) if claim.bank_account else "")
 
 
@@ -277,8 +289,8 @@ def save_claim(token: str, claim_id: int):
                            status=409)
     if csrf_failed(form):
         return claim_page(enrollment, token, claim, form=form, status=400)
-    if form.add_leg.data or form.add_cost.data:
-        rows = form.legs if form.add_leg.data else form.costs
+    rows = form.added_rows()
+    if rows is not None:
         if len(rows) < rows.max_entries:
             rows.append_entry()
         return claim_page(enrollment, token, claim, form=form)

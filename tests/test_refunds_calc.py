@@ -19,6 +19,7 @@ from refunds.calc import (
     CostInput,
     LegInput,
     LinesRefused,
+    NightInput,
     RateValue,
     SchemeRules,
     compute_claim,
@@ -30,6 +31,7 @@ from refunds.cli import RATES_FILE
 from refunds.models import AllowancePeriod, LineKind, PassengerMode, RateKind, TravelMeans
 
 NBSP = "\u00a0"
+ALLOWANCE_RULES = {"over_km": 15, "from_hours": 6, "over_hours_long": 12}
 CAR, PT, FLIGHT, TAXI = (TravelMeans.OWN_CAR, TravelMeans.PUBLIC_TRANSPORT, TravelMeans.FLIGHT,
                          TravelMeans.TAXI)
 
@@ -49,6 +51,7 @@ def state_rules(**changes) -> SchemeRules:
     rules = SchemeRules(
         rates=rates, passenger_mode=PassengerMode(scheme["passenger_mode"]),
         allowances_enabled=scheme["allowances_enabled"], receipt_rules=scheme["receipt_rules"],
+        allowance_rules=scheme["allowance_rules"],
     )
     return dataclasses.replace(rules, **changes)
 
@@ -80,7 +83,8 @@ def test_car_with_two_passengers_across_the_rate_change():
     assert second.amount_ore == 227_760
     assert second.rate_ore == 530
     assert second.rate_id == rate_id(RateKind.CAR_KM, date(2026, 1, 1))
-    assert second.supplement_rate_id == rate_id(RateKind.PASSENGER_KM, date(2023, 1, 1))
+    assert first.supplement_rate_id == rate_id(RateKind.PASSENGER_KM, date(2025, 1, 1))
+    assert second.supplement_rate_id == rate_id(RateKind.PASSENGER_KM, date(2026, 1, 1))
     # 218 400 + 227 760
     assert claim.total_ore == 446_160
     assert claim.receipts_missing == []
@@ -297,18 +301,18 @@ def test_taxi_with_a_reason_is_refunded_at_cost_against_a_receipt():
 
 def test_meal_allowance_is_refused_while_switched_off():
     with pytest.raises(CalcError) as exc:
-        compute_line(state_rules(), AllowanceInput(date(2023, 5, 10), AllowancePeriod.OVERNIGHT))
+        compute_line(state_rules(), AllowanceInput(date(2023, 5, 10), 120, 24, overnight=True))
     assert exc.value.code == "allowances_disabled"
 
 
 def test_meal_allowance_switched_on_with_meals_provided():
     rules = state_rules(allowances_enabled=True)
     claim = compute_claim(rules, [
-        AllowanceInput(date(2023, 5, 10), AllowancePeriod.OVERNIGHT, dinner_provided=True),
-        AllowanceInput(date(2023, 5, 11), AllowancePeriod.DAY_OVER_12H,
-                       breakfast_provided=True, lunch_provided=True),
-        AllowanceInput(date(2023, 5, 12), AllowancePeriod.DAY_6_12H),
-        AllowanceInput(date(2023, 5, 13), AllowancePeriod.DAY_6_12H, breakfast_provided=True,
+        AllowanceInput(date(2023, 5, 10), 120, 24, overnight=True, dinner_provided=True),
+        AllowanceInput(date(2023, 5, 11), 120, 13, breakfast_provided=True,
+                       lunch_provided=True),
+        AllowanceInput(date(2023, 5, 12), 120, 8),
+        AllowanceInput(date(2023, 5, 13), 120, 8, breakfast_provided=True,
                        lunch_provided=True, dinner_provided=True),
     ])
     overnight, long_day, short_day, all_meals = claim.lines
@@ -331,20 +335,19 @@ def test_meal_allowance_switched_on_with_meals_provided():
 
 
 def test_meal_allowance_rounds_half_up_once():
-    rules = SchemeRules(allowances_enabled=True, rates=(
+    rules = SchemeRules(allowances_enabled=True, allowance_rules=ALLOWANCE_RULES, rates=(
         RateValue(RateKind.MEAL_DAY_6_12H, 34_201, date(2020, 1, 1)),
         RateValue(RateKind.DEDUCT_LUNCH, 0, date(2020, 1, 1), percent=Decimal(50)),
     ))
-    line = compute_line(rules, AllowanceInput(date(2026, 1, 5), AllowancePeriod.DAY_6_12H,
-                                              lunch_provided=True))
+    line = compute_line(rules, AllowanceInput(date(2026, 1, 5), 20, 7, lunch_provided=True))
     # 34 201 × 50 % = 17 100.5 øre → 17 101.
     assert line.amount_ore == 17_101
 
 
-def test_seeded_meal_rates_end_with_2023_so_later_dates_are_refused():
+def test_meal_rates_without_a_2026_source_refuse_2026_dates():
     rules = state_rules(allowances_enabled=True)
     with pytest.raises(CalcError) as exc:
-        compute_line(rules, AllowanceInput(date(2026, 1, 5), AllowancePeriod.OVERNIGHT))
+        compute_line(rules, AllowanceInput(date(2026, 1, 5), 120, 24, overnight=True))
     assert exc.value.code == "no_rate"
 
 
@@ -371,3 +374,142 @@ def test_a_mixed_claim_adds_up():
         CostInput(LineKind.PARKING, day, 12_000),        # 12 000
     ])
     assert claim.total_ore == 196_560 + 41_900 + 4_550 + 12_000 == 255_010
+
+
+# --- the official rates on each side of every change (sources in rate_schemes.json) -------------
+
+
+def test_mileage_and_passenger_supplement_either_side_of_new_year_2025():
+    claim = compute_claim(state_rules(), [
+        car(date(2024, 12, 31), 100, passengers=3),
+        car(date(2025, 1, 1), 100, passengers=3),
+    ])
+    before, after = claim.lines
+    # 100 × 490 + 100 × 3 passengers × 100 = 49 000 + 30 000 øre: per passenger, per km.
+    assert before.amount_ore == 79_000
+    assert (before.rate_ore, before.supplement_rate_ore, before.supplement_units) == (490, 100, 3)
+    # 100 × 500 + 100 × 3 × 100 = 50 000 + 30 000 øre.
+    assert after.amount_ore == 80_000
+    assert after.rate_id == rate_id(RateKind.CAR_KM, date(2025, 1, 1))
+
+
+def test_passenger_supplement_is_paid_per_passenger_as_the_agreement_is_read():
+    assert state_rules().passenger_mode == PassengerMode.PER_PASSENGER
+    one = compute_line(state_rules(), car(date(2024, 6, 1), 50, passengers=1))
+    two = compute_line(state_rules(), car(date(2024, 6, 1), 50, passengers=2))
+    # 50 × 490 + 50 × 100 = 29 500; a second passenger adds 50 × 100 = 5 000 øre.
+    assert (one.amount_ore, two.amount_ore) == (29_500, 34_500)
+
+
+def test_meal_allowance_either_side_of_new_year_2025_with_and_without_meals():
+    rules = state_rules(allowances_enabled=True)
+    claim = compute_claim(rules, [
+        AllowanceInput(date(2024, 12, 31), 120, 24, overnight=True),
+        AllowanceInput(date(2025, 1, 1), 120, 24, overnight=True),
+        AllowanceInput(date(2024, 12, 31), 120, 24, overnight=True, dinner_provided=True),
+        AllowanceInput(date(2025, 1, 1), 120, 24, overnight=True, dinner_provided=True),
+        AllowanceInput(date(2024, 12, 31), 40, 8, lunch_provided=True),
+        AllowanceInput(date(2025, 1, 1), 40, 8, lunch_provided=True),
+        AllowanceInput(date(2024, 12, 31), 40, 13),
+        AllowanceInput(date(2025, 1, 1), 40, 13, breakfast_provided=True),
+    ])
+    amounts = [line.amount_ore for line in claim.lines]
+    assert amounts == [
+        94_000,  # 940 kr overnight, 2024
+        97_700,  # 977 kr overnight, 2025
+        47_000,  # 940 − 50 % dinner
+        48_850,  # 977 − 50 % = 488,50
+        25_830,  # 369 − 30 % lunch = 258,30
+        26_880,  # 384 − 30 % = 268,80
+        68_600,  # 686 kr, more than 12 hours without a night away, 2024
+        57_040,  # 713 − 20 % breakfast = 570,40
+    ]
+    assert [line.allowance_period for line in claim.lines[:2]] == [AllowancePeriod.OVERNIGHT] * 2
+    assert claim.lines[4].allowance_period == AllowancePeriod.DAY_6_12H
+    assert claim.lines[6].allowance_period == AllowancePeriod.DAY_OVER_12H
+
+
+def test_meal_allowance_on_the_last_day_of_2025_but_none_without_a_2026_rate():
+    rules = state_rules(allowances_enabled=True)
+    assert compute_line(rules, AllowanceInput(date(2025, 12, 31), 40, 7)).amount_ore == 38_400
+    with pytest.raises(CalcError) as exc:
+        compute_line(rules, AllowanceInput(date(2026, 1, 1), 40, 7))
+    assert exc.value.code == "no_rate"
+
+
+@pytest.mark.parametrize(("km", "hours", "code"), [
+    (14, 8, "allowance_too_short_distance"),
+    (15, 8, "allowance_too_short_distance"),  # the agreement says over 15 km
+    (40, 5, "allowance_too_short_time"),
+    (40, Decimal("5.9"), "allowance_too_short_time"),
+    (None, 8, "journey_km_missing"),
+    (40, None, "hours_missing"),
+    (40, 25, "hours_invalid"),
+    (40, Decimal("6.25"), "hours_invalid"),
+])
+def test_meal_allowance_conditions_refuse_short_journeys(km, hours, code):
+    rules = state_rules(allowances_enabled=True)
+    with pytest.raises(LinesRefused) as exc:
+        compute_claim(rules, [AllowanceInput(date(2024, 3, 5), km, hours)])
+    assert [(e.code, e.index) for e in exc.value.errors] == [(code, 0)]
+
+
+@pytest.mark.parametrize(("km", "hours", "overnight", "period", "amount"), [
+    (Decimal("15.1"), 6, False, AllowancePeriod.DAY_6_12H, 36_900),
+    (40, 12, False, AllowancePeriod.DAY_6_12H, 36_900),
+    (40, Decimal("12.5"), False, AllowancePeriod.DAY_OVER_12H, 68_600),
+    (40, 12, True, AllowancePeriod.DAY_6_12H, 36_900),  # a night away, but not over 12 hours
+    (40, Decimal("12.5"), True, AllowancePeriod.OVERNIGHT, 94_000),
+])
+def test_meal_allowance_period_follows_hours_and_night_away(km, hours, overnight, period, amount):
+    line = compute_line(state_rules(allowances_enabled=True),
+                        AllowanceInput(date(2024, 3, 5), km, hours, overnight=overnight))
+    assert (line.allowance_period, line.amount_ore) == (period, amount)
+
+
+def test_allowance_without_the_schemes_conditions_is_refused():
+    rules = state_rules(allowances_enabled=True, allowance_rules={})
+    with pytest.raises(CalcError) as exc:
+        compute_line(rules, AllowanceInput(date(2024, 3, 5), 40, 8))
+    assert exc.value.code == "no_rate"
+
+
+def test_night_supplement_in_2024_and_none_without_a_later_source():
+    rules = state_rules(allowances_enabled=True)
+    line = compute_line(rules, NightInput(date(2024, 12, 31)))
+    # The unreceipted night supplement: 435 kr per night (DFØ, 2024).
+    assert (line.amount_ore, line.rate_ore) == (43_500, 43_500)
+    assert line.rate_id == rate_id(RateKind.NIGHT_SUPPLEMENT, date(2022, 1, 1))
+    assert not line.receipt_required
+    assert explain(line, "nn") == f"435,00{NBSP}kr"
+    with pytest.raises(CalcError) as exc:
+        compute_line(rules, NightInput(date(2025, 1, 1)))
+    assert exc.value.code == "no_rate"
+
+
+def test_night_supplement_is_refused_beside_a_lodging_receipt_or_twice():
+    rules = state_rules(allowances_enabled=True)
+    with pytest.raises(LinesRefused) as exc:
+        compute_claim(rules, [
+            CostInput(LineKind.ACCOMMODATION, date(2024, 4, 2), 120_000),
+            NightInput(date(2024, 4, 2)),
+            NightInput(date(2024, 4, 3)),
+            NightInput(date(2024, 4, 3)),
+        ])
+    assert [(e.code, e.index) for e in exc.value.errors] == [
+        ("night_with_lodging", 1), ("night_twice", 3)]
+
+
+def test_night_supplement_is_refused_while_allowances_are_switched_off():
+    with pytest.raises(CalcError) as exc:
+        compute_line(state_rules(), NightInput(date(2024, 4, 2)))
+    assert exc.value.code == "night_supplement_disabled"
+
+
+def test_every_rate_in_the_data_file_names_its_source_and_unofficial_ones_are_marked():
+    scheme = json.loads(RATES_FILE.read_text(encoding="utf-8"))["schemes"][0]
+    for rate in scheme["rates"]:
+        assert rate["source"] or rate.get("to_be_confirmed"), rate
+        official = any(host in rate["source"] for host in ("dfo.no", "regjeringen.no",
+                                                           "lovdata.no"))
+        assert official or rate.get("to_be_confirmed"), rate

@@ -54,7 +54,7 @@ ROWS = [
     ExportRow(1, "RR-2026-000001", HOSTILE_NAME, "86011117947", 233_810, "Kurs i offentleg "
               "helsearbeid", "Vestland"),
     ExportRow(2, "RR-2026-000002", "Åse Ødegård", "12345678903", 5_305, "-Akuttmedisin",
-              "Vestland"),
+              "Vestland", own_car_approved=False),
 ]
 
 
@@ -62,11 +62,11 @@ def test_csv_rows_and_neutralised_text():
     text = to_csv(ROWS).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["Name", "Bank account", "Amount (NOK)", "Claim reference", "Course",
-                       "County"]
+                       "County", "Use of own car approved"]
     assert rows[1] == ["'" + HOSTILE_NAME, "86011117947", "2338.10", "RR-2026-000001",
-                       "Kurs i offentleg helsearbeid", "Vestland"]
+                       "Kurs i offentleg helsearbeid", "Vestland", ""]
     assert rows[2] == ["Åse Ødegård", "12345678903", "53.05", "RR-2026-000002",
-                       "'-Akuttmedisin", "Vestland"]
+                       "'-Akuttmedisin", "Vestland", "No"]
     assert len(rows) == 3
     assert sum(int(r[2].replace(".", "")) for r in rows[1:]) == total_ore(ROWS) == 239_115
 

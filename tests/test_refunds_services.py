@@ -642,7 +642,8 @@ def test_loading_rates_is_idempotent_and_closes_periods(setup):
         assert scheme.is_default
         assert not scheme.allowances_enabled
         assert "easya.no" in scheme.source_note
-        assert len(scheme.rates) == 11
+        assert "dfo.no" in scheme.source_note
+        assert len(scheme.rates) == 20
         rate_2025 = next(r for r in scheme.rates if r.kind == RateKind.CAR_KM
                          and r.valid_from == date(2025, 1, 1))
         rate_2025.valid_to = None  # as if the file had just gained the 2026 rate
@@ -655,12 +656,51 @@ def test_loading_rates_is_idempotent_and_closes_periods(setup):
         assert (rate_2025.valid_to, rate_2025.amount_ore) == (date(2025, 12, 31), 501)
 
 
+def test_loading_over_the_old_file_adds_sources_marks_and_new_rates(setup):
+    app = setup.app
+    old_kinds = {RateKind.CAR_KM, RateKind.PASSENGER_KM, RateKind.MEAL_DAY_6_12H,
+                 RateKind.MEAL_DAY_OVER_12H, RateKind.MEAL_OVERNIGHT, RateKind.DEDUCT_BREAKFAST,
+                 RateKind.DEDUCT_LUNCH, RateKind.DEDUCT_DINNER}
+    with session_scope(engine_of(app)) as session:
+        # The database as the first rate file left it: no sources, no conditions, an open
+        # passenger supplement from 2023, no night supplement and no 2024–2025 meal rates.
+        scheme = session.scalar(sa.select(RateScheme).where(RateScheme.code == "state"))
+        scheme.allowance_rules = {}
+        for rate in list(scheme.rates):
+            if rate.kind not in old_kinds or (
+                rate.kind == RateKind.PASSENGER_KM and rate.valid_from.year > 2023
+            ) or (rate.kind.value.startswith("meal") and rate.valid_from.year > 2023):
+                scheme.rates.remove(rate)
+                continue
+            rate.source_url, rate.to_be_confirmed = "", False
+            if rate.kind == RateKind.PASSENGER_KM:
+                rate.valid_to = None
+    with session_scope(engine_of(app)) as session:
+        report = load_rate_schemes(session)
+        assert (report.schemes_added, report.rates_added, report.periods_closed) == (0, 9, 1)
+    with session_scope(engine_of(app)) as session:
+        scheme = session.scalar(sa.select(RateScheme).where(RateScheme.code == "state"))
+        assert scheme.allowance_rules == {"over_km": 15, "from_hours": 6, "over_hours_long": 12}
+        by_key = {(r.kind, r.valid_from): r for r in scheme.rates}
+        passenger = by_key[(RateKind.PASSENGER_KM, date(2023, 1, 1))]
+        assert passenger.valid_to == date(2024, 12, 31)
+        assert "dfo.no" in passenger.source_url
+        assert not passenger.to_be_confirmed
+        car_2025 = by_key[(RateKind.CAR_KM, date(2025, 1, 1))]
+        assert car_2025.to_be_confirmed
+        assert car_2025.source_url
+        assert by_key[(RateKind.NIGHT_SUPPLEMENT, date(2022, 1, 1))].amount_ore == 43_500
+        assert all(r.source_url or r.to_be_confirmed for r in scheme.rates)
+    with session_scope(engine_of(app)) as session:
+        assert load_rate_schemes(session) == type(report)(0, 0, 0)
+
+
 def test_rates_load_command(app_config, app):
     # The fixture's app has only the enrollment plugin until the lead wires refunds in.
     with_refunds = create_app({**app_config, "PLUGINS": ["enrollment", "refunds"]})
     runner = with_refunds.test_cli_runner()
     first = runner.invoke(args=["rates", "load"])
-    assert "1 added; rates: 11 added" in first.output, first.output
+    assert "1 added; rates: 20 added" in first.output, first.output
     again = runner.invoke(args=["rates", "load"])
     assert "0 added; rates: 0 added, 0 periods closed" in again.output
     with_refunds.extensions["kp_engine"].dispose()

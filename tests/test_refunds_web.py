@@ -12,6 +12,7 @@ import html
 import io
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -29,7 +30,17 @@ from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
 from refunds.calc import explain
 from refunds.forms import parse_kroner
 from refunds.messages import CLAIM_MESSAGES, LINE_MESSAGES, RECEIPT_MESSAGES
-from refunds.models import Claim, ClaimLine, ClaimStatus, RateScheme, Receipt
+from refunds.models import (
+    AllowancePeriod,
+    Claim,
+    ClaimLine,
+    ClaimStatus,
+    LineKind,
+    Rate,
+    RateKind,
+    RateScheme,
+    Receipt,
+)
 from refunds.uploads import MAX_RECEIPT_BYTES
 from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import attend, engine_of, load_rates
@@ -269,11 +280,19 @@ def test_claim_journey_through_the_web(app, world):
     assert claim.total_ore == 300 * 530 + 300 * 100 + 150_000 + 4_550
 
     lines = {f"lines-{i}-line_id": str(line.id) for i, line in enumerate(claim.lines)}
+    unanswered = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data=lines)
+    assert unanswered.status_code == 400
+    assert "Record whether the office approved the use of own car." in page(unanswered)
+    assert claim_row(app, claim_id).status == S.RESUBMITTED
     approved = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data={
-        **lines, "lines-2-amount": "40,00", "lines-2-note": "Bompengar med brikke"})
+        **lines, "lines-2-amount": "40,00", "lines-2-note": "Bompengar med brikke",
+        "own_car_approved": "yes"})
     assert approved.status_code == 302, page(approved)
     claim = claim_row(app, claim_id)
     assert claim.status == S.APPROVED
+    assert claim.own_car_approved is True
+    assert claim.own_car_recorded_by_id is not None
+    assert claim.own_car_recorded_at is not None
     assert claim.lines[2].adjusted_amount_ore == 4_000
     assert claim.approved_total_ore == claim.total_ore - 550
     assert "Bompengar med brikke" in page(participant.get(url))
@@ -283,6 +302,7 @@ def test_claim_journey_through_the_web(app, world):
     rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
     assert rows[1][:4] == ["Lege Legesen", "86011117947",
                            f"{claim.approved_total_ore / 100:.2f}", claim.reference]
+    assert rows[1][6] == "Yes"
     book = openpyxl.load_workbook(io.BytesIO(staff.get("/staff/refunds/export.xlsx").data))
     sheet = list(book.active.iter_rows(values_only=True))
     assert sheet[1][3] == claim.reference
@@ -589,12 +609,14 @@ def test_a_caseworker_cannot_approve_a_claim_of_their_own_email(app, world, make
     make_staff("kollega@sfvl.no", county="vestland")
     claim_id = submitted_claim(app, type("W", (), {"token": token, "day": world.day}))
     own = staff_client(app, "kollega@sfvl.no")
-    response = own.post(f"/staff/refunds/claims/{claim_id}/approve", data={})
+    response = own.post(f"/staff/refunds/claims/{claim_id}/approve",
+                        data={"own_car_approved": "yes"})
     assert response.status_code == 403
     assert "You cannot approve a claim made with your own e-mail address." in page(response)
     assert claim_row(app, claim_id).status == S.SUBMITTED
     assert staff_client(app).post(f"/staff/refunds/claims/{claim_id}/approve",
-                                  data={}).status_code == 302
+                                  data={"own_car_approved": "no"}).status_code == 302
+    assert claim_row(app, claim_id).own_car_approved is False
     assert claim_row(app, claim_id).status == S.APPROVED
 
 
@@ -673,7 +695,8 @@ def test_mark_paid_one_claim_and_the_payment_file(app_config, world):
     app = create_app(app_config)
     claim_id = submitted_claim(app, world)
     staff = staff_client(app)
-    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve").status_code == 302
+    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve",
+                      data={"own_car_approved": "yes"}).status_code == 302
     xml = staff.get("/staff/refunds/export.xml")
     assert xml.status_code == 200
     assert xml.headers["Content-Disposition"].startswith("attachment")
@@ -740,3 +763,58 @@ def test_every_refusal_code_of_the_domain_has_a_message():
     assert calc - set(LINE_MESSAGES) == set()
     assert receipt - set(RECEIPT_MESSAGES) == set()
     assert claim - set(CLAIM_MESSAGES) == set()
+
+
+@pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+def test_meal_allowance_and_night_rows_through_the_web(app, world, locale):
+    # An office that pays allowances, with its own 2026 rates (test figures: the data file
+    # has no official 2026 meal or night rate yet).
+    with session_scope(engine_of(app)) as session:
+        scheme = session.scalar(sa.select(RateScheme).where(RateScheme.code == "state"))
+        scheme.allowances_enabled = True
+        scheme.rates.append(Rate(kind=RateKind.MEAL_DAY_6_12H, amount_ore=40_000,
+                                 valid_from=date(2026, 1, 1)))
+        scheme.rates.append(Rate(kind=RateKind.NIGHT_SUPPLEMENT, amount_ore=45_000,
+                                 valid_from=date(2026, 1, 1)))
+    client = client_in(app, locale)
+    claim_id = start_claim(client, world.token)
+    url = f"/manage/{world.token}/claims/{claim_id}"
+    form = page(client.get(url))
+    assert in_locale(app, locale, "Meal allowance") in form
+    assert in_locale(app, locale, "Nights without a lodging receipt") in form
+
+    rows = {"legs-0-travel_date": world.day, "legs-0-from_place": "Florø",
+            "legs-0-to_place": "Bergen", "legs-0-means": "own_car", "legs-0-km": "40",
+            "legs-0-passengers": "0", "bank_account": ACCOUNT,
+            "allowances-0-travel_date": world.day, "allowances-0-journey_km": "14",
+            "allowances-0-hours": "8", "nights-0-travel_date": world.day, "save": "y"}
+    refused = client.post(url, data=rows)
+    assert refused.status_code == 400
+    message = in_locale(app, locale, "A meal allowance is paid only for a journey of more "
+                                     "than 15 km.")
+    assert re.search(r'id="allowances-0-journey_km-error">\s*<li>' + re.escape(message),
+                     page(refused))
+    assert claim_row(app, claim_id).lines == []
+
+    short = client.post(url, data={**rows, "allowances-0-journey_km": "40",
+                                   "allowances-0-hours": "5"})
+    assert short.status_code == 400
+    assert in_locale(app, locale, "A meal allowance is paid only for a journey of 6 hours or "
+                                  "more.") in page(short)
+
+    saved = client.post(url, data={**rows, "allowances-0-journey_km": "40",
+                                   "allowances-0-hours": "7,5" if locale != "en" else "7.5",
+                                   "allowances-0-lunch_provided": "y"})
+    assert saved.status_code == 302, page(saved)
+    lines = claim_row(app, claim_id).lines
+    assert [line.kind for line in lines] == [LineKind.LEG, LineKind.MEAL_ALLOWANCE,
+                                             LineKind.NIGHT_SUPPLEMENT]
+    allowance, night = lines[1], lines[2]
+    # 400 kr less 30 % for lunch = 280 kr; the night at 450 kr.
+    assert (allowance.amount_ore, allowance.deduction_percent) == (28_000, 30)
+    assert allowance.allowance_period == AllowancePeriod.DAY_6_12H
+    assert (allowance.journey_km, allowance.hours) == (40, Decimal("7.5"))
+    assert night.amount_ore == 45_000
+    again = page(client.get(url))
+    assert in_locale(app, locale, "Night supplement (no lodging receipt)") in again
+    assert re.search(r'<input checked id="allowances-0-lunch_provided"', again)

@@ -152,9 +152,11 @@ def test_claim_returned_fixed_approved_exported_and_paid(
     assert claim(app).total_ore == 300 * 530 + 150_000
 
     desk.reload()
+    desk.check("#own_car_approved-0")
     submit(desk, "form[action$='/approve'] button[type=submit]")
     approved = claim(app)
     assert approved.status == S.APPROVED
+    assert approved.own_car_approved is True
 
     desk.goto(f"{live_server}/staff/refunds/?status=approved")
     with desk.expect_download() as csv_download:
