@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from babel.dates import format_date
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.audit import AuditEvent
 from core.collation import collated
-from core.i18n import current_locale
 from core.models import County
+from enrollment.cohorts import SCHEME_MONTHS, scheme_of
 from enrollment.models import (
     CourseKind,
     CourseOffering,
@@ -145,50 +143,18 @@ def last_change(session: Session, now: datetime) -> datetime | None:
 
 
 def filter_choices(session: Session) -> tuple[list[County], list[CourseKind], list[date]]:
-    """Counties, kinds and the cohorts that have published offerings, for the filter form."""
+    """Counties, kinds and the cohorts that have published offerings, for the filter form
+    (LIS1 doctors' municipal-start cohorts first, then turnus years, each by date)."""
     counties = list(session.scalars(sa.select(County).order_by(collated(County.name_nb))))
     kinds = list(session.scalars(sa.select(CourseKind).order_by(CourseKind.position)))
     cohorts = list(
         session.scalars(
             sa.select(CourseOffering.cohort)
-            .where(CourseOffering.status == OfferingStatus.PUBLISHED)
+            .where(CourseOffering.status == OfferingStatus.PUBLISHED,
+                   CourseOffering.cohort.is_not(None))
             .distinct()
-            .order_by(CourseOffering.cohort)
         )
     )
+    order = list(SCHEME_MONTHS)
+    cohorts.sort(key=lambda c: (order.index(scheme_of(c)) if scheme_of(c) else len(order), c))
     return counties, kinds, cohorts
-
-
-def cohort_code(cohort: date) -> str:
-    """The URL form of a cohort: '2026-03'."""
-    return cohort.strftime("%Y-%m")
-
-
-def parse_cohort(code: str) -> date | None:
-    """Parse '2026-03' or '2026-09' into the cohort's first day; None when malformed."""
-    try:
-        year, month = code.split("-")
-        if len(year) != 4 or len(month) != 2:
-            return None
-        parsed = date(int(year), int(month), 1)
-    except ValueError:
-        return None
-    return parsed if parsed.month in (3, 9) and 2000 <= parsed.year <= 2100 else None
-
-
-def cohort_label(cohort: date, locale: str | None = None) -> str:
-    """'Spring 2026 — for those starting municipal service in March 2026', translated."""
-    loc = {"en": "en_GB"}.get(locale or current_locale(), locale or current_locale())
-    month = format_date(cohort, "LLLL y", locale=loc)
-    if cohort.month == 3:
-        return _("Spring %(year)s — for those starting municipal service in %(month)s",
-                 year=cohort.year, month=month)
-    return _("Autumn %(year)s — for those starting municipal service in %(month)s",
-             year=cohort.year, month=month)
-
-
-def cohort_short(cohort: date) -> str:
-    """'Spring 2026' / 'Autumn 2026', translated."""
-    if cohort.month == 3:
-        return _("Spring %(year)s", year=cohort.year)
-    return _("Autumn %(year)s", year=cohort.year)

@@ -14,9 +14,9 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from core.i18n import OSLO, format_number, format_short_day
-from enrollment.catalog import cohort_label
 from enrollment.certificate_service import display_code
 from enrollment.certificates import CertificateFact, CertificateObjective, CertificatePage
+from enrollment.cohorts import cohort_label
 from enrollment.models import Certificate, Role
 
 
@@ -88,7 +88,8 @@ def page_for(certificate: Certificate, locale: str, verify_url: str) -> Certific
             person=" · ".join(person), completed=_("has attended"), course_title=title,
             course_details=" · ".join((
                 _localised(snap["kind_name"], locale),
-                cohort_label(date.fromisoformat(snap["cohort"]), locale))),
+                *([cohort_label(date.fromisoformat(snap["cohort"]), locale)]
+                  if snap.get("cohort") else []))),
             facts=_facts(snap, locale),
             objectives_heading=_("Learning objectives covered"),
             objectives=tuple(CertificateObjective(o["code"], _localised(o["text"], locale))

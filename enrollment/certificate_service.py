@@ -313,7 +313,7 @@ def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> di
         "kind_code": kind.code,
         "kind_name": {code: kind.name(code) for code in LOCALES},
         "by_share": done.by_share,
-        "cohort": offering.cohort.isoformat(),
+        "cohort": offering.cohort.isoformat() if offering.cohort else None,
         "sessions": [{"starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat()}
                      for s in attended],
         "attended": done.attended,

@@ -18,7 +18,7 @@ from core.models import County
 from enrollment.certificate_rules import Breach, audit_rules
 from enrollment.certificate_service import display_code
 from enrollment.demo import seed_demo
-from enrollment.models import CourseKind, KindRole, LearningObjective, Role
+from enrollment.models import CohortScheme, CourseKind, KindRole, LearningObjective, Role
 
 KINDS_FILE = Path(__file__).resolve().parent / "data" / "course_kinds.json"
 
@@ -61,7 +61,20 @@ def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
         session.add(kind)
         added += 1
     session.flush()
+    apply_cohort_rules(session, data["kinds"])
     return added
+
+
+def apply_cohort_rules(session: Session, rows: list[dict]) -> None:
+    """Set every kind's cohort scheme from the data file, for existing kinds too: the scheme
+    is a rule of the programmes (Helsedirektoratet's start dates), not something staff edit."""
+    rules = {row["code"]: row["cohort"] for row in rows}
+    for kind in session.scalars(sa.select(CourseKind)):
+        rule = rules.get(kind.code)
+        if rule is not None:
+            kind.cohort_scheme = CohortScheme(rule["scheme"])
+            kind.cohort_required = rule["required"]
+    session.flush()
 
 
 @kinds_cli.command("load")

@@ -1,6 +1,10 @@
 """The staff dashboard: the offerings of the current and next cohort, how full they are, how
 long their waiting lists are and how well their ended course days were attended.
 
+"Current and next" in each scheme: the LIS1 doctors' municipal start and the interns' turnus
+year; offerings without a cohort (supervisor training) are shown while they have course days
+from the start of the earliest of those cohorts on (or none yet).
+
 Three aggregate queries whatever the number of offerings: the offerings, the enrollment counts
 grouped by offering, and the course days with their marks. Which offerings a person may see is
 a WHERE clause the view passes in (``core.auth.county_scope``), so this module knows no user.
@@ -10,15 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 from babel.numbers import format_percent
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from core.collation import collated
-from core.i18n import current_locale, format_number, to_local
+from core.i18n import OSLO, current_locale, format_number, to_local
 from core.models import County
+from enrollment import cohorts as cohort_rules
 from enrollment.attendance import (
     AttendanceFigures,
     SessionFigures,
@@ -26,8 +31,10 @@ from enrollment.attendance import (
     session_figures,
 )
 from enrollment.models import (
+    CohortScheme,
     CourseKind,
     CourseOffering,
+    CourseSession,
     Enrollment,
     EnrollmentStatus,
     OfferingStatus,
@@ -37,12 +44,25 @@ S = EnrollmentStatus
 
 
 def cohorts_around(today: date) -> tuple[date, date]:
-    """The cohort in municipal service now and the next one (cohorts start March/September)."""
-    if today.month >= 9:
-        return date(today.year, 9, 1), date(today.year + 1, 3, 1)
-    if today.month >= 3:
-        return date(today.year, 3, 1), date(today.year, 9, 1)
-    return date(today.year - 1, 9, 1), date(today.year, 3, 1)
+    """The LIS1 cohort in municipal service now and the next one (March/September starts)."""
+    return cohort_rules.cohorts_around(CohortScheme.MUNICIPAL_START, today)
+
+
+def current_cohorts(today: date) -> tuple[date, ...]:
+    """The current and next cohort of every scheme: LIS1 starts, then turnus years."""
+    return tuple(c for scheme in cohort_rules.SCHEME_MONTHS
+                 for c in cohort_rules.cohorts_around(scheme, today))
+
+
+def _without_cohort_since(since: date) -> sa.ColumnElement[bool]:
+    """Offerings without a cohort that have a course day ending from ``since`` on, or none."""
+    start = datetime.combine(since, time(0), tzinfo=OSLO)
+    # An alias, correlated to the offering only: the clause is also nested in queries that
+    # select from course_sessions themselves (``session_figures``).
+    day = aliased(CourseSession)
+    days = sa.select(day.id).where(day.offering_id == CourseOffering.id).correlate(CourseOffering)
+    return sa.and_(CourseOffering.cohort.is_(None),
+                   sa.or_(~days.exists(), days.where(day.ends_at >= start).exists()))
 
 
 @dataclass(frozen=True)
@@ -80,7 +100,9 @@ class Dashboard:
 
     cohorts: tuple[date, ...]
     offerings: list[OfferingStats]
-    totals: Totals
+    totals: Totals = field(default_factory=Totals)
+    # Offerings without a cohort are shown when they have course days from this day on.
+    since: date | None = None
 
     @property
     def days(self) -> list[tuple[OfferingStats, SessionFigures]]:
@@ -113,17 +135,19 @@ def dashboard(
     session: Session, scope: sa.ColumnElement[bool], now: datetime,
     cohorts: Sequence[date] | None = None,
 ) -> Dashboard:
-    """The figures of the offerings of ``cohorts`` (default: current and next) that ``scope``
-    (a WHERE clause on ``CourseOffering``) lets through; cancelled offerings are left out."""
-    cohorts = tuple(cohorts or cohorts_around(to_local(now).date()))
-    shown = sa.and_(scope, CourseOffering.cohort.in_(cohorts),
+    """The figures of the offerings of ``cohorts`` (default: current and next of each scheme)
+    and of those without a cohort held since the earliest of them, that ``scope`` (a WHERE
+    clause on ``CourseOffering``) lets through; cancelled offerings are left out."""
+    cohorts = tuple(cohorts or current_cohorts(to_local(now).date()))
+    since = min(cohorts)
+    shown = sa.and_(scope, sa.or_(CourseOffering.cohort.in_(cohorts), _without_cohort_since(since)),
                     CourseOffering.status != OfferingStatus.CANCELLED)
     offerings = list(session.scalars(
         sa.select(CourseOffering)
         .join(CourseOffering.county).join(CourseOffering.kind)
         .where(shown)
         .options(contains_eager(CourseOffering.county), contains_eager(CourseOffering.kind))
-        .order_by(CourseOffering.cohort, collated(County.name_nb), CourseKind.position,
+        .order_by(CourseOffering.cohort.nulls_last(), collated(County.name_nb), CourseKind.position,
                   CourseOffering.id)
     ))
     counts = {
@@ -152,7 +176,7 @@ def dashboard(
             attendance=attendance.get(offering.id, AttendanceFigures()),
             days=tuple(days_of.get(offering.id, ())),
         ))
-    return Dashboard(cohorts=cohorts, offerings=stats, totals=_sum(stats))
+    return Dashboard(cohorts=cohorts, offerings=stats, totals=_sum(stats), since=since)
 
 
 def percent(rate: float | None, locale: str | None = None) -> str:

@@ -1,4 +1,12 @@
-"""A realistic demo data set, every offering of it marked as demo in the UI."""
+"""A realistic demo data set, every offering of it marked as demo in the UI.
+
+Dated from the day it is loaded, the way an office plans: no course day in the Christmas week
+(24 December to 1 January) or the July holiday; LIS1 courses in the municipal-start cohort
+(March/September) of their course days, the interns' course in its turnus year, one supervisor
+course without a cohort. One course lies in the past and tells its whole story truthfully:
+attendance marked during each day, after it began, and certificates only for those who
+attended every day, issued the day after the course ended.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,11 @@ from sqlalchemy.orm import Session
 
 from core.i18n import OSLO
 from core.models import County
+from enrollment import certificate_service
+from enrollment.attendance import Mark, save_attendance
+from enrollment.cohorts import cohort_containing
 from enrollment.models import (
+    CohortScheme,
     CourseKind,
     CourseOffering,
     CourseSession,
@@ -30,7 +42,7 @@ class DemoOffering:
 
     county: str
     kind: str
-    cohort: date
+    cohort: date | None
     venue: str
     days: tuple[date, ...]
     hours: tuple[int, int] = (9, 16)
@@ -41,6 +53,9 @@ class DemoOffering:
     closes_at: datetime | None = None
     requires_approval: bool = False
     refund_eligible: bool = True
+    # For a course in the past: who missed which day (index of participant → day indexes);
+    # everyone else attended every day.
+    missed: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
 
 DEMO_NAMES = [
@@ -58,42 +73,75 @@ def _weekday_on_or_after(day: date, weekday: int = 1) -> date:
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 
+def is_holiday(day: date) -> bool:
+    """Whether no course is held on ``day``: the July holiday or 24 December – 1 January."""
+    return day.month == 7 or (day.month == 12 and day.day >= 24) or (day.month, day.day) == (1, 1)
+
+
+def course_days(start: date, count: int, step: int = 1, *, backwards: bool = False,
+                ) -> tuple[date, ...]:
+    """``count`` days from the first Tuesday on or after ``start``, ``step`` days apart, none
+    in a holiday: a course of consecutive days moves whole, a week at a time (earlier when
+    ``backwards``), meetings weeks apart each move to the week after."""
+    week = timedelta(days=-7 if backwards else 7)
+    first = _weekday_on_or_after(start)
+    if step == 1:
+        while any(is_holiday(first + timedelta(days=i)) for i in range(count)):
+            first += week
+        return tuple(first + timedelta(days=i) for i in range(count))
+    days, day = [], first
+    for _ in range(count):
+        while is_holiday(day):
+            day += timedelta(days=7)
+        days.append(day)
+        day += timedelta(days=step)
+    return tuple(days)
+
+
 def demo_recipes(now: datetime) -> list[DemoOffering]:
     """The demo offerings, dated from ``now`` so the set stays current."""
     year = now.year + 1
     spring, autumn = date(year, 3, 1), date(year, 9, 1)
-    current = date(now.year, 9, 1) if now.month >= 9 else date(now.year, 3, 1)
-
-    def run(start: date, count: int, step: int = 1) -> tuple[date, ...]:
-        first = _weekday_on_or_after(start)
-        return tuple(first + timedelta(days=i * step) for i in range(count))
-
-    soon = _weekday_on_or_after((now + timedelta(days=16)).date())
+    turnus_year = date(year, 8, 1)
+    today = now.astimezone(OSLO).date()
+    soon = course_days(today + timedelta(days=16), 2)
+    # Ended at least seven weeks ago, so its certificates were issued well before today.
+    held = course_days(today - timedelta(days=60), 3, backwards=True)
+    municipal = CohortScheme.MUNICIPAL_START
     return [
         DemoOffering("vestland", "public_health", spring, "Scandic Ørnen, Bergen",
-                     run(date(year, 4, 13), 3), capacity=40, confirmed=6),
+                     course_days(date(year, 4, 13), 3), capacity=40, confirmed=6),
         DemoOffering("vestland", "emergency_medicine", spring, "Haukeland universitetssjukehus",
-                     run(date(year, 5, 4), 2), hours=(8, 16), capacity=12,
+                     course_days(date(year, 5, 4), 2), hours=(8, 16), capacity=12,
                      confirmed=12, waitlisted=3),
+        # Six meetings three weeks apart in the spring cohort's months in the municipality.
         DemoOffering("vestland", "group_guidance", spring,
                      "Statsforvaltaren, Njøsavegen 2, Leikanger",
-                     run(date(year, 3, 16), 6, step=28), hours=(12, 15), capacity=8,
+                     course_days(date(year, 3, 16), 6, step=21), hours=(12, 15), capacity=8,
                      confirmed=5, closes_before_days=3),
-        DemoOffering("vestland", "supervisor_training_lis1", spring, "Digitalt (Teams)",
-                     run(date(year, 2, 9), 1), hours=(9, 15), refund_eligible=False),
-        DemoOffering("rogaland", "physio_intern_course", autumn, "Clarion Hotel Energy, Stavanger",
-                     run(date(year, 10, 5), 2), capacity=35, confirmed=3),
-        DemoOffering("rogaland", "supervisor_training_physio", autumn,
+        # Supervisor training without a cohort: for every supervisor of LIS1 doctors.
+        DemoOffering("vestland", "supervisor_training_lis1", None, "Digitalt (Teams)",
+                     course_days(date(year, 2, 9), 1), hours=(9, 15), refund_eligible=False),
+        # The interns' course early in their turnus year (which starts in mid-August).
+        DemoOffering("rogaland", "physio_intern_course", turnus_year,
+                     "Clarion Hotel Energy, Stavanger",
+                     course_days(date(year, 10, 5), 2), capacity=35, confirmed=3),
+        # The office set a cohort here: the supervisors of this turnus year's interns.
+        DemoOffering("rogaland", "supervisor_training_physio", turnus_year,
                      "Statsforvalteren, Stavanger",
-                     run(date(year, 9, 21), 1), hours=(10, 15), refund_eligible=False,
+                     course_days(date(year, 9, 21), 1), hours=(10, 15), refund_eligible=False,
                      requires_approval=True),
         DemoOffering("trondelag", "public_health", autumn, "Scandic Nidelven, Trondheim",
-                     run(date(year, 10, 19), 3), capacity=45, confirmed=10),
+                     course_days(date(year, 10, 19), 3), capacity=45, confirmed=10),
         DemoOffering("trondelag", "emergency_medicine", autumn, "St. Olavs hospital, Trondheim",
-                     run(date(year, 11, 2), 2), hours=(8, 16), capacity=20),
-        DemoOffering("nordland", "emergency_medicine", current, "Nordlandssykehuset, Bodø",
-                     run(soon, 2), hours=(8, 16), capacity=16, confirmed=9,
-                     closes_at=now - timedelta(days=2)),
+                     course_days(date(year, 11, 2), 2), hours=(8, 16), capacity=20),
+        DemoOffering("nordland", "emergency_medicine", cohort_containing(municipal, soon[0]),
+                     "Nordlandssykehuset, Bodø", soon, hours=(8, 16), capacity=16,
+                     confirmed=9, closes_at=now - timedelta(days=2)),
+        # Held already: one participant missed the second day, one came to none.
+        DemoOffering("more-og-romsdal", "public_health", cohort_containing(municipal, held[0]),
+                     "Scandic Seilet, Molde", held, hours=(9, 16), capacity=20, confirmed=8,
+                     missed=((2, (1,)), (5, (0, 1, 2)))),
     ]
 
 
@@ -116,6 +164,30 @@ def _add_people(session: Session, offering: CourseOffering, recipe: DemoOffering
                 hours=i),
         ))
     offering.seats_taken = recipe.confirmed
+
+
+def _record_what_happened(session: Session, offering: CourseOffering, recipe: DemoOffering,
+                          now: datetime) -> None:
+    """Attendance marked two hours into each course day, then certificates the day after the
+    last day for those who met the completion rule (none before ``now``)."""
+    session.flush()
+    confirmed = sorted((e for e in session.scalars(
+        sa.select(Enrollment).where(Enrollment.offering_id == offering.id,
+                                    Enrollment.status == EnrollmentStatus.CONFIRMED))),
+        key=lambda e: e.arrived_at)
+    missed = dict(recipe.missed)
+    for index, course_session in enumerate(offering.sessions):
+        marks = {e.id: Mark.ABSENT if index in missed.get(i, ()) else Mark.PRESENT
+                 for i, e in enumerate(confirmed)}
+        save_attendance(session, course_session, marks, None,
+                        now=course_session.starts_at + timedelta(hours=2))
+    last_end = offering.sessions[-1].ends_at.astimezone(OSLO)
+    issued_at = datetime.combine(last_end.date() + timedelta(days=1), time(10), tzinfo=OSLO)
+    if issued_at > now:
+        return
+    for enrollment in confirmed:
+        if certificate_service.completion(session, enrollment, now=issued_at).met:
+            certificate_service.issue(session, enrollment.id, now=issued_at)
 
 
 def seed_demo(session: Session, now: datetime) -> int:
@@ -151,8 +223,11 @@ def seed_demo(session: Session, now: datetime) -> int:
         ]
         session.add(offering)
         session.flush()
-        role = next(iter(sorted(kind.role_set)))
+        # The kind's first role in the forms' order: physiotherapy interns before chiropractic.
+        role = next(r for r in Role if r in kind.role_set)
         _add_people(session, offering, recipe, role)
+        if offering.sessions[-1].ends_at < now:
+            _record_what_happened(session, offering, recipe, now)
         created += 1
     session.flush()
     return created

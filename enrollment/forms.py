@@ -27,7 +27,7 @@ from wtforms.validators import (
 )
 
 from core.forms import AppForm
-from enrollment.catalog import parse_cohort
+from enrollment.cohorts import parse_cohort
 from enrollment.models import Role
 
 PUBLIC_ROLES = (Role.LIS1, Role.PHYSIO_INTERN, Role.CHIRO_INTERN, Role.SUPERVISOR)
@@ -54,7 +54,8 @@ class CatalogFilterForm(Form):
             raise ValidationError(_l("Unknown role."))
 
     def validate_cohort(self, field):
-        """A cohort is written like 2026-03 (March) or 2026-09 (September)."""
+        """A cohort is written like 2026-03 or 2026-09 (LIS1 doctors' March and September
+        starts) or 2026-08 (the interns' turnus year that starts in August 2026)."""
         if field.data and parse_cohort(field.data) is None:
             raise ValidationError(_l("Unknown cohort."))
 

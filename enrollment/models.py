@@ -37,6 +37,16 @@ _ROLE_TITLES = {
 }
 
 
+class CohortScheme(enum.StrEnum):
+    """How a course kind's offerings are grouped in cohorts; the rules are in
+    ``enrollment.cohorts``, the scheme of each kind is data (``data/course_kinds.json``)."""
+
+    # LIS1 doctors start their six months in the municipality in March or September.
+    MUNICIPAL_START = "municipal_start"
+    # Physiotherapy interns' turnus year starts in mid-August and lasts a year.
+    TURNUS_YEAR = "turnus_year"
+
+
 class OfferingStatus(enum.StrEnum):
     """Whether an offering is visible and open."""
 
@@ -87,6 +97,12 @@ class CourseKind(Base):
     name_en: Mapped[str] = mapped_column(sa.String(200))
     # Group guidance is completed by a share of meetings, courses by attending every day.
     completion_by_share: Mapped[bool] = mapped_column(default=False)
+    # Which cohorts its offerings belong to, and whether an offering must name one (supervisor
+    # courses need not; when the office sets one, it is of the scheme of those supervised).
+    cohort_scheme: Mapped[CohortScheme] = mapped_column(
+        enum_column(CohortScheme), default=CohortScheme.MUNICIPAL_START
+    )
+    cohort_required: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
 
     roles: Mapped[list[KindRole]] = relationship(
@@ -156,8 +172,10 @@ class CourseOffering(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
     kind_id: Mapped[int] = mapped_column(sa.ForeignKey("course_kinds.id"), index=True)
-    # The first day of the month the cohort starts municipal service (March or September).
-    cohort: Mapped[date] = mapped_column(sa.Date, index=True)
+    # The cohort's first day in the kind's scheme: 1 March or 1 September of the municipal
+    # start for LIS1 courses, 1 August of the turnus year's start for interns' courses; None
+    # for a course (supervisor training) the office set no cohort for.
+    cohort: Mapped[date | None] = mapped_column(sa.Date, index=True)
     title_nn: Mapped[str] = mapped_column(sa.String(200), default="")
     title_nb: Mapped[str] = mapped_column(sa.String(200), default="")
     title_en: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from core import audit
 from core.models import County
 from enrollment import notifications, offering_mail, services
+from enrollment.cohorts import cohort_fits
 from enrollment.models import (
     ACTIVE_STATUSES,
     Attendance,
@@ -109,6 +110,12 @@ class UnknownReference(OfferingError):
     code = "unknown_reference"
 
 
+class CohortMismatch(OfferingError):
+    """The cohort is missing where the course kind needs one, or of another scheme."""
+
+    code = "cohort_mismatch"
+
+
 class SessionHasAttendance(OfferingError):
     """Attendance is marked for the session; removing it would lose the record."""
 
@@ -146,7 +153,7 @@ class OfferingValues:
 
     county_id: int
     kind_id: int
-    cohort: date
+    cohort: date | None
     capacity: int
     enroll_opens_at: datetime
     enroll_closes_at: datetime
@@ -204,8 +211,11 @@ def _check_values(session: Session, values: OfferingValues) -> None:
         raise InvalidSchedule("enrollment closes before it opens")
     if not 0 <= values.capacity <= MAX_CAPACITY:
         raise InvalidCapacity(f"capacity {values.capacity} is out of range")
-    if session.get(CourseKind, values.kind_id) is None:
+    kind = session.get(CourseKind, values.kind_id)
+    if kind is None:
         raise UnknownReference(f"no course kind {values.kind_id}")
+    if not cohort_fits(kind, values.cohort):
+        raise CohortMismatch(f"cohort {values.cohort} does not fit kind {kind.code}")
     if session.get(County, values.county_id) is None:
         raise UnknownReference(f"no county {values.county_id}")
 

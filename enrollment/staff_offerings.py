@@ -43,9 +43,10 @@ from core.db import get_session, utcnow
 from core.forms import AppForm
 from core.i18n import OSLO
 from core.web import no_store
-from enrollment import catalog, offerings
+from enrollment import cohorts, offerings
 from enrollment.forms import IntegerRange, no_control_characters, strip
 from enrollment.models import (
+    CohortScheme,
     CourseKind,
     CourseOffering,
     CourseSession,
@@ -60,6 +61,23 @@ STATUS_TITLES = {
 }
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+# The message next to the cohort field when it does not fit the course kind, by the kind's
+# scheme and whether it needs a cohort.
+COHORT_MESSAGES = {
+    (CohortScheme.MUNICIPAL_START, True): _l(
+        "Choose a spring or autumn cohort: this course follows the LIS1 doctors' start in the "
+        "municipality."),
+    (CohortScheme.MUNICIPAL_START, False): _l(
+        "Choose a spring or autumn cohort, or none: supervisors of LIS1 doctors follow the "
+        "doctors' start in the municipality."),
+    (CohortScheme.TURNUS_YEAR, True): _l(
+        "Choose an internship year: this course follows the physiotherapy interns' internship "
+        "year."),
+    (CohortScheme.TURNUS_YEAR, False): _l(
+        "Choose an internship year, or none: supervisors of physiotherapy interns follow the "
+        "interns' internship year."),
+}
 
 
 # --- forms ------------------------------------------------------------------------------------
@@ -100,6 +118,8 @@ class OfferingForm(AppForm):
     kind = SelectField(_l("Course kind"), validate_choice=False)
     county = SelectField(_l("County governor office"), validate_choice=False)
     cohort = SelectField(_l("Cohort"), validate_choice=False)
+    # The kinds by id, set by ``_offering_form``: the cohort rule depends on the kind chosen.
+    kind_rows: dict[str, CourseKind] = {}
     title_nn = _text(_l("Title in Nynorsk"), 200, lang="nn")
     description_nn = _text(_l("Description in Nynorsk"), 5000, area=True, lang="nn")
     title_nb = _text(_l("Title in Bokmål"), 200, lang="nb")
@@ -138,8 +158,14 @@ class OfferingForm(AppForm):
         _choice(self, field, _l("Choose an office from the list."))
 
     def validate_cohort(self, field):
-        """The cohort must be one of the listed March and September cohorts."""
-        _choice(self, field, _l("Choose a cohort from the list."))
+        """A listed cohort of the kind's scheme; none only where the kind needs none."""
+        if field.data:
+            _choice(self, field, _l("Choose a cohort from the list."))
+        kind = self.kind_rows.get(self.kind.data)
+        cohort = cohorts.parse_cohort(field.data) if field.data else None
+        if kind is not None and not cohorts.cohort_fits(kind, cohort):
+            raise ValidationError(
+                COHORT_MESSAGES[(kind.cohort_scheme, kind.cohort_required)])
 
     def validate_enroll_closes_at(self, field):
         """The deadline comes after the opening."""
@@ -257,12 +283,16 @@ def _actor():
 
 
 def _cohort_choices(current: date | None) -> list[tuple[str, str]]:
-    """March and September cohorts from last year to two years ahead (and the current one)."""
+    """The LIS1 doctors' March and September cohorts, then the interns' turnus years, from
+    last year to two years ahead (and the offering's own); '—' is no cohort."""
     year = utcnow().year
-    cohorts = [date(y, m, 1) for y in range(year - 1, year + 3) for m in (3, 9)]
-    if current is not None and current not in cohorts:
-        cohorts = sorted([*cohorts, current])
-    return [("", "—")] + [(catalog.cohort_code(c), catalog.cohort_label(c)) for c in cohorts]
+    choices = [("", "—")]
+    for scheme in cohorts.SCHEME_MONTHS:
+        listed = cohorts.cohorts_between(scheme, year - 1, year + 2)
+        if current is not None and cohorts.scheme_of(current) == scheme and current not in listed:
+            listed = sorted([*listed, current])
+        choices += [(cohorts.cohort_code(c), cohorts.cohort_label(c)) for c in listed]
+    return choices
 
 
 def _offering_form(session, offering: CourseOffering | None) -> OfferingForm:
@@ -270,12 +300,13 @@ def _offering_form(session, offering: CourseOffering | None) -> OfferingForm:
     if offering is not None:
         data = {name: getattr(offering, name) for name in offerings.OFFERING_FIELDS}
         data.update(kind=str(offering.kind_id), county=str(offering.county_id),
-                    cohort=catalog.cohort_code(offering.cohort),
+                    cohort=cohorts.cohort_code(offering.cohort) if offering.cohort else "",
                     **{n: _local(getattr(offering, n)) for n in
                        ("enroll_opens_at", "enroll_closes_at", "cancel_deadline")})
     form = OfferingForm(data=data)
-    kinds = session.scalars(sa.select(CourseKind).order_by(CourseKind.position))
+    kinds = list(session.scalars(sa.select(CourseKind).order_by(CourseKind.position)))
     form.kind.choices = [("", "—")] + [(str(k.id), k.name()) for k in kinds]
+    form.kind_rows = {str(k.id): k for k in kinds}
     form.cohort.choices = _cohort_choices(offering.cohort if offering else None)
     if current_user.is_admin:
         form.county.choices = [("", "—")] + [(str(c.id), c.name())
@@ -302,7 +333,8 @@ def _values(form: OfferingForm, offering: CourseOffering | None) -> offerings.Of
             if n.startswith(("title_", "description_", "signer_")) or n == "venue"}
     return offerings.OfferingValues(
         county_id=county_id, kind_id=int(form.kind.data),
-        cohort=catalog.parse_cohort(form.cohort.data), capacity=form.capacity.data,
+        cohort=cohorts.parse_cohort(form.cohort.data) if form.cohort.data else None,
+        capacity=form.capacity.data,
         enroll_opens_at=_moment_value(form, "enroll_opens_at", offering),
         enroll_closes_at=_moment_value(form, "enroll_closes_at", offering),
         cancel_deadline=_moment_value(form, "cancel_deadline", offering),
@@ -339,6 +371,7 @@ ERROR_MESSAGES = {
     offerings.InvalidSchedule: _l("The times do not fit: something ends before it starts."),
     offerings.InvalidCapacity: _l("Enter a number of seats from 1 to 1,000."),
     offerings.UnknownReference: _l("The course kind or office no longer exists."),
+    offerings.CohortMismatch: _l("The cohort does not fit the course kind."),
 }
 
 
@@ -385,10 +418,10 @@ def list_staff_offerings():
         sa.select(CourseOffering).where(county_scope(CourseOffering.county_id))
         .options(joinedload(CourseOffering.county), joinedload(CourseOffering.kind),
                  selectinload(CourseOffering.sessions))
-        .order_by(CourseOffering.cohort.desc(), CourseOffering.id.desc())
+        .order_by(CourseOffering.cohort.desc().nulls_last(), CourseOffering.id.desc())
     ).all()
     return render_template("enrollment/staff/offerings.html", offerings=rows,
-                           status_titles=STATUS_TITLES, cohort_short=catalog.cohort_short)
+                           status_titles=STATUS_TITLES, cohort_short=cohorts.cohort_short)
 
 
 @bp.route("/staff/courses/new", methods=["GET", "POST"])

@@ -21,10 +21,10 @@ from flask_babel import lazy_gettext as _l
 
 from core.caching import public_page
 from core.db import get_session, utcnow
-from core.i18n import current_locale, format_short_month
+from core.i18n import current_locale, format_short_month, to_local
 from core.limits import config_limit, form_email_key, limiter
 from core.web import no_store
-from enrollment import catalog, certificate_service, notifications, privacy, services
+from enrollment import catalog, certificate_service, cohorts, notifications, privacy, services
 from enrollment.calendar import offering_ics
 from enrollment.forms import (
     PUBLIC_ROLES,
@@ -34,7 +34,7 @@ from enrollment.forms import (
     EnrollmentForm,
     LostLinkForm,
 )
-from enrollment.models import Role
+from enrollment.models import CohortScheme, Role
 from enrollment.panels import manage_panels
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
@@ -50,14 +50,14 @@ def _personal_pages_are_not_cached(response):
 
 
 def _filter_form(session) -> tuple[CatalogFilterForm, list, list]:
-    counties, kinds, cohorts = catalog.filter_choices(session)
+    counties, kinds, known_cohorts = catalog.filter_choices(session)
     form = CatalogFilterForm(request.args)
     locale = current_locale()
     form.county.choices = [("", _("All offices"))] + [(c.slug, c.name(locale)) for c in counties]
     form.kind.choices = [("", _("All courses"))] + [(k.code, k.name(locale)) for k in kinds]
     form.role.choices = [("", _("Anyone"))] + [(r.value, r.title) for r in PUBLIC_ROLES]
     form.cohort.choices = [("", _("All cohorts"))] + [
-        (catalog.cohort_code(c), catalog.cohort_label(c)) for c in cohorts
+        (cohorts.cohort_code(c), cohorts.cohort_label(c)) for c in known_cohorts
     ]
     return form, counties, kinds
 
@@ -81,7 +81,7 @@ def show_catalog():
         county_id=county.id if county else None,
         kind_id=next((k.id for k in kinds if k.code == form.kind.data), None),
         role=Role(form.role.data) if form.role.data else None,
-        cohort=catalog.parse_cohort(form.cohort.data) if form.cohort.data else None,
+        cohort=cohorts.parse_cohort(form.cohort.data) if form.cohort.data else None,
         open_only=form.open.data,
     )
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
@@ -118,8 +118,8 @@ def download_ics(offering_id: int):
 
 @bp.app_template_global()
 def cohort_label(cohort) -> str:
-    """Template access to the translated cohort label."""
-    return catalog.cohort_label(cohort)
+    """Template access to the translated cohort label ('No cohort' for None)."""
+    return cohorts.cohort_label(cohort)
 
 
 @bp.app_template_global()
@@ -138,10 +138,16 @@ ERROR_MESSAGES = {
 
 
 def _start_month_choices(offering) -> list[tuple[str, str]]:
-    """The cohort months around the offering's cohort, for LIS1 doctors to choose from."""
+    """The municipal-start months around the offering's cohort, for LIS1 doctors to choose
+    from; for an offering of another scheme or none, around the start in service when the
+    course begins (or today)."""
+    anchor = offering.cohort
+    if anchor is None or cohorts.scheme_of(anchor) != CohortScheme.MUNICIPAL_START:
+        begins = offering.sessions[0].starts_at if offering.sessions else utcnow()
+        anchor = cohorts.cohort_containing(CohortScheme.MUNICIPAL_START, to_local(begins).date())
     months = []
     for delta in (-12, -6, 0, 6, 12):
-        total = offering.cohort.year * 12 + offering.cohort.month - 1 + delta
+        total = anchor.year * 12 + anchor.month - 1 + delta
         month = date(total // 12, total % 12 + 1, 1)
         months.append((month.strftime("%Y-%m"), format_short_month(month)))
     return months

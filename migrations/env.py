@@ -39,15 +39,37 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _sqlite_pragma(connection, statement: str) -> None:
+    """Run a PRAGMA on the driver's connection, before SQLAlchemy begins a transaction."""
+    cursor = connection.connection.dbapi_connection.cursor()
+    cursor.execute(statement)
+    cursor.close()
+
+
 def _run(connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by copy, drop and rename; with foreign keys enforced,
+        # dropping a table that rows of another refer to fails, so Alembic's batch docs turn
+        # enforcement off. SQLite ignores this pragma inside a transaction: it is set before the
+        # migrations' transaction begins, and every reference is checked before it ends.
+        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+    finally:
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

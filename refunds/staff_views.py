@@ -22,7 +22,7 @@ from sqlalchemy.orm import joinedload
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_day, to_local
-from enrollment.catalog import cohort_code, cohort_short, parse_cohort
+from enrollment.cohorts import cohort_code, cohort_short, parse_cohort
 from enrollment.models import CourseOffering, CourseSession, Enrollment
 from refunds import exports, notifications, services
 from refunds.errors import DOMAIN_ERRORS
@@ -94,7 +94,7 @@ def _filter_form(offerings: list[tuple[CourseOffering, datetime | None]]) -> Que
     form.offering.choices = [("", _("All courses"))] + [
         (str(o.id), f"{o.title()} ({format_short_day(first)})" if first else o.title())
         for o, first in offerings]
-    cohorts = sorted({o.cohort for o, _first in offerings}, reverse=True)
+    cohorts = sorted({o.cohort for o, _first in offerings if o.cohort}, reverse=True)
     form.cohort.choices = [("", _("All cohorts"))] + [
         (cohort_code(c), cohort_short(c)) for c in cohorts]
     return form

@@ -46,7 +46,7 @@ from core.db import session_scope, utcnow
 from core.mail import OutboxMessage
 from core.models import County
 from enrollment import services
-from enrollment.catalog import cohort_code
+from enrollment.cohorts import cohort_code
 from enrollment.models import (
     CourseKind,
     CourseOffering,
