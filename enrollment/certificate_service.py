@@ -252,8 +252,10 @@ def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> di
         "attended": done.attended,
         "total": done.total,
         "hours": round(sum(s.hours for s in attended), 2),
-        "objectives": [{"code": o.code, "text": {code: o.text(code) for code in LOCALES}}
-                       for o in kind.objectives],
+        # Only objectives an office confirmed, under their official number: a certificate
+        # never states an unconfirmed number or wording as official.
+        "objectives": [{"code": o.official_number, "text": {code: o.text(code) for code in LOCALES}}
+                       for o in kind.objectives if o.printable],
         "office": {code: county.office(code) for code in LOCALES},
         "place": offering.venue or (attended[0].place if attended else ""),
         "issued_on": now.astimezone(OSLO).date().isoformat(),
