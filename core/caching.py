@@ -122,7 +122,10 @@ def public_page(last_change: Callable[[], datetime | None]):
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if request.method not in ("GET", "HEAD") or "_flashes" in session:
+            # A logged-in member of staff sees staff marks on public pages (learning objectives
+            # still to be confirmed): their page is rendered for them alone, never cached.
+            if (request.method not in ("GET", "HEAD") or "_flashes" in session
+                    or "_user_id" in session):
                 return _personal(make_response(view(*args, **kwargs)))
             cache: PageCache = current_app.extensions["kp_page_cache"]
             changed_at = cache.last_change(last_change)

@@ -321,8 +321,11 @@ def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> di
         "hours": round(sum(s.hours for s in attended), 2),
         "required": done.required,
         "course_ends_at": done.course_ends_at.isoformat() if done.course_ends_at else None,
-        "objectives": [{"code": o.code, "text": {code: o.text(code) for code in LOCALES}}
-                       for o in kind.objectives],
+        # Only objectives an office confirmed, under their official number: a certificate
+        # never states an unconfirmed number or wording as official.
+        "objectives": [{"code": o.official_number,
+                        "text": {code: o.text(code) for code in LOCALES}}
+                       for o in kind.objectives if o.printable],
         "office": {code: county.office(code) for code in LOCALES},
         "place": offering.venue or (attended[0].place if attended else ""),
         "issued_on": now.astimezone(OSLO).date().isoformat(),

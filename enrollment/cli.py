@@ -4,6 +4,8 @@ audit of certificates and attendance against the time rules."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import click
@@ -32,34 +34,31 @@ _WHY = {
 
 
 def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
-    """Create the course kinds that are missing, with their roles and objectives.
+    """Create the course kinds that are missing, with their roles, and load the learning
+    objectives of every kind (``load_objectives``). Returns the number of kinds added.
 
-    Existing kinds are left alone: their objectives are data that staff edit.
+    Existing kinds are otherwise left alone: their objectives are data that staff edit.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     existing = {
         k.code: k
-        for k in session.scalars(sa.select(CourseKind).options(selectinload(CourseKind.roles)))
+        for k in session.scalars(sa.select(CourseKind).options(
+            selectinload(CourseKind.roles), selectinload(CourseKind.objectives)))
     }
     added = 0
     for row in data["kinds"]:
-        if row["code"] in existing:
-            continue
-        kind = CourseKind(
-            code=row["code"],
-            name_nn=row["name"]["nn"], name_nb=row["name"]["nb"], name_en=row["name"]["en"],
-            completion_by_share=row["completion_by_share"], position=row["position"],
-        )
-        kind.roles = [KindRole(role=Role(r)) for r in row["roles"]]
-        kind.objectives = [
-            LearningObjective(
-                code=o["code"], text_nn=o["text"]["nn"], text_nb=o["text"]["nb"],
-                text_en=o["text"]["en"], position=i,
+        kind = existing.get(row["code"])
+        if kind is None:
+            kind = CourseKind(
+                code=row["code"],
+                name_nn=row["name"]["nn"], name_nb=row["name"]["nb"], name_en=row["name"]["en"],
+                completion_by_share=row["completion_by_share"], position=row["position"],
             )
-            for i, o in enumerate(row["objectives"])
-        ]
-        session.add(kind)
-        added += 1
+            kind.roles = [KindRole(role=Role(r)) for r in row["roles"]]
+            kind.objectives = []
+            session.add(kind)
+            added += 1
+        load_objectives(kind, row["objectives"], data.get("_retired_objective_codes", ()))
     session.flush()
     apply_cohort_rules(session, data["kinds"])
     return added
@@ -77,13 +76,56 @@ def apply_cohort_rules(session: Session, rows: list[dict]) -> None:
     session.flush()
 
 
+def _objective_values(row: dict) -> dict:
+    """The columns of a learning objective from its entry in the data file."""
+    version = row.get("version")
+    return {
+        "text_nn": row["text"]["nn"], "text_nb": row["text"]["nb"], "text_en": row["text"]["en"],
+        "official_number": row.get("number") or None,
+        "confirmed": bool(row.get("confirmed")) and bool(row.get("number")),
+        "source_url": row.get("source", ""),
+        "version_date": date.fromisoformat(version) if version else None,
+        "translated": " ".join(sorted(row.get("translated", ()))),
+    }
+
+
+def load_objectives(kind: CourseKind, rows: list[dict], retired: Iterable[str] = ()) -> None:
+    """Bring the kind's learning objectives in line with the data file, idempotently.
+
+    An objective missing from the kind is added at the end; one the office has not confirmed
+    is replaced when the file brings a confirmed version of it (an official number and
+    wording), and otherwise kept as staff left it; a retired code (the invented starting set
+    of earlier versions) is removed unless an office confirmed it. Confirmed objectives are
+    never overwritten: they are what an office checked against the official source.
+    """
+    by_code = {o.code: o for o in kind.objectives}
+    for code in retired:
+        objective = by_code.pop(code, None)
+        if objective is not None and not objective.confirmed:
+            kind.objectives.remove(objective)
+    position = max((o.position for o in kind.objectives), default=-1) + 1
+    for row in rows:
+        values = _objective_values(row)
+        objective = by_code.get(row["code"])
+        if objective is None:
+            kind.objectives.append(LearningObjective(code=row["code"], position=position,
+                                                     **values))
+            position += 1
+        elif values["confirmed"] and not objective.confirmed:
+            for name, value in values.items():
+                setattr(objective, name, value)
+
+
 @kinds_cli.command("load")
 def kinds_load() -> None:
     """Load the course kinds from the data file (only those missing)."""
     session = get_session()
     added = load_kinds(session)
+    unconfirmed = session.scalar(sa.select(sa.func.count()).select_from(LearningObjective)
+                                 .where(LearningObjective.confirmed.is_(False)))
     session.commit()
     click.echo(f"Course kinds: {added} added.")
+    click.echo(f"Learning objectives to be confirmed by the office: {unconfirmed}.")
 
 
 @click.command("seed-demo")

@@ -138,7 +138,14 @@ class KindRole(Base):
 
 
 class LearningObjective(Base):
-    """A learning objective (læringsmål) a course kind covers; edited by staff, not code."""
+    """A learning objective (læringsmål) a course kind covers; edited by staff, not code.
+
+    ``code`` is our own key for the objective (the data file's and the editor's); the official
+    number (``DEL1-…``, ``FKM-…``) and Bokmål wording come from Helsedirektoratet and are only
+    printed when ``confirmed``: until an office has checked them against ``source_url`` the
+    objective is marked "to be confirmed by the office" to staff and kept off certificates and
+    public pages, so nothing unofficial is ever presented as official.
+    """
 
     __tablename__ = "learning_objectives"
     __table_args__ = (sa.UniqueConstraint("kind_id", "code"),)
@@ -150,12 +157,30 @@ class LearningObjective(Base):
     text_nb: Mapped[str] = mapped_column(sa.Text)
     text_en: Mapped[str] = mapped_column(sa.Text)
     position: Mapped[int] = mapped_column(default=0)
+    # The number Helsedirektoratet gives the objective; None while it is not confirmed.
+    official_number: Mapped[str | None] = mapped_column(sa.String(30), default=None)
+    source_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    # The date the version of the objective in force applies from (e.g. 2025-09-01 for FKM).
+    version_date: Mapped[date | None] = mapped_column(sa.Date, default=None)
+    confirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Space-separated locales whose text is our translation, not the official wording.
+    translated: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
 
     kind: Mapped[CourseKind] = relationship(back_populates="objectives")
 
     def text(self, locale: str | None = None) -> str:
         """The objective's text in ``locale``."""
         return pick(self, "text", locale)
+
+    @property
+    def translated_locales(self) -> frozenset[str]:
+        """The locales whose text is a translation of the official (Bokmål) wording."""
+        return frozenset(self.translated.split())
+
+    @property
+    def printable(self) -> bool:
+        """Whether participants may see it: confirmed, with its official number."""
+        return self.confirmed and bool(self.official_number)
 
 
 class CourseOffering(Base):

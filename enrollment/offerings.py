@@ -181,6 +181,11 @@ class ObjectiveValues:
     text_nn: str
     text_nb: str
     text_en: str
+    official_number: str | None = None
+    source_url: str = ""
+    version_date: date | None = None
+    confirmed: bool = False
+    translated: str = ""
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -418,9 +423,23 @@ def remove_session(session: Session, course_session: CourseSession, actor) -> No
 def _objective_rows(kind: CourseKind) -> list[dict]:
     return [
         {"id": o.id, "code": o.code, "text_nn": o.text_nn, "text_nb": o.text_nb,
-         "text_en": o.text_en}
+         "text_en": o.text_en, "official_number": o.official_number,
+         "source_url": o.source_url,
+         "version_date": o.version_date.isoformat() if o.version_date else None,
+         "confirmed": o.confirmed, "translated": o.translated}
         for o in sorted(kind.objectives, key=lambda o: o.position)
     ]
+
+
+def _set_objective(objective: LearningObjective, item: ObjectiveValues) -> None:
+    objective.code = item.code
+    objective.text_nn, objective.text_nb, objective.text_en = (
+        item.text_nn, item.text_nb, item.text_en)
+    objective.official_number = item.official_number
+    objective.source_url, objective.version_date = item.source_url, item.version_date
+    # Only an objective with its official number can be confirmed (and so printed).
+    objective.confirmed = item.confirmed and bool(item.official_number)
+    objective.translated = item.translated
 
 
 def update_objectives(
@@ -457,14 +476,12 @@ def update_objectives(
     for position, objective in enumerate(kept):
         item = updates.get(objective.id)
         if item is not None:
-            objective.code = item.code
-            objective.text_nn, objective.text_nb, objective.text_en = (
-                item.text_nn, item.text_nb, item.text_en)
+            _set_objective(objective, item)
         objective.position = position
     for position, item in enumerate(added, start=len(kept)):
-        kind.objectives.append(LearningObjective(
-            code=item.code, text_nn=item.text_nn, text_nb=item.text_nb, text_en=item.text_en,
-            position=position))
+        objective = LearningObjective(position=position)
+        _set_objective(objective, item)
+        kind.objectives.append(objective)
     session.flush()
     after = _objective_rows(kind)
     if before == after:

@@ -200,28 +200,69 @@ class ObjectiveEntry(Form):
     """One learning objective; a blank new entry and a removed one are not validated."""
 
     objective_id = HiddenField()
-    code = StringField(_l("Code"), filters=[strip], validators=[
-        DataRequired(message=_l("Enter a code.")),
+    code = StringField(_l("Key (our own, not printed)"), filters=[strip], validators=[
+        DataRequired(message=_l("Enter a key.")),
         Length(max=20, message=_l("At most %(max)d characters.")), no_control_characters])
+    official_number = StringField(
+        _l("Official number (Helsedirektoratet's, for example DEL1-001)"), filters=[strip],
+        validators=[Optional(), Length(max=30, message=_l("At most %(max)d characters.")),
+                    no_control_characters])
+    text_nb = _text(_l("Text in Bokmål (the official wording)"), 2000, area=True, lang="nb")
     text_nn = _text(_l("Text in Nynorsk"), 2000, area=True, lang="nn")
-    text_nb = _text(_l("Text in Bokmål"), 2000, area=True, lang="nb")
+    nn_translated = BooleanField(_l("The Nynorsk text is our translation"))
     text_en = _text(_l("Text in English"), 2000, area=True, lang="en")
+    en_translated = BooleanField(_l("The English text is our translation"))
+    source_url = StringField(_l("Source (web address of the official text)"), filters=[strip],
+                             validators=[Optional(), Length(max=500, message=_l(
+                                 "At most %(max)d characters.")), no_control_characters])
+    version_date = DateField(_l("Version in force from (optional)"),
+                             validators=[Optional(), sensible_year],
+                             invalid_value_message=_l("Enter a date, like 2026-03-02."))
+    confirmed = BooleanField(_l(
+        "Number and Bokmål wording are confirmed against the official source"))
     remove = BooleanField(_l("Remove this objective"))
 
     def is_blank(self) -> bool:
         """True for an untouched 'new objective' entry."""
         return not (self.objective_id.data or self.code.data or self.text_nn.data
-                    or self.text_nb.data or self.text_en.data)
+                    or self.text_nb.data or self.text_en.data or self.official_number.data
+                    or self.source_url.data or self.confirmed.data)
+
+    def validate_source_url(self, field):
+        """A web address, so staff and readers can check the official text."""
+        if field.data and not field.data.startswith(("https://", "http://")):
+            raise ValidationError(_l("Enter a web address starting with https://."))
 
     def validate(self, extra_validators=None) -> bool:
-        """Validate unless removed or blank; one text in some language is required."""
+        """Validate unless removed or blank; one text in some language is required, and a
+        confirmed objective needs its official number, Bokmål wording and source."""
         if self.remove.data or self.is_blank():
             return True
         valid = super().validate(extra_validators)
         if not (self.text_nn.data or self.text_nb.data or self.text_en.data):
             self.text_nn.errors.append(_l("Enter the text in at least one language."))
             valid = False
+        if self.confirmed.data:
+            for name, message in (
+                    ("official_number", _l("A confirmed objective needs its official number.")),
+                    ("text_nb", _l("A confirmed objective needs its official Bokmål wording.")),
+                    ("source_url", _l("A confirmed objective needs its source."))):
+                if not getattr(self, name).data:
+                    getattr(self, name).errors.append(message)
+                    valid = False
         return valid
+
+    def values(self) -> dict:
+        """The entry as the columns of ``offerings.ObjectiveValues`` (without the id)."""
+        return {
+            "code": self.code.data, "text_nn": self.text_nn.data or "",
+            "text_nb": self.text_nb.data or "", "text_en": self.text_en.data or "",
+            "official_number": self.official_number.data or None,
+            "source_url": self.source_url.data or "", "version_date": self.version_date.data,
+            "confirmed": bool(self.confirmed.data),
+            "translated": " ".join(code for code, flag in (
+                ("en", self.en_translated.data), ("nn", self.nn_translated.data)) if flag),
+        }
 
 
 class ObjectivesForm(AppForm):
@@ -244,7 +285,7 @@ class ObjectivesForm(AppForm):
                 entry.code.errors.append(_l("This objective no longer exists. Reload the page."))
                 valid = False
             if entry.code.data in seen:
-                entry.code.errors.append(_l("Another objective has this code."))
+                entry.code.errors.append(_l("Another objective has this key."))
                 valid = False
             seen.add(entry.code.data)
         return valid
@@ -625,14 +666,16 @@ def edit_objectives(kind_id: int):
     session = get_session()
     kind = _kind_or_404(kind_id)
     rows = [{"objective_id": str(o.id), "code": o.code, "text_nn": o.text_nn,
-             "text_nb": o.text_nb, "text_en": o.text_en} for o in kind.objectives]
+             "text_nb": o.text_nb, "text_en": o.text_en, "official_number": o.official_number,
+             "source_url": o.source_url, "version_date": o.version_date,
+             "confirmed": o.confirmed, "nn_translated": "nn" in o.translated_locales,
+             "en_translated": "en" in o.translated_locales} for o in kind.objectives]
     form = ObjectivesForm(data={"objectives": rows},
                           known_ids=frozenset(str(o.id) for o in kind.objectives))
     if form.validate_on_submit():
         changed = [offerings.ObjectiveValues(
-            id=int(e.objective_id.data) if e.objective_id.data else None, code=e.code.data,
-            text_nn=e.text_nn.data or "", text_nb=e.text_nb.data or "",
-            text_en=e.text_en.data or "") for e in form.kept_entries()]
+            id=int(e.objective_id.data) if e.objective_id.data else None, **e.values())
+            for e in form.kept_entries()]
         removed = [int(e.form.objective_id.data) for e in form.objectives
                    if e.form.remove.data and e.form.objective_id.data in form.known_ids]
         try:

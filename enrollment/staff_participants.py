@@ -23,7 +23,7 @@ from core.i18n import current_locale, format_short_day
 from core.web import no_store
 from enrollment import decision_mail, exports, notifications, participants, services
 from enrollment.forms import EnrollmentForm, no_control_characters, strip
-from enrollment.models import CourseOffering, Enrollment, Role
+from enrollment.models import CourseKind, CourseOffering, Enrollment, Role
 from enrollment.views import _person, _start_month_choices, bp
 
 STAFF_ENDPOINTS = frozenset({
@@ -133,7 +133,8 @@ def _offering_or_404(offering_id: int) -> CourseOffering:
         sa.select(CourseOffering)
         .join(CourseOffering.county)
         .where(CourseOffering.id == offering_id)
-        .options(contains_eager(CourseOffering.county), joinedload(CourseOffering.kind),
+        .options(contains_eager(CourseOffering.county),
+                 joinedload(CourseOffering.kind).selectinload(CourseKind.objectives),
                  selectinload(CourseOffering.sessions)),
         CourseOffering.county_id,
     )

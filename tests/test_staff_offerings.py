@@ -574,7 +574,7 @@ def test_duplicate_objective_code_is_refused_with_400(app, client, admin):
         "objectives-0-objective_id": str(first.id), "objectives-0-code": first.code,
         "objectives-0-text_nn": first.text_nn, "new-code": first.code, "new-text_nn": "Dobbel."})
     assert response.status_code == 400
-    assert "Another objective has this code." in response.get_data(as_text=True)
+    assert "Another objective has this key." in response.get_data(as_text=True)
     assert events(app) == []
     assert "Dobbel." not in [o[1] for o in objectives(app)]
 
