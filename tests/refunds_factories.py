@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from core.auth import StaffUser
 from core.db import session_scope
-from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
 from refunds import services
 from refunds.calc import CostInput, LegInput, LineInput
 from refunds.cli import load_rate_schemes
@@ -50,7 +50,7 @@ def make_enrollment(
         participant = Participant(full_name=name, email=email, role=role, locale="nn")
         enrollment = Enrollment(
             offering_id=offering_id, participant=participant, status=status,
-            manage_token_hash=secrets.token_hex(32),
+            manage_links=[ManageLink(token_hash=secrets.token_hex(32))],
         )
         session.add(enrollment)
         session.flush()

@@ -9,6 +9,7 @@ from playwright.sync_api import Page
 
 from core.db import session_scope
 from core.mail import send_pending
+from enrollment.links import issue_link
 from enrollment.models import Enrollment, EnrollmentStatus
 from tests.browser.conftest import assert_no_axe_violations
 from tests.smtp import smtp_server  # noqa: F401
@@ -115,9 +116,7 @@ def test_enrollment_pages_pass_axe(app, live_server, page, make_offering, locale
 
     with session_scope(app.extensions["kp_engine"]) as session:
         enrollment = session.scalar(sa.select(Enrollment))
-        from enrollment.services import reissue_token
-
-        token = reissue_token(session, enrollment)
+        token = issue_link(session, enrollment)
     page.goto(f"{live_server}/manage/{token}")
     assert "Máret Čuđđá" in page.content()
     assert_no_axe_violations(page)
