@@ -221,7 +221,7 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
 
     The old enrollment is cancelled (its attendance and history stay with it) and a new one is
     made in the target: confirmed if a seat is free, else last on its waiting list. The
-    participant's manage link moves with them. Both offerings are locked in id order, so two
+    participant's manage links move with them. Both offerings are locked in id order, so two
     moves in opposite directions cannot deadlock.
     """
     source_id = session.scalar(

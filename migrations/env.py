@@ -40,14 +40,38 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:
+    """Switch SQLite's foreign-key enforcement, outside any transaction (inside one the pragma
+    does nothing), as SQLite's own procedure for changing a table prescribes.
+
+    Batch mode changes a table by copying it and dropping the old one, and with enforcement on
+    that drop deletes, through ON DELETE CASCADE, every row that refers to it: recreating
+    ``enrollments`` would erase the attendance and certificates. Turned back on, any row the
+    migrations left pointing nowhere stops the command.
+    """
+    raw = connection.connection.driver_connection
+    raw.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    if on:
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -400,7 +400,8 @@ def test_participant_asks_for_erasure_and_staff_of_the_county_confirm(
         # Every link to the enrollment stops working, not only the one the person used.
         withdrawn = session.scalars(sa.select(ManageLink.withdrawn_at).where(
             ManageLink.enrollment_id == seeded.ase_enrollment)).all()
-        assert len(withdrawn) == 2 and None not in withdrawn
+        assert len(withdrawn) == 2
+        assert None not in withdrawn
     verify = client.get(f"/verify/{seeded.certificate_code}").get_data(as_text=True)
     assert "revoked" in verify
     assert "Åse" not in verify
