@@ -1,12 +1,16 @@
 """Alembic: upgrade head gives exactly the models' schema; downgrade base empties it."""
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from core.cli import alembic_config
-from core.db import Base
+from core.db import Base, session_scope
+from enrollment import links
+from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
 
 
 def _differences(url: str) -> list:
@@ -40,18 +44,15 @@ def test_upgrade_head_matches_models_and_downgrade_base_empties(app):
 
 def test_manage_links_migration_keeps_every_mailed_link_working(app, make_offering):
     """Upgrading moves each enrollment's stored hash into a link; downgrading puts back the
-    newest working link, and a random hash where every link was withdrawn."""
-    from datetime import UTC, datetime
-
-    from core.db import session_scope
-    from enrollment import links
-    from enrollment.models import Enrollment, Participant, Role
-
+    newest working link, and a random hash where every link was withdrawn. On SQLite the
+    upgrade recreates ``enrollments``; the links (ON DELETE CASCADE) must survive that."""
     offering = make_offering()
     engine = app.extensions["kp_engine"]
     with session_scope(engine) as session:
-        kept, gone = (Enrollment(offering_id=offering.id, status="confirmed", participant=Participant(
-            full_name=name, email=f"{name}@example.org", role=Role.LIS1)) for name in ("a", "b"))
+        kept, gone = (Enrollment(
+            offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,
+            participant=Participant(full_name=name, email=f"{name}@example.org", role=Role.LIS1),
+        ) for name in ("a", "b"))
         session.add_all([kept, gone])
         session.flush()
         old, newest = links.issue_link(session, kept), links.issue_link(session, kept)
