@@ -39,6 +39,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -205,7 +206,7 @@ def seed_catalog(engine: sa.Engine, offerings: int, enrollments: int, now: datet
                          .where(CourseOffering.__table__.c.id == offering_id)
                          .values(seats_taken=taken))
         fix_sequences(conn, ["course_offerings", "course_sessions", "participants",
-                             "enrollments"])
+                             "enrollments", "manage_links"])
     return Catalog(list(range(1, offerings + 1)), cohorts)
 
 
@@ -237,11 +238,16 @@ def seed_enrollments(conn: sa.Connection, offering_ids: list[int], count: int,
             at = arrived + timedelta(seconds=number)
             yield dict(id=number, offering_id=offering_id, participant_id=(number - 1) % people + 1,
                        status=status,
-                       arrived_at=at, consent_at=at, created_at=at, updated_at=at,
-                       manage_token_hash=hashlib.sha256(f"bench-{number}".encode()).hexdigest())
+                       arrived_at=at, consent_at=at, created_at=at, updated_at=at)
+
+    def link_rows() -> Iterator[dict]:
+        for number in range(1, count + 1):
+            yield dict(id=number, enrollment_id=number, created_at=arrived,
+                       token_hash=hashlib.sha256(f"bench-{number}".encode()).hexdigest())
 
     bulk_insert(conn, Participant.__table__, participants())
     bulk_insert(conn, Enrollment.__table__, enrollment_rows())
+    bulk_insert(conn, ManageLink.__table__, link_rows())
     return taken
 
 

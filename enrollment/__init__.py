@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from core.staff import register_nav
 from enrollment import (
     cli,
+    manage_views,  # noqa: F401
     privacy,
     privacy_views,  # noqa: F401
     staff_attendance,  # noqa: F401

@@ -30,6 +30,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -160,8 +161,8 @@ def _add_people(session: Session, offering: CourseOffering, recipe: DemoOffering
         status = EnrollmentStatus.CONFIRMED if i < recipe.confirmed else EnrollmentStatus.WAITLISTED
         session.add(Enrollment(
             offering=offering, participant=person, status=status,
-            manage_token_hash=_token_hash(), arrived_at=offering.enroll_opens_at + timedelta(
-                hours=i),
+            manage_links=[ManageLink(token_hash=_token_hash())],
+            arrived_at=offering.enroll_opens_at + timedelta(hours=i),
         ))
     offering.seats_taken = recipe.confirmed
 

@@ -243,3 +243,8 @@ class LostLinkForm(AppForm):
 
 class CancelForm(AppForm):
     """A confirmation button; the CSRF token is its only field."""
+
+
+class WithdrawLinksForm(AppForm):
+    """The participant's confirmation that their other manage links stop working; the CSRF
+    token is its only field."""

@@ -321,7 +321,6 @@ class Enrollment(Base):
     status: Mapped[EnrollmentStatus] = mapped_column(enum_column(EnrollmentStatus))
     # Arrival order for the waiting list; set once when the enrollment is created.
     arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     start_month: Mapped[date | None] = mapped_column(sa.Date)
     needs: Mapped[str] = mapped_column(sa.Text, default="")
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -331,6 +330,31 @@ class Enrollment(Base):
 
     offering: Mapped[CourseOffering] = relationship()
     participant: Mapped[Participant] = relationship(back_populates="enrollments")
+    manage_links: Mapped[list[ManageLink]] = relationship(
+        back_populates="enrollment", cascade="all, delete-orphan", order_by="ManageLink.id"
+    )
+
+
+class ManageLink(Base):
+    """One private link that opens an enrollment; only the token's SHA-256 is stored.
+
+    An enrollment may have several: the one in the enrollment mail and one per "Lost your
+    link?" mail, so asking for a link never breaks the links already in someone's inbox. A
+    withdrawn link (by the participant, or by the privacy purge) stays as a row and opens
+    nothing.
+    """
+
+    __tablename__ = "manage_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="manage_links")
 
 
 class Attendance(Base):

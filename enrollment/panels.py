@@ -1,8 +1,8 @@
-"""Extension point for the participant's manage page.
+"""Extension points for the participant's manage page and the cancel confirmation page.
 
-Other plugins (refunds) add panels at registration; enrollment never imports them. A panel is
-a callable ``(enrollment, token) -> Markup | None``. The registry lives on the application, so
-an app built with ``PLUGINS = ["enrollment"]`` alone shows none.
+Other plugins (refunds) add panels and cancel notices at registration; enrollment never imports
+them. A panel is a callable ``(enrollment, token) -> Markup | None``. The registries live on the
+application, so an app built with ``PLUGINS = ["enrollment"]`` alone shows none.
 """
 
 from __future__ import annotations
@@ -27,3 +27,24 @@ def register_manage_panel(app: Flask, panel: ManagePanel) -> None:
 def manage_panels() -> list[ManagePanel]:
     """The panels registered on the current application."""
     return current_app.extensions.get(_KEY, [])
+
+
+# --- what cancelling would do, as other plugins see it -------------------------------------------
+
+CancelNotice = Callable[[object], str | None]
+
+_CANCEL_KEY = "enrollment.cancel_notices"
+
+
+def register_cancel_notice(app: Flask, notice: CancelNotice) -> None:
+    """Add ``notice`` to the page that asks a participant to confirm cancelling: a callable
+    ``(enrollment) -> str | None`` that says, in the active language, what cancelling would
+    mean for what the plugin holds (e.g. a travel claim not yet sent)."""
+    notices = app.extensions.setdefault(_CANCEL_KEY, [])
+    if notice not in notices:
+        notices.append(notice)
+
+
+def cancel_notices() -> list[CancelNotice]:
+    """The cancel notices registered on the current application."""
+    return current_app.extensions.get(_CANCEL_KEY, [])

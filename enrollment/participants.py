@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from core import audit
 from core.collation import collated
-from enrollment import services
+from enrollment import links, services
 from enrollment.models import (
     CourseOffering,
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
 )
@@ -227,7 +228,7 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
 
     The old enrollment is cancelled (its attendance and history stay with it) and a new one is
     made in the target: confirmed if a seat is free, else last on its waiting list. The
-    participant's manage link moves with them. Both offerings are locked in id order, so two
+    participant's manage links move with them. Both offerings are locked in id order, so two
     moves in opposite directions cannot deadlock.
     """
     source_id = session.scalar(
@@ -257,19 +258,16 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
 
     before = {**audit.snapshot(old, AUDIT_FIELDS), "enrollment_id": old.id}
     change_status(old, S.CANCELLED, source)
-    # The unique manage-token hash passes to the new enrollment, so the link the participant
-    # already has opens it; the old enrollment gets a fresh hash nobody knows.
-    token_hash = old.manage_token_hash
-    old.manage_token_hash = services.new_token()[1]
-    session.flush()
     new = Enrollment(
         offering=target, participant=person, status=S.PENDING, arrived_at=now,
-        manage_token_hash=token_hash, start_month=old.start_month, needs=old.needs,
-        consent_at=old.consent_at,
+        start_month=old.start_month, needs=old.needs, consent_at=old.consent_at,
     )
     session.add(new)
     change_status(new, S.CONFIRMED if target.seats_left > 0 else S.WAITLISTED, target)
     session.flush()
+    # The links pass to the new enrollment, so those the participant already has open it;
+    # the old enrollment keeps none.
+    links.move_links(session, old, new)
     promoted = promote_waiting(session, source)
     after = {**audit.snapshot(new, AUDIT_FIELDS), "enrollment_id": new.id,
              "promoted": [e.id for e in promoted]}
@@ -299,8 +297,8 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
     token, digest = services.new_token()
     enrollment = Enrollment(
         offering=offering, participant=participant, status=S.PENDING, arrived_at=now,
-        manage_token_hash=digest, start_month=person.start_month, needs=person.needs,
-        consent_at=now,
+        manage_links=[ManageLink(token_hash=digest, created_at=now)],
+        start_month=person.start_month, needs=person.needs, consent_at=now,
     )
     session.add(enrollment)
     change_status(enrollment, S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED,

@@ -32,6 +32,7 @@ from core.privacy import (
     register_provider,
     row_dict,
 )
+from enrollment.links import ParticipantActor, withdraw_all_links
 from enrollment.models import (
     Attendance,
     Certificate,
@@ -40,20 +41,13 @@ from enrollment.models import (
     Enrollment,
     ErasureRequest,
     ErasureStatus,
+    ManageLink,
     Participant,
 )
-from enrollment.services import new_token
 
 # Links in mails open an enrollment or reset a password: never hand them out in an export.
 _SECRET_LINK = re.compile(r"(/manage/|/password/reset/)[A-Za-z0-9_.\-]+")
 REDACTED = "[removed]"
-
-
-class ParticipantActor:
-    """The participant as the actor of an audit event (they have no staff account)."""
-
-    id = None
-    email = "participant"
 
 
 # --- export ------------------------------------------------------------------------------------
@@ -108,11 +102,15 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         Certificate.enrollment_id.in_(enrollment_ids)).order_by(Certificate.id)))
     attendances = session.scalars(sa.select(Attendance).where(
         Attendance.enrollment_id.in_(enrollment_ids)))
+    manage_links = session.scalars(sa.select(ManageLink).where(
+        ManageLink.enrollment_id.in_(enrollment_ids)).order_by(ManageLink.id))
     requests = session.scalars(sa.select(ErasureRequest).where(
         ErasureRequest.participant_id == person_id).order_by(ErasureRequest.id))
     return {
         "participants": [row_dict(person)],
-        "enrollments": [row_dict(e, exclude=("manage_token_hash",)) for e in enrollments],
+        "enrollments": [row_dict(e) for e in enrollments],
+        # When each link was made and withdrawn; never the hash, which could be tried offline.
+        "manage_links": [row_dict(link, exclude=("token_hash",)) for link in manage_links],
         "attendances": [row_dict(a) for a in attendances],
         "certificates": [row_dict(c) for c in certificates],
         "erasure_requests": [row_dict(r) for r in requests],
@@ -164,9 +162,8 @@ def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
     enrollments = _enrollments(session, person_id)
     for enrollment in enrollments:
         changed = _set(enrollment, needs="", status_reason="")
-        if person.anonymised_at is None:
-            # The manage link stops working: nothing is left there for the person to see.
-            enrollment.manage_token_hash = new_token()[1]
+        # Every manage link stops working: nothing is left there for the person to see.
+        if withdraw_all_links(session, enrollment.id, plan.now) or person.anonymised_at is None:
             changed = 1
         counts["enrollments"] += changed
         certificates = session.scalars(sa.select(Certificate).where(

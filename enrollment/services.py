@@ -1,4 +1,4 @@
-"""Domain operations of enrollment: enroll, cancel, promote, decide, re-issue links.
+"""Domain operations of enrollment: enroll, cancel, promote, decide.
 
 Plain functions that take a session and plain values, flush and never commit; the view or CLI
 command commits once. Every status change goes through ``change_status`` and its table of
@@ -8,21 +8,24 @@ PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE`` already holds the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+# The manage links are their own subject (``enrollment.links``); these stay importable from
+# here, as the rest of the app and the other plugins know them.
+from enrollment.links import find_by_token as find_by_token
+from enrollment.links import hash_token as hash_token
+from enrollment.links import new_token
 from enrollment.models import (
     ACTIVE_STATUSES,
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
     KindRole,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -129,48 +132,6 @@ class EnrollResult:
     enrollment: Enrollment
     token: str
     waitlist_position: int | None
-
-
-# --- manage tokens -------------------------------------------------------------------------
-
-
-def hash_token(token: str) -> str:
-    """The stored form of a manage token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh 256-bit manage token and its hash."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def find_by_token(session: Session, token: str) -> Enrollment | None:
-    """The enrollment a manage token opens, or None; compares hashes in constant time."""
-    if not token or len(token) > 100 or not token.isascii():
-        return None
-    wanted = hash_token(token)
-    enrollment = session.scalar(
-        sa.select(Enrollment)
-        .where(Enrollment.manage_token_hash == wanted)
-        .options(
-            joinedload(Enrollment.participant),
-            joinedload(Enrollment.offering).joinedload(CourseOffering.county),
-            joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
-            joinedload(Enrollment.offering).selectinload(CourseOffering.sessions),
-        )
-    )
-    if enrollment is None or not hmac.compare_digest(enrollment.manage_token_hash, wanted):
-        return None
-    return enrollment
-
-
-def reissue_token(session: Session, enrollment: Enrollment) -> str:
-    """Give the enrollment a new manage token; the old link stops working."""
-    token, digest = new_token()
-    enrollment.manage_token_hash = digest
-    session.flush()
-    return token
 
 
 # --- seats and status ----------------------------------------------------------------------
@@ -358,8 +319,8 @@ def enroll(
     enrollment = Enrollment(
         offering=offering, participant=participant, status=S.PENDING,
         arrived_at=max(now, latest) if latest is not None else now,
-        manage_token_hash=digest, start_month=person.start_month, needs=person.needs,
-        consent_at=now,
+        manage_links=[ManageLink(token_hash=digest, created_at=now)],
+        start_month=person.start_month, needs=person.needs, consent_at=now,
     )
     session.add(enrollment)
     if not offering.requires_approval:
@@ -394,6 +355,34 @@ def cancellation_deadline(offering: CourseOffering) -> datetime | None:
     if offering.cancel_deadline is not None:
         return offering.cancel_deadline
     return offering.sessions[0].starts_at if offering.sessions else None
+
+
+@dataclass(frozen=True)
+class CancelOutlook:
+    """What cancelling an enrollment would do now, for the page that asks to confirm it."""
+
+    possible: bool  # the status allows it and the participant's deadline has not passed
+    too_late: bool  # the participant's deadline has passed (staff can still do it)
+    frees_seat: bool  # the enrollment holds a seat
+    next_in_line: bool  # someone on the waiting list would get that seat
+    position: int | None  # the enrollment's own place on the waiting list
+
+
+def cancel_outlook(session: Session, enrollment: Enrollment, now: datetime) -> CancelOutlook:
+    """What ``cancel`` would do at ``now``, read without locking or writing anything."""
+    deadline = cancellation_deadline(enrollment.offering)
+    too_late = deadline is not None and now >= deadline
+    allowed = S.CANCELLED in TRANSITIONS[enrollment.status]
+    frees_seat = enrollment.status == S.CONFIRMED
+    waiting = session.scalar(
+        sa.select(sa.func.count()).select_from(Enrollment).where(
+            Enrollment.offering_id == enrollment.offering_id, Enrollment.status == S.WAITLISTED)
+    ) if frees_seat else 0
+    return CancelOutlook(
+        possible=allowed and not too_late, too_late=allowed and too_late,
+        frees_seat=frees_seat, next_in_line=bool(waiting),
+        position=waitlist_position(session, enrollment),
+    )
 
 
 def cancel(

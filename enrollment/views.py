@@ -25,10 +25,10 @@ from core.i18n import current_locale, format_short_month, to_local
 from core.limits import config_limit, form_email_key, limiter
 from core.web import no_store
 from enrollment import catalog, certificate_service, cohorts, notifications, privacy, services
+from enrollment import links as manage_links
 from enrollment.calendar import offering_ics
 from enrollment.forms import (
     PUBLIC_ROLES,
-    CancelForm,
     CatalogFilterForm,
     ContactForm,
     EnrollmentForm,
@@ -39,7 +39,7 @@ from enrollment.panels import manage_panels
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
 
-PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "cancel", "enrolled", "enroll"})
+PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "enrolled", "enroll"})
 
 
 @bp.after_request
@@ -227,14 +227,16 @@ def enrolled(offering_id: int):
 @limiter.limit(config_limit("LINK_RATE_LIMIT"))
 @limiter.limit(config_limit("LINK_EMAIL_RATE_LIMIT"), key_func=form_email_key)
 def resend_links():
-    """E-mail fresh manage links; the answer is the same whether the address is known or not."""
+    """E-mail a new manage link to each active enrollment of the address; the links already
+    sent keep working, and the answer is the same whether the address is known or not."""
     form = LostLinkForm()
     if not form.validate_on_submit():
         return render_template("enrollment/lost_link.html", form=form), 400
     session = get_session()
     enrollments = services.active_enrollments_for_email(session, form.email.data)
     if enrollments:
-        links = [(e, services.reissue_token(session, e)) for e in enrollments]
+        # A new link beside those already sent: asking cuts nobody off.
+        links = [(e, manage_links.issue_link(session, e, utcnow())) for e in enrollments]
         notifications.notify_links(session, enrollments[0].participant.email, links)
         session.commit()
     return render_template("enrollment/lost_link_sent.html", email=form.email.data)
@@ -263,7 +265,8 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
     panels = [panel(enrollment, token) for panel in manage_panels()]
     return render_template(
         "enrollment/manage.html", enrollment=enrollment, token=token, form=contact_form,
-        cancel_form=CancelForm(), position=services.waitlist_position(session, enrollment),
+        other_links=manage_links.other_link_count(session, enrollment, token),
+        position=services.waitlist_position(session, enrollment),
         deadline=services.cancellation_deadline(enrollment.offering), now=utcnow(),
         panels=[p for p in panels if p],
         certificate=certificate_service.status_for(session, enrollment),
@@ -296,32 +299,6 @@ def update_contact(token: str):
         return _manage_page(_enrollment_or_404(token), token, form, 409)
     get_session().commit()
     flash(_("Your contact details are saved."), "success")
-    return redirect(url_for("enrollment.manage", token=token))
-
-
-@bp.post("/manage/<token>/cancel")
-def cancel(token: str):
-    """Cancel one's own enrollment; a freed seat goes to the first on the waiting list."""
-    session = get_session()
-    enrollment = _enrollment_or_404(token)
-    if not CancelForm().validate_on_submit():
-        abort(400)
-    try:
-        promoted = services.cancel(session, enrollment, utcnow())
-    except services.CancelDeadlinePassed:
-        session.rollback()
-        flash(_("It is too late to cancel here. Please contact %(email)s.",
-                email=enrollment.offering.county.email), "error")
-        return redirect(url_for("enrollment.manage", token=token))
-    except services.InvalidTransition:
-        session.rollback()
-        flash(_("This enrollment cannot be cancelled."), "error")
-        return redirect(url_for("enrollment.manage", token=token))
-    notifications.notify_cancelled(session, enrollment)
-    for other in promoted:
-        notifications.notify_promoted(session, other)
-    session.commit()
-    flash(_("Your enrollment is cancelled."), "success")
     return redirect(url_for("enrollment.manage", token=token))
 
 

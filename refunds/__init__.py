@@ -4,7 +4,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core.staff import register_nav
-from enrollment.panels import register_manage_panel
+from enrollment.panels import register_cancel_notice, register_manage_panel
 
 # receipt_views and staff_views add their routes to the blueprint of views.
 from refunds import cli, receipt_views, staff_views, views  # noqa: F401
@@ -15,7 +15,8 @@ UPLOAD_MAX_FILES = 5
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the manage-page panel, the staff link and the CLI commands.
+    """Register the blueprint, the manage-page panel and cancel notice, the staff link and the
+    CLI commands.
 
     Receipts are up to 10 MB each and several may be sent at once, so the upload route (only)
     accepts a request of ``REFUNDS_UPLOAD_MAX_FILES`` receipts and a little form data; every
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("REFUNDS_DEBTOR_BIC", None)
     app.register_blueprint(views.bp)
     register_manage_panel(app, views.claim_panel)
+    register_cancel_notice(app, views.unsent_claim_notice)
     register_nav(app, "refunds.show_queue", _l("Travel claims"))
     refunds_privacy.register(app)
     cli.init_app(app)

@@ -418,3 +418,15 @@ def claim_panel(enrollment: Enrollment, token: str) -> Markup | None:
         problem=claim_problem(enrollment, now, deadline_months()),
         window=claim_window_for(enrollment, now),
     ))
+
+
+def unsent_claim_notice(enrollment: Enrollment) -> str | None:
+    """What the page that asks to confirm a cancellation says about a travel claim not yet
+    sent (a draft, or one returned for changes): it can no longer be sent afterwards, as only
+    a confirmed enrollment gives a refund."""
+    unsent = [c for c in claims_for_enrollment(get_session(), enrollment.id)
+              if c.status in EDITABLE]
+    if not unsent:
+        return None
+    return _("You have a travel claim that is not sent. After you cancel, it can no longer "
+             "be sent.")

@@ -24,6 +24,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     Participant,
     Role,
 )
@@ -80,7 +81,7 @@ def make_enrollment(
         participant = Participant(full_name=name, email=email, role=role, locale="nn")
         enrollment = Enrollment(
             offering_id=offering_id, participant=participant, status=status,
-            manage_token_hash=secrets.token_hex(32),
+            manage_links=[ManageLink(token_hash=secrets.token_hex(32))],
         )
         session.add(enrollment)
         session.flush()

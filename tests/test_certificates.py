@@ -45,6 +45,7 @@ from enrollment.models import (
     Enrollment,
     EnrollmentStatus,
     LearningObjective,
+    ManageLink,
     Participant,
     Role,
 )
@@ -127,7 +128,7 @@ def enroll(app, offering_id: int, name: str, *, locale: str = "nn",
             full_name=name, email=f"person{next(_emails)}@example.org", phone=PHONE,
             role=Role.LIS1, hpr_number=HPR, employer=EMPLOYER, locale=locale)
         enrollment = Enrollment(offering=offering, participant=participant, status=status,
-                                manage_token_hash=digest)
+                                manage_links=[ManageLink(token_hash=digest)])
         if status == S.CONFIRMED:
             offering.seats_taken += 1
         session.add(enrollment)

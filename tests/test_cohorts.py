@@ -27,6 +27,7 @@ from enrollment.models import (
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     Participant,
     Role,
 )
@@ -272,7 +273,8 @@ def _certified(app, make_offering, now, cohort, kind="physio_intern_course"):
     with session_scope(app.extensions["kp_engine"]) as session:
         course = session.get(CourseOffering, offering.id)
         enrollment = Enrollment(offering=course, status=EnrollmentStatus.CONFIRMED,
-                                manage_token_hash=digest, participant=Participant(
+                                manage_links=[ManageLink(token_hash=digest)],
+                                participant=Participant(
                                     full_name="Åse Ødegård", email="ase@example.no",
                                     role=Role.PHYSIO_INTERN, locale="nn"))
         course.seats_taken = 1

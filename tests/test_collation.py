@@ -27,6 +27,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     Participant,
     Role,
 )
@@ -103,7 +104,8 @@ def add_confirmed(app, offering_id: int, names: list[str]) -> None:
                                       role=Role.LIS1, employer="Kautokeino kommune")
             session.add(Enrollment(offering=offering, participant=participant,
                                    status=EnrollmentStatus.CONFIRMED,
-                                   manage_token_hash=f"{offering_id}-{number}"))
+                                   manage_links=[ManageLink(
+                                       token_hash=f"{offering_id}-{number}")]))
             offering.seats_taken += 1
 
 

@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from core.audit import AuditEvent
 from core.db import make_engine, new_session, session_scope
-from enrollment import services
+from enrollment import links, services
 from enrollment.models import (
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -473,8 +475,11 @@ def test_manage_token_finds_enrollment_and_is_stored_only_as_sha256(app, make_of
         row = session.execute(
             sa.select(Enrollment.__table__).where(Enrollment.id == result.enrollment.id)
         ).one()
-    assert row.manage_token_hash == hashlib.sha256(token.encode()).hexdigest()
-    assert not any(token in str(value) for value in row)
+        [link] = session.execute(sa.select(ManageLink.__table__).where(
+            ManageLink.enrollment_id == result.enrollment.id)).all()
+    assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert link.withdrawn_at is None
+    assert not any(token in str(value) for value in (*row, *link))
 
 
 @pytest.mark.parametrize(
@@ -500,19 +505,48 @@ def test_find_by_token_returns_none_for_wrong_token(app, make_offering, now, mak
         assert services.find_by_token(session, make_wrong(token)) is None
 
 
-def test_reissued_token_replaces_the_old_one(app, make_offering, now):
+def test_a_new_link_leaves_the_old_one_working(app, make_offering, now):
     offering = make_offering()
     result = enroll(app, offering.id, 1, now)
 
     with session_scope(engine_of(app)) as session:
-        new = services.reissue_token(session, session.get(Enrollment, result.enrollment.id))
+        new = links.issue_link(session, session.get(Enrollment, result.enrollment.id))
 
     assert new != result.token
     with reading(app) as session:
-        assert services.find_by_token(session, result.token) is None
+        assert services.find_by_token(session, result.token).id == result.enrollment.id
         assert services.find_by_token(session, new).id == result.enrollment.id
-        stored = session.get(Enrollment, result.enrollment.id).manage_token_hash
-    assert stored == services.hash_token(new)
+        stored = session.scalars(sa.select(ManageLink.token_hash).where(
+            ManageLink.enrollment_id == result.enrollment.id).order_by(ManageLink.id)).all()
+    assert stored == [services.hash_token(result.token), services.hash_token(new)]
+
+
+def test_withdrawing_other_links_keeps_only_the_one_in_use(app, make_offering, now):
+    offering = make_offering()
+    result = enroll(app, offering.id, 1, now)
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, result.enrollment.id)
+        second, third = links.issue_link(session, enrollment), links.issue_link(session, enrollment)
+
+    with session_scope(engine_of(app)) as session:
+        enrollment = session.get(Enrollment, result.enrollment.id)
+        assert links.other_link_count(session, enrollment, second) == 2
+        assert links.withdraw_other_links(session, enrollment, second, now) == 2
+
+    with reading(app) as session:
+        assert services.find_by_token(session, second).id == result.enrollment.id
+        assert services.find_by_token(session, result.token) is None
+        assert services.find_by_token(session, third) is None
+        withdrawn = dict(session.execute(
+            sa.select(ManageLink.token_hash, ManageLink.withdrawn_at)
+            .where(ManageLink.enrollment_id == result.enrollment.id)).all())
+        [event] = session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.action == "enrollment.links_withdrawn")).all()
+    assert withdrawn[services.hash_token(second)] is None
+    assert withdrawn[services.hash_token(result.token)] == now
+    assert withdrawn[services.hash_token(third)] == now
+    assert (event.object_id, event.after, event.actor_email) == (
+        result.enrollment.id, {"withdrawn": 2}, "participant")
 
 
 # --- the database's own guard --------------------------------------------------------------

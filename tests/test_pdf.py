@@ -23,6 +23,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     Participant,
     Role,
 )
@@ -204,7 +205,7 @@ def test_staff_download_sign_in_sheet_with_confirmed_participants_only(
             participant = Participant(full_name=name, email=f"p{i}@example.org", role=Role.LIS1,
                                       employer=f"Arbeidsgjevar {i}")
             session.add(Enrollment(offering=row, participant=participant, status=status,
-                                   manage_token_hash=f"hash-{i}"))
+                                   manage_links=[ManageLink(token_hash=f"hash-{i}")]))
         row.seats_taken = len(NAMES)
         day = session.scalar(sa.select(CourseSession.id).where(
             CourseSession.offering_id == offering.id).order_by(CourseSession.starts_at))

@@ -22,7 +22,7 @@ from core.audit import AuditEvent
 from core.cli import load_counties
 from core.db import Base, session_scope
 from core.mail import MailStatus, OutboxMessage, queue_mail
-from enrollment import certificate_service, privacy, services
+from enrollment import certificate_service, links, privacy
 from enrollment.cli import load_kinds
 from enrollment.models import (
     Attendance,
@@ -30,6 +30,7 @@ from enrollment.models import (
     Enrollment,
     ErasureRequest,
     ErasureStatus,
+    ManageLink,
     Participant,
 )
 from refunds import services as refund_services
@@ -77,7 +78,7 @@ def _details(app, enrollment_id: int, *, phone: str, hpr: str, employer: str,
         person.phone, person.hpr_number, person.employer = phone, hpr, employer
         person.created_at = datetime(2025, 12, 1, tzinfo=UTC)
         enrollment.needs = needs
-        return person.id, services.reissue_token(session, enrollment)
+        return person.id, links.issue_link(session, enrollment)
 
 
 def _claim_with_receipt(app, enrollment_id: int, name: str) -> tuple[int, int]:
@@ -297,6 +298,8 @@ def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, c
         "outbox_messages": _ids(app, sa.select(OutboxMessage.id).where(
             OutboxMessage.to_address == "ase@example.no")),
         "erasure_requests": set(),
+        "manage_links": _ids(app, sa.select(ManageLink.id).where(
+            ManageLink.enrollment_id == seeded.ase_enrollment)),
         "audit_events": _ids(app, sa.select(AuditEvent.id).where(sa.or_(
             sa.and_(AuditEvent.object_type == "claim",
                     AuditEvent.object_id == seeded.ase_claim),
@@ -315,6 +318,10 @@ def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, c
         == ("Åse Askeladd", "41111111", "1111111", "Askøy kommune")
     assert tables["enrollments"][0]["needs"] == "Åse needs gluten-free food"
     assert "manage_token_hash" not in tables["enrollments"][0]
+    # When each link was made and withdrawn, never the hash that opens the enrollment.
+    assert len(tables["manage_links"]) == 2
+    assert all(set(link) == {"id", "enrollment_id", "created_at", "withdrawn_at"}
+               for link in tables["manage_links"])
     assert tables["claims"][0]["bank_account"] == "86011117947"
     receipt = tables["receipts"][0]
     assert "data" not in receipt
@@ -387,6 +394,11 @@ def test_participant_asks_for_erasure_and_staff_of_the_county_confirm(
         assert event.object_id == seeded.ase
         assert event.after["kept"][0]["until"] == "2031-12-31"
         assert event.after["changed"]["certificates"] == 1
+        # Every link to the enrollment stops working, not only the one the person used.
+        withdrawn = session.scalars(sa.select(ManageLink.withdrawn_at).where(
+            ManageLink.enrollment_id == seeded.ase_enrollment)).all()
+        assert len(withdrawn) == 2
+        assert None not in withdrawn
     verify = client.get(f"/verify/{seeded.certificate_code}").get_data(as_text=True)
     assert "revoked" in verify
     assert "Åse" not in verify
@@ -412,7 +424,7 @@ def test_erasure_forms_need_the_csrf_token(app_config, make_offering):
         load_kinds(session)
     enrollment_id = make_enrollment(app, make_offering)
     with session_scope(engine_of(app)) as session:
-        token = services.reissue_token(session, session.get(Enrollment, enrollment_id))
+        token = links.issue_link(session, session.get(Enrollment, enrollment_id))
     assert app.test_client().post(f"/manage/{token}/erasure").status_code == 400
     with session_scope(engine_of(app)) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 0
@@ -486,7 +498,7 @@ def test_privacy_works_with_the_enrollment_plugin_alone(app, app_config, make_of
     alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
     enrollment_id = make_enrollment(alone, make_offering)
     with session_scope(engine_of(alone)) as session:
-        token = services.reissue_token(session, session.get(Enrollment, enrollment_id))
+        token = links.issue_link(session, session.get(Enrollment, enrollment_id))
         person_id = session.get(Enrollment, enrollment_id).participant_id
 
     document = alone.test_client().get(f"/manage/{token}/my-data.json").get_json()

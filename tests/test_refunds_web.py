@@ -26,7 +26,7 @@ from core.db import session_scope, utcnow
 from core.i18n import format_money, to_local
 from core.mail import OutboxMessage
 from enrollment import services as enrollment_services
-from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
 from refunds.calc import explain
 from refunds.forms import parse_kroner
 from refunds.messages import CLAIM_MESSAGES, LINE_MESSAGES, RECEIPT_MESSAGES
@@ -68,7 +68,7 @@ def enroll_person(app, offering_id: int, *, email: str = "lege@example.no", loca
     token, digest = enrollment_services.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
-            offering_id=offering_id, status=status, manage_token_hash=digest,
+            offering_id=offering_id, status=status, manage_links=[ManageLink(token_hash=digest)],
             participant=Participant(full_name=name, email=email, role=role, locale=locale),
         )
         session.add(enrollment)

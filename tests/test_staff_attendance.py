@@ -30,6 +30,7 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -61,7 +62,8 @@ def add_people(app, offering_id: int, people: dict[str, EnrollmentStatus],
             participant = Participant(full_name=name, email=f"p{number}@example.org",
                                       role=Role.LIS1, employer=employer)
             enrollment = Enrollment(offering=offering, participant=participant, status=status,
-                                    manage_token_hash=f"{offering_id}-{number}-{name}"[:64])
+                                    manage_links=[ManageLink(
+                                        token_hash=f"{offering_id}-{number}-{name}"[:64])])
             session.add(enrollment)
             session.flush()
             if status == S.CONFIRMED:

@@ -32,6 +32,7 @@ from enrollment.models import (
     Enrollment,
     EnrollmentStatus,
     LearningObjective,
+    ManageLink,
     Participant,
     Role,
 )
@@ -98,7 +99,8 @@ def build_world(app, make_offering, make_staff) -> World:
         person = _person(3)
         _token, digest = services.new_token()
         pending = Enrollment(
-            offering_id=offering.id, status=EnrollmentStatus.PENDING, manage_token_hash=digest,
+            offering_id=offering.id, status=EnrollmentStatus.PENDING,
+            manage_links=[ManageLink(token_hash=digest)],
             participant=Participant(full_name=person.full_name, email=person.email,
                                     phone=person.phone, role=person.role,
                                     hpr_number=person.hpr_number, employer=person.employer),

@@ -9,6 +9,7 @@ from playwright.sync_api import Page
 
 from core.db import session_scope
 from core.mail import send_pending
+from enrollment.links import issue_link
 from enrollment.models import Enrollment, EnrollmentStatus
 from tests.browser.conftest import assert_no_axe_violations
 from tests.smtp import smtp_server  # noqa: F401
@@ -77,6 +78,14 @@ def test_enroll_with_keyboard_then_open_link_from_mail_and_cancel(
     page.goto(link)
     assert page.locator("h1").inner_text() == "Påmeldinga di"
     assert "Åse Ødegård" in page.content()
+    # Cancelling asks first, on a page of its own that says what will happen.
+    tab_to(page, 'a[href$="/cancel"]')
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").inner_text() == "Vil du melde deg av?"
+    assert "Dette kan ikkje angrast." in page.content()
+    with session_scope(app.extensions["kp_engine"]) as session:
+        assert session.scalar(sa.select(Enrollment.status)) == EnrollmentStatus.CONFIRMED
     tab_to(page, "button.danger")
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -115,9 +124,15 @@ def test_enrollment_pages_pass_axe(app, live_server, page, make_offering, locale
 
     with session_scope(app.extensions["kp_engine"]) as session:
         enrollment = session.scalar(sa.select(Enrollment))
-        from enrollment.services import reissue_token
-
-        token = reissue_token(session, enrollment)
+        token = issue_link(session, enrollment)
     page.goto(f"{live_server}/manage/{token}")
     assert "Máret Čuđđá" in page.content()
+    assert_no_axe_violations(page)
+
+    # The two questions asked before acting: cancelling, and withdrawing the other link.
+    page.goto(f"{live_server}/manage/{token}/cancel")
+    assert page.locator("form button.danger").count() == 1
+    assert_no_axe_violations(page)
+    page.goto(f"{live_server}/manage/{token}/links")
+    assert page.locator("form button.danger").count() == 1
     assert_no_axe_violations(page)

@@ -20,7 +20,7 @@ from core.db import session_scope
 from core.i18n import to_local
 from core.mail import send_pending
 from enrollment import services as enrollment_services
-from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
 from refunds.calc import explain
 from refunds.models import Claim, ClaimStatus
 from tests.browser.conftest import assert_no_axe_violations
@@ -55,7 +55,8 @@ def course(app, make_offering, make_staff, now):
     token, digest = enrollment_services.new_token()
     with session_scope(app.extensions["kp_engine"]) as session:
         enrollment = Enrollment(
-            offering_id=offering.id, status=EnrollmentStatus.CONFIRMED, manage_token_hash=digest,
+            offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,
+            manage_links=[ManageLink(token_hash=digest)],
             participant=Participant(full_name="Åse Ødegård", email="ase@example.no",
                                     role=Role.LIS1, locale="nn"),
         )

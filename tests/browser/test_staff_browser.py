@@ -12,6 +12,7 @@ from playwright.sync_api import Page
 
 from core.db import session_scope
 from core.i18n import to_local
+from enrollment.links import issue_link
 from enrollment.models import (
     Attendance,
     CourseOffering,
@@ -26,7 +27,6 @@ from enrollment.services import (
     change_status,
     enroll,
     lock_offering,
-    reissue_token,
 )
 from tests.browser.conftest import assert_no_axe_violations
 from tests.conftest import STAFF_PASSWORD
@@ -159,7 +159,7 @@ def world(app, make_staff, make_offering, now):
         third = session.get(Enrollment, ids[2])
         locked = lock_offering(session, offering.id)
         change_status(third, EnrollmentStatus.CANCELLED, locked)
-        token = reissue_token(session, session.get(Enrollment, ids[0]))
+        token = issue_link(session, session.get(Enrollment, ids[0]))
         session_id = session.scalar(sa.select(CourseSession.id).where(
             CourseSession.offering_id == offering.id).limit(1))
         future_session = session.scalar(sa.select(CourseSession.id).where(
