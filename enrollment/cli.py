@@ -24,7 +24,9 @@ kinds_cli = AppGroup("kinds", help="Course kinds and their learning objectives."
 def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
     """Create the course kinds that are missing, with their roles and objectives.
 
-    Existing kinds are left alone: their objectives are data that staff edit.
+    Existing kinds keep their roles and objectives (data that staff edit); their names follow
+    the data file, so a corrected name (the physiotherapy course that also invites chiropractic
+    interns) reaches databases loaded before.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     existing = {
@@ -34,6 +36,8 @@ def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
     added = 0
     for row in data["kinds"]:
         if row["code"] in existing:
+            kind = existing[row["code"]]
+            kind.name_nn, kind.name_nb, kind.name_en = (row["name"][k] for k in ("nn", "nb", "en"))
             continue
         kind = CourseKind(
             code=row["code"],
