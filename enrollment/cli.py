@@ -37,7 +37,9 @@ def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
     """Create the course kinds that are missing, with their roles, and load the learning
     objectives of every kind (``load_objectives``). Returns the number of kinds added.
 
-    Existing kinds are otherwise left alone: their objectives are data that staff edit.
+    Existing kinds keep their roles (data that staff edit); their names follow
+    the data file, so a corrected name (the physiotherapy course that also invites chiropractic
+    interns) reaches databases loaded before.
     """
     data = json.loads(path.read_text(encoding="utf-8"))
     existing = {
@@ -58,6 +60,8 @@ def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
             kind.objectives = []
             session.add(kind)
             added += 1
+        else:
+            kind.name_nn, kind.name_nb, kind.name_en = (row["name"][k] for k in ("nn", "nb", "en"))
         load_objectives(kind, row["objectives"], data.get("_retired_objective_codes", ()))
     session.flush()
     apply_cohort_rules(session, data["kinds"])

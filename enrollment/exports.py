@@ -69,7 +69,7 @@ def rows(roster: Roster) -> list[list[object]]:
     for enrollment, position in roster.rows():
         person = enrollment.participant
         texts = (person.full_name, person.email, person.phone, person.role.title,
-                 person.hpr_number, person.employer, enrollment.status.title)
+                 person.hpr_number, person.employer, enrollment.status_title)
         enrolled_at = to_local(enrollment.arrived_at).replace(tzinfo=None, second=0,
                                                               microsecond=0)
         result.append([*map(_text, texts), position, _text(enrollment.needs), enrolled_at])

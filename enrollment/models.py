@@ -28,12 +28,24 @@ class Role(enum.StrEnum):
         """The role's name in the active language."""
         return _ROLE_TITLES[self]
 
+    @property
+    def plural(self):
+        """The role in the plural, lower case, for a sentence ("LIS1 doctors")."""
+        return _ROLE_PLURALS[self]
+
 
 _ROLE_TITLES = {
     Role.LIS1: _l("LIS1 doctor"),
     Role.PHYSIO_INTERN: _l("Physiotherapy intern"),
     Role.CHIRO_INTERN: _l("Chiropractic intern"),
     Role.SUPERVISOR: _l("Supervisor"),
+}
+
+_ROLE_PLURALS = {
+    Role.LIS1: _l("LIS1 doctors"),
+    Role.PHYSIO_INTERN: _l("physiotherapy interns"),
+    Role.CHIRO_INTERN: _l("chiropractic interns"),
+    Role.SUPERVISOR: _l("supervisors"),
 }
 
 
@@ -74,7 +86,9 @@ _STATUS_TITLES = {
     EnrollmentStatus.PENDING: _l("Pending approval"),
     EnrollmentStatus.CONFIRMED: _l("Confirmed"),
     EnrollmentStatus.WAITLISTED: _l("Waiting list"),
-    EnrollmentStatus.CANCELLED: _l("Cancelled"),
+    # The participant withdrew (or staff withdrew them): «meldt av». «Avlyst» is only for a
+    # course the office called off, which ``Enrollment.status_title`` says instead.
+    EnrollmentStatus.CANCELLED: _l("Withdrawn"),
     EnrollmentStatus.REJECTED: _l("Rejected"),
 }
 
@@ -355,6 +369,18 @@ class ManageLink(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="manage_links")
+
+    @property
+    def status_title(self):
+        """The status as the person reads it: an enrollment ended because the office called
+        the course off says so, not that the participant withdrew."""
+        if (self.status == EnrollmentStatus.CANCELLED
+                and self.offering.status == OfferingStatus.CANCELLED):
+            return _COURSE_CANCELLED
+        return self.status.title
+
+
+_COURSE_CANCELLED = _l("Course cancelled")
 
 
 class Attendance(Base):

@@ -1,4 +1,5 @@
-"""Extension points for the participant's manage page and the cancel confirmation page.
+"""Extension points for the participant's manage page, the cancel confirmation page and the
+course page.
 
 Other plugins (refunds) add panels and cancel notices at registration; enrollment never imports
 them. A panel is a callable ``(enrollment, token) -> Markup | None``. The registries live on the
@@ -48,3 +49,21 @@ def register_cancel_notice(app: Flask, notice: CancelNotice) -> None:
 def cancel_notices() -> list[CancelNotice]:
     """The cancel notices registered on the current application."""
     return current_app.extensions.get(_CANCEL_KEY, [])
+
+
+# Which roles an offering refunds travel costs for is the refunds plugin's rule; the course page
+# states it, so the plugin hands the rule over here. Without it the page says nothing about
+# refunds (no plugin takes claims).
+RefundRule = Callable[[object, object], bool]
+
+_RULE_KEY = "enrollment.refund_rule"
+
+
+def register_refund_rule(app: Flask, rule: RefundRule) -> None:
+    """Let ``rule(offering, role)`` decide whether ``role`` is refunded in ``offering``."""
+    app.extensions[_RULE_KEY] = rule
+
+
+def refund_rule() -> RefundRule | None:
+    """The refund rule registered on the current application, if a plugin gave one."""
+    return current_app.extensions.get(_RULE_KEY)

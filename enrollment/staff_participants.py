@@ -334,7 +334,7 @@ def add_participant(offering_id: int):
                                           result.waitlist_position)
             session.commit()
             flash(_("%(name)s is added: %(status)s.", name=result.enrollment.participant.full_name,
-                    status=result.enrollment.status.title), "success")
+                    status=result.enrollment.status_title), "success")
             return _back_to_list(offering.id)
     return render_template("enrollment/staff/participants_new.html", offering=offering,
                            form=form), 400 if form.errors else 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from babel.lists import format_list
 from flask import (
     Blueprint,
     Response,
@@ -35,7 +36,7 @@ from enrollment.forms import (
     LostLinkForm,
 )
 from enrollment.models import CohortScheme, Role
-from enrollment.panels import manage_panels
+from enrollment.panels import manage_panels, refund_rule
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
 
@@ -126,6 +127,26 @@ def cohort_label(cohort) -> str:
 def roles_in_order(roles) -> list[Role]:
     """Roles in the order the forms list them."""
     return [r for r in Role if r in roles]
+
+
+@bp.app_template_global()
+def refund_statement(offering) -> str | None:
+    """Who of those who may enroll in ``offering`` is refunded travel costs, in a sentence,
+    decided by the refund rule a plugin registered; None when no plugin takes claims."""
+    rule = refund_rule()
+    if rule is None:
+        return None
+    roles = roles_in_order(offering.kind.role_set)
+    refunded = [r for r in roles if rule(offering, r)]
+    others = [r for r in roles if r not in refunded]
+    if not refunded:
+        return _("Travel costs are not refunded for this course.")
+    locale = current_locale()
+    names = format_list([str(r.plural) for r in refunded], locale=locale)
+    if not others:
+        return _("Travel costs are refunded for %(roles)s.", roles=names)
+    return _("Travel costs are refunded for %(roles)s, not for %(others)s.", roles=names,
+             others=format_list([str(r.plural) for r in others], locale=locale))
 
 
 # --- enrollment --------------------------------------------------------------------------------

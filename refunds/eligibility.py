@@ -33,14 +33,27 @@ def claim_window(
     return opens, _add_months(to_local(starts[-1]).date(), deadline_months)
 
 
+def role_refunded(offering: CourseOffering, role: Role) -> bool:
+    """Whether a confirmed participant in ``role`` is refunded travel costs in ``offering``.
+
+    The one rule: the course page states it (registered with enrollment) and
+    ``check_eligible`` enforces it.
+    """
+    return offering.refund_eligible and role in REFUNDED_ROLES
+
+
 def check_eligible(enrollment: Enrollment) -> None:
-    """Raise ``NotEligible`` unless this enrollment can give a travel refund at all."""
-    if enrollment.status != EnrollmentStatus.CONFIRMED:
-        raise NotEligible(code="not_confirmed")
+    """Raise ``NotEligible`` unless this enrollment can give a travel refund at all.
+
+    Who is never refunded is told so first, so that nobody who cannot claim reads that they
+    may once their enrollment is confirmed.
+    """
     if not enrollment.offering.refund_eligible:
         raise NotEligible(code="offering_not_eligible")
-    if enrollment.participant.role not in REFUNDED_ROLES:
+    if not role_refunded(enrollment.offering, enrollment.participant.role):
         raise NotEligible(code="role_not_refunded")
+    if enrollment.status != EnrollmentStatus.CONFIRMED:
+        raise NotEligible(code="not_confirmed")
 
 
 def check_window(

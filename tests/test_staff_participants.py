@@ -128,7 +128,7 @@ def test_participants_page_shows_sections_with_waiting_list_in_order(
     assert response.headers["Cache-Control"] == "no-store"
     text = page(response)
     sections = [text.index(heading) for heading in (
-        "Confirmed (1)", "Pending approval (1)", "Waiting list (2)", "Cancelled and rejected (1)")]
+        "Confirmed (1)", "Pending approval (1)", "Waiting list (2)", "Withdrawn and rejected (1)")]
     assert sections == sorted(sections)
     confirmed, pending, waiting, closed = (
         text[a:b] for a, b in zip(sections, [*sections[1:], len(text)], strict=True))

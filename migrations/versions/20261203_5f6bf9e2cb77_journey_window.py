@@ -6,7 +6,7 @@ and after (``rate_schemes.journey_days_before``/``journey_days_after``, the nati
 1/1); existing schemes get the default.
 
 Revision ID: 5f6bf9e2cb77
-Revises: 5e1f0c2a9b11
+Revises: fb803e0b5be6
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '5f6bf9e2cb77'
-down_revision: str | None = '5e1f0c2a9b11'
+down_revision: str | None = 'fb803e0b5be6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

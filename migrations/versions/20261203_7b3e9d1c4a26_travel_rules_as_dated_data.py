@@ -7,7 +7,7 @@ depends on; ``claims`` record the office's yes or no to the use of one's own car
 it and when.
 
 Revision ID: 7b3e9d1c4a26
-Revises: 5e1f0c2a9b11
+Revises: 5f6bf9e2cb77
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import core.db
 
 revision: str = '7b3e9d1c4a26'
-down_revision: str | None = '5e1f0c2a9b11'
+down_revision: str | None = '5f6bf9e2cb77'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ wording against that source, and which locales' texts are our translations. Exis
 unconfirmed: they were a starting set, not checked against the official list.
 
 Revision ID: d8d307d41213
-Revises: 5e1f0c2a9b11
+Revises: b5049e32f639
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'd8d307d41213'
-down_revision: str | None = '5e1f0c2a9b11'
+down_revision: str | None = 'b5049e32f639'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

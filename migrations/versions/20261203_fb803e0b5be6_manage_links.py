@@ -7,7 +7,7 @@ keeps working. Downgrading puts the newest working link's hash back on the enrol
 enrollment without one gets a random hash nobody holds (its links were withdrawn).
 
 Revision ID: fb803e0b5be6
-Revises: 5e1f0c2a9b11
+Revises: d8d307d41213
 Create Date: 2026-12-03 09:00:00.000000
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import core.db
 
 revision: str = 'fb803e0b5be6'
-down_revision: str | None = '5e1f0c2a9b11'
+down_revision: str | None = 'd8d307d41213'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

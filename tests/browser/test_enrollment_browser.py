@@ -89,7 +89,7 @@ def test_enroll_with_keyboard_then_open_link_from_mail_and_cancel(
     tab_to(page, "button.danger")
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert "Du er meld av." in page.content()
+    assert "Du er meldt av." in page.content()
 
     with session_scope(app.extensions["kp_engine"]) as session:
         enrollment = session.scalar(sa.select(Enrollment))
