@@ -348,6 +348,15 @@ class Enrollment(Base):
         back_populates="enrollment", cascade="all, delete-orphan", order_by="ManageLink.id"
     )
 
+    @property
+    def status_title(self):
+        """The status as the person reads it: an enrollment ended because the office called
+        the course off says so, not that the participant withdrew."""
+        if (self.status == EnrollmentStatus.CANCELLED
+                and self.offering.status == OfferingStatus.CANCELLED):
+            return _COURSE_CANCELLED
+        return self.status.title
+
 
 class ManageLink(Base):
     """One private link that opens an enrollment; only the token's SHA-256 is stored.
@@ -369,15 +378,6 @@ class ManageLink(Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     enrollment: Mapped[Enrollment] = relationship(back_populates="manage_links")
-
-    @property
-    def status_title(self):
-        """The status as the person reads it: an enrollment ended because the office called
-        the course off says so, not that the participant withdrew."""
-        if (self.status == EnrollmentStatus.CANCELLED
-                and self.offering.status == OfferingStatus.CANCELLED):
-            return _COURSE_CANCELLED
-        return self.status.title
 
 
 _COURSE_CANCELLED = _l("Course cancelled")
