@@ -16,7 +16,7 @@ from core.db import session_scope
 from core.mail import SendReport
 from enrollment import links, participants
 from enrollment.models import Enrollment, EnrollmentStatus, ManageLink
-from tests.refunds_factories import draft_claim, load_rates, make_enrollment
+from tests.refunds_factories import car_leg, draft_claim, load_rates, make_enrollment
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_csrf import csrf_on  # noqa: F401
 from tests.test_enrollment_web import (
@@ -165,7 +165,9 @@ def test_cancel_page_warns_that_an_unsent_travel_claim_cannot_be_sent_after(
     assert translated(app, warning, locale) not in page(
         client.get(f"/manage/{token}/cancel", headers=lang(locale)))
 
-    draft_claim(app, enrollment_id, now=now)
+    # A leg on the first course day: inside the journey window of a draft.
+    draft_claim(app, enrollment_id, now=now,
+                lines=[car_leg(day=(now + timedelta(days=3)).date())])
     text = page(client.get(f"/manage/{token}/cancel", headers=lang(locale)))
 
     assert translated(app, warning, locale) in text

@@ -33,6 +33,7 @@ from enrollment.models import (
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
+    ManageLink,
     OfferingStatus,
     Participant,
     Role,
@@ -85,7 +86,8 @@ def enroll_person(app, offering_id: int, *, locale: str, role: Role = Role.LIS1,
     token, digest = enrollment_services.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
-            offering_id=offering_id, status=status, manage_token_hash=digest,
+            offering_id=offering_id, status=status,
+            manage_links=[ManageLink(token_hash=digest)],
             participant=Participant(full_name=name, email=email, role=role, locale=locale),
         )
         if status == EnrollmentStatus.CONFIRMED:
@@ -200,7 +202,8 @@ def test_paid_to_account_is_shown_only_after_payment(app, make_offering, make_st
     assert paid_to_account == {"nn": "Utbetalt til konto", "nb": "Utbetalt til konto",
                                "en": "Paid to account"}[locale]
 
-    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve").status_code == 302
+    assert staff.post(f"/staff/refunds/claims/{claim_id}/approve",
+                      data={"own_car_approved": "yes"}).status_code == 302
     with session_scope(engine_of(app)) as session:
         assert session.get(Claim, claim_id).status == ClaimStatus.APPROVED
         approved_mail = session.scalars(sa.select(OutboxMessage)
