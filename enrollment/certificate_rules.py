@@ -73,8 +73,6 @@ def required_count(by_share: bool, total: int, min_share_percent: int) -> int:
     return math.ceil(total * min_share_percent / 100) if by_share else total
 
 
-
-
 # --- the audit ---------------------------------------------------------------------------------
 
 

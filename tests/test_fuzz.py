@@ -62,7 +62,7 @@ from refunds.models import COST_KINDS, Claim, ClaimLine, Receipt, TravelMeans
 from tests.conftest import IN_CI, STAFF_PASSWORD
 from tests.refunds_factories import attend, load_rates
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or (2000 if IN_CI else 300))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or (500 if IN_CI else 300))
 EN = {"Accept-Language": "en"}
 REFUSAL_MARKERS = ('class="field-errors"', 'class="error-summary"')
 BAD_REQUEST_PAGE = "<h1>Something in the request was wrong</h1>"
