@@ -283,3 +283,4 @@ def test_claim_page_loads_the_marks_in_a_fixed_number_of_queries(
         assert text(staff.get(f"/staff/refunds/claims/{many}")).count(MARK) == 3
 
     assert len(more) == len(few)
+
