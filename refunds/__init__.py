@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 from core.staff import register_nav
 from enrollment.panels import register_cancel_notice, register_manage_panel, register_refund_rule
 
-# receipt_views and staff_views add their routes to the blueprint of views.
-from refunds import cli, receipt_views, staff_views, views  # noqa: F401
+# receipt_views, staff_views and rate_views add their routes to the blueprint of views.
+from refunds import cli, rate_views, receipt_views, staff_views, views  # noqa: F401
 from refunds import privacy as refunds_privacy
 from refunds.eligibility import role_refunded
 from refunds.uploads import MAX_RECEIPT_BYTES
@@ -38,5 +38,6 @@ def init_app(app: Flask) -> None:
     register_cancel_notice(app, views.unsent_claim_notice)
     register_refund_rule(app, role_refunded)
     register_nav(app, "refunds.show_queue", _l("Travel claims"))
+    register_nav(app, "refunds.list_rates", _l("Travel rates"))
     refunds_privacy.register(app)
     cli.init_app(app)

@@ -467,9 +467,12 @@ def explain(line, locale: str) -> str:
     if line.kind in ALLOWANCE_KINDS and line.rate_ore is not None:
         if not line.deduction_percent:
             return total
-        percent = format_percent(
-            Decimal(line.deduction_percent) / 100, locale=_PERCENT_LOCALE.get(locale, locale),
-            decimal_quantization=False,
-        )
+        percent = format_share(Decimal(line.deduction_percent), locale)
         return f"{format_money(line.rate_ore, locale)} − {percent} = {total}"
     return total
+
+
+def format_share(percent: Decimal, locale: str) -> str:
+    """A percentage held as 0–100 for ``locale``: '20 %' / '20%', '12,5 %'."""
+    return format_percent(Decimal(percent) / 100, locale=_PERCENT_LOCALE.get(locale, locale),
+                          decimal_quantization=False)

@@ -137,6 +137,24 @@ class RateKind(enum.StrEnum):
         """Whether the rate is a percentage rather than an amount in øre."""
         return self in DEDUCTION_KINDS
 
+    @property
+    def title(self):
+        """The kind, with its unit, in the active language."""
+        return _RATE_KIND_TITLES[self]
+
+
+_RATE_KIND_TITLES = {
+    RateKind.CAR_KM: _l("Mileage allowance for one's own car, per km"),
+    RateKind.PASSENGER_KM: _l("Passenger supplement, per km"),
+    RateKind.MEAL_DAY_6_12H: _l("Meal allowance, day trip of 6 to 12 hours"),
+    RateKind.MEAL_DAY_OVER_12H: _l("Meal allowance, day trip of more than 12 hours"),
+    RateKind.MEAL_OVERNIGHT: _l("Meal allowance, per day with an overnight stay"),
+    RateKind.DEDUCT_BREAKFAST: _l("Deduction when breakfast was provided"),
+    RateKind.DEDUCT_LUNCH: _l("Deduction when lunch was provided"),
+    RateKind.DEDUCT_DINNER: _l("Deduction when dinner was provided"),
+    RateKind.NIGHT_SUPPLEMENT: _l("Night supplement without a lodging receipt, per night"),
+}
+
 
 DEDUCTION_KINDS = frozenset(
     {RateKind.DEDUCT_BREAKFAST, RateKind.DEDUCT_LUNCH, RateKind.DEDUCT_DINNER}
@@ -173,6 +191,17 @@ class PassengerMode(enum.StrEnum):
 
     PER_PASSENGER = "per_passenger"
     FLAT = "flat"
+
+    @property
+    def title(self):
+        """How the supplement is paid, in the active language."""
+        return _PASSENGER_MODE_TITLES[self]
+
+
+_PASSENGER_MODE_TITLES = {
+    PassengerMode.PER_PASSENGER: _l("Per passenger and kilometre"),
+    PassengerMode.FLAT: _l("Once per kilometre, however many passengers"),
+}
 
 
 class ReceiptRule(enum.StrEnum):

@@ -1,4 +1,5 @@
-"""Rate schemes in use: which scheme a county's claims are computed by, and adding a rate."""
+"""Rate schemes in use: which scheme a county's claims are computed by, what staff see of
+them, and adding a rate."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from core import audit
+from core.collation import collated
+from core.models import County
 from refunds.errors import InvalidInput, NoRateScheme
 from refunds.models import Rate, RateKind, RateScheme
 
@@ -65,3 +68,38 @@ def add_rate(
                "valid_from": valid_from.isoformat(), "note": note},
     )
     return rate
+
+
+def visible_schemes(session: Session, *, county_id: int | None,
+                    every_scheme: bool) -> list[RateScheme]:
+    """The schemes a staff member sees: every scheme (the default first) for an
+    administrator, else the one their county's claims are computed by (none if none applies)."""
+    if not every_scheme:
+        try:
+            return [scheme_for(session, county_id)]
+        except NoRateScheme:
+            return []
+    return list(session.scalars(
+        sa.select(RateScheme)
+        .outerjoin(RateScheme.county)
+        .options(selectinload(RateScheme.rates), contains_eager(RateScheme.county))
+        .order_by(RateScheme.is_default.desc(), collated(County.name_nb), RateScheme.code)
+    ).unique())
+
+
+def rates_by_kind(scheme: RateScheme) -> list[tuple[RateKind, list[Rate]]]:
+    """The scheme's rates grouped by kind, kinds in their fixed order, each oldest first."""
+    groups: dict[RateKind, list[Rate]] = {kind: [] for kind in RateKind}
+    for rate in sorted(scheme.rates, key=lambda r: r.valid_from):
+        groups[rate.kind].append(rate)
+    return [(kind, rates) for kind, rates in groups.items() if rates]
+
+
+def unconfirmed_rate_ids(session: Session, lines) -> frozenset[int]:
+    """Of the rates the claim ``lines`` were computed with (``rate_id``,
+    ``supplement_rate_id``), those marked "to be confirmed by the office"; one query."""
+    ids = {i for line in lines for i in (line.rate_id, line.supplement_rate_id) if i is not None}
+    if not ids:
+        return frozenset()
+    return frozenset(session.scalars(
+        sa.select(Rate.id).where(Rate.id.in_(ids), Rate.to_be_confirmed.is_(True))))

@@ -47,6 +47,7 @@ from refunds.queries import (
     queue_page_select,
     receipt_select,
 )
+from refunds.rates import unconfirmed_rate_ids
 from refunds.receipt_views import receipt_response
 from refunds.services import TRANSITIONS, Adjustment
 from refunds.views import bp
@@ -220,6 +221,7 @@ def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_for
         "refunds/staff/claim.html", claim=claim,
         warnings=duplicate_warnings(session, [claim.id])[claim.id],
         journey=journey_window(session, claim.enrollment, claim.scheme),
+        unconfirmed_rates=unconfirmed_rate_ids(session, claim.lines),
         approve_form=approve_form, adjustments=adjustments,
         reject_form=reject_form or RejectForm(formdata=None, prefix="reject"),
         return_form=return_form or ReturnForm(formdata=None, prefix="return"),

@@ -16,7 +16,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -39,7 +39,7 @@ from enrollment.models import (
 from refunds import services as refund_services
 from refunds.calc import LegInput
 from refunds.cli import load_rate_schemes
-from refunds.models import TravelMeans
+from refunds.models import Rate, RateKind, RateScheme, TravelMeans
 from tests.conftest import STAFF_PASSWORD
 from tests.test_refunds_uploads import png
 
@@ -139,7 +139,19 @@ def build_world(app, make_offering, make_staff) -> World:
             "county_slug": "vestland",
         }
     world.values.update(_vestland_claim(app, world.vestland_enrollment_ids[0]))
+    _vestland_rate_scheme(app)
     return world
+
+
+def _vestland_rate_scheme(app) -> None:
+    """Vestland's own rate scheme (added after the claim, which keeps the national one), so
+    the rates page shows Rogaland staff the national scheme and never Vestland's."""
+    with session_scope(app.extensions["kp_engine"]) as session:
+        county_id = session.scalar(sa.select(County.id).where(County.slug == "vestland"))
+        session.add(RateScheme(
+            code="zqx-vestland", name="Zqx-satsar", county_id=county_id,
+            rates=[Rate(kind=RateKind.CAR_KM, amount_ore=777, valid_from=date(2020, 1, 1),
+                        note="Zqx note", source_url="https://example.org/zqx-rates")]))
 
 
 def _vestland_claim(app, enrollment_id: int) -> dict[str, int]:

@@ -28,6 +28,7 @@ from enrollment.services import (
     enroll,
     lock_offering,
 )
+from refunds.cli import load_rate_schemes
 from tests.browser.conftest import assert_no_axe_violations
 from tests.conftest import STAFF_PASSWORD
 
@@ -165,6 +166,7 @@ def world(app, make_staff, make_offering, now):
         future_session = session.scalar(sa.select(CourseSession.id).where(
             CourseSession.offering_id == ahead.id))
         kind_id = offering.kind_id
+        load_rate_schemes(session)  # the rates page shows the national scheme
     return {"offering": offering.id, "session": session_id, "enrollment": ids[1],
             "kind": kind_id, "token": token, "future_session": future_session}
 
@@ -178,7 +180,7 @@ STAFF_PAGES = [
     "/staff/enrollments/{enrollment}/move", "/staff/sessions/{session}/attendance",
     "/staff/sessions/{future_session}/attendance",
     "/staff/kinds", "/staff/kinds/{kind}/objectives", "/staff/audit", "/staff/accounts",
-    "/staff/accounts/new",
+    "/staff/accounts/new", "/staff/refunds/rates",
 ]
 
 
@@ -199,3 +201,27 @@ def test_every_staff_page_passes_axe(app, live_server, page, world, locale):
     page.goto(f"{live_server}/staff/password/forgot")
     assert_no_axe_violations(page)
     assert re.search(r"/staff/password/forgot$", page.url)
+
+
+@pytest.mark.parametrize("locale", ["nn", "en"])
+def test_rates_page_reflows_at_320_px(app, live_server, page, make_staff, locale):
+    """The rates tables turn into one block per rate on a narrow screen: nothing to scroll
+    sideways, and each value still says which column it is."""
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("layout does not depend on the database; checked once, on SQLite")
+    with session_scope(app.extensions["kp_engine"]) as session:
+        load_rate_schemes(session)
+    make_staff(email="kari@sfvl.no", county="vestland")
+    log_in(page, live_server, "kari@sfvl.no", locale)
+    page.set_viewport_size({"width": 320, "height": 640})
+
+    page.goto(f"{live_server}/staff/refunds/rates")
+
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    tag = "Må stadfestast av Statsforvaltaren" if locale == "nn" \
+        else "To be confirmed by the office"
+    assert page.locator("table.rates .badge-tbc").first.inner_text() == tag
+    label = page.evaluate("""getComputedStyle(
+        document.querySelector('table.rates td[data-label]'), '::before').content""")
+    assert label.strip('"') == ("Gjeld frå: " if locale == "nn" else "Valid from: ")
+    assert_no_axe_violations(page)
