@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, abort, current_app, has_app_context, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -50,13 +50,24 @@ class StaffUser(UserMixin, Base):
         return self.active
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of ``password`` (werkzeug's scrypt)."""
-        self.password_hash = generate_password_hash(password)
+        """Store a salted hash of ``password`` (werkzeug's scrypt; ``PASSWORD_HASH_METHOD``)."""
+        self.password_hash = generate_password_hash(password, method=password_hash_method())
 
     def check_password(self, password: str) -> bool:
         """Whether ``password`` matches."""
         return check_password_hash(self.password_hash, password)
 
+
+def password_hash_method() -> str:
+    """The configured hash method: werkzeug's full-strength scrypt unless the app says
+    otherwise (the test suite uses a cheaper scrypt so that hundreds of logins stay quick; the
+    hash records its own parameters, so every stored hash is checked as it was made)."""
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
+    return DEFAULT_HASH_METHOD
+
+
+DEFAULT_HASH_METHOD = "scrypt"
 
 # A hash to compare against when the e-mail is unknown, so both answers take as long.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-kursportal")

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app import create_app
 from core import audit
 from core.audit import AuditEvent
 from core.auth import StaffUser, make_reset_token
@@ -744,3 +745,17 @@ def test_no_route_can_change_the_audit_log(app):
     ]
     assert changing == []
     assert any("audit" in rule.rule for rule in app.url_map.iter_rules())
+
+
+def test_passwords_are_hashed_with_full_strength_scrypt_outside_the_tests(app_config):
+    """The suite's cheaper scrypt is its own setting: an app configured without it stores
+    werkzeug's full-strength scrypt (N = 2**15), and both kinds of stored hash still check."""
+    config = {k: v for k, v in app_config.items() if k != "PASSWORD_HASH_METHOD"}
+    production_like = create_app(config)
+    with production_like.app_context():
+        user = StaffUser(email="a@sfvl.no", name="A")
+        user.set_password(STAFF_PASSWORD)
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password(STAFF_PASSWORD)
+        assert not user.check_password(STAFF_PASSWORD + "x")
+    production_like.extensions["kp_engine"].dispose()

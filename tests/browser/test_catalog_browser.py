@@ -181,6 +181,7 @@ def test_course_calendar_has_one_event_per_session_in_oslo_time(
 
 
 @pytest.mark.parametrize("code", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_catalog_has_no_axe_violations(page: Page, live_server, offerings, code):
     """axe-core finds nothing on the catalog, filtered to one offering, in every language."""
     page.goto(f"{live_server}/lang/{code}?next=/%3Fcounty%3Dvestland%26role%3Dlis1")
@@ -190,6 +191,7 @@ def test_catalog_has_no_axe_violations(page: Page, live_server, offerings, code)
 
 
 @pytest.mark.parametrize("code", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_course_page_has_no_axe_violations(page: Page, live_server, offerings, code):
     """axe-core finds nothing on a course page in every language."""
     offering = offerings["public_health"]

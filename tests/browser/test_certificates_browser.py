@@ -22,6 +22,7 @@ def download_pdf(page: Page, click_selector: str) -> bytes:
 
 
 @pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_download_and_verify_pass_axe(app, live_server, page, make_offering, locale):
     offering = course(make_offering)
     enrollment_id, token = enroll(app, offering.id, "Máret Čuđđá Ŋŧž", locale=locale)
@@ -60,6 +61,7 @@ def test_download_and_verify_pass_axe(app, live_server, page, make_offering, loc
 
 
 @pytest.mark.parametrize("locale", ["nn", "en"])
+@pytest.mark.one_database
 def test_the_waiting_message_and_staff_pages_pass_axe(app, live_server, page, make_offering,
                                                       make_staff, locale):
     offering = course(make_offering, kind="group_guidance", days=6)

@@ -98,6 +98,7 @@ def test_enroll_with_keyboard_then_open_link_from_mail_and_cancel(
 
 
 @pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_enrollment_pages_pass_axe(app, live_server, page, make_offering, locale):
     offering = make_offering(capacity=1)
     page.goto(f"{live_server}/lang/{locale}?next=/courses/{offering.id}/enroll")

@@ -15,6 +15,7 @@ from tests.test_privacy import seed
 
 
 @pytest.mark.parametrize("locale", ["nn", "en"])
+@pytest.mark.one_database
 def test_download_erasure_request_and_confirmation_pass_axe(app, live_server, page,
                                                             make_offering, make_staff, locale):
     seeded = seed(app, make_offering, make_staff)

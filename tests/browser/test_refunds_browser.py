@@ -196,6 +196,7 @@ def test_claim_returned_fixed_approved_exported_and_paid(
 
 
 @pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_claim_pages_pass_axe(app, live_server, page, course, locale):
     token, day = course["token"], course["day"]
     page.goto(f"{live_server}/lang/{locale}?next=/manage/{token}")

@@ -185,9 +185,8 @@ STAFF_PAGES = [
 
 
 @pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+@pytest.mark.one_database
 def test_every_staff_page_passes_axe(app, live_server, page, world, locale):
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("markup does not depend on the database; checked once, on SQLite")
     page.goto(f"{live_server}/lang/{locale}?next=/staff/login")
     assert_no_axe_violations(page)
     log_in(page, live_server, "admin@kursportal.test", locale)
