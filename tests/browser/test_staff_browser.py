@@ -203,11 +203,10 @@ def test_every_staff_page_passes_axe(app, live_server, page, world, locale):
 
 
 @pytest.mark.parametrize("locale", ["nn", "en"])
+@pytest.mark.one_database
 def test_rates_page_reflows_at_320_px(app, live_server, page, make_staff, locale):
     """The rates tables turn into one block per rate on a narrow screen: nothing to scroll
     sideways, and each value still says which column it is."""
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("layout does not depend on the database; checked once, on SQLite")
     with session_scope(app.extensions["kp_engine"]) as session:
         load_rate_schemes(session)
     make_staff(email="kari@sfvl.no", county="vestland")
