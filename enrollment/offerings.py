@@ -122,6 +122,13 @@ class SessionHasAttendance(OfferingError):
     code = "session_has_attendance"
 
 
+class AttendanceBeforeStart(OfferingError):
+    """Attendance was recorded for the session before the time it would be moved to: the
+    record would then say someone attended a day that had not begun."""
+
+    code = "attendance_before_start"
+
+
 class LastSession(OfferingError):
     """The only session of a published offering cannot be removed."""
 
@@ -386,8 +393,18 @@ def move_session(
     session: Session, course_session: CourseSession, starts_at: datetime, ends_at: datetime,
     place: str, actor,
 ) -> None:
-    """Change when and where a session takes place; no event when nothing changed."""
+    """Change when and where a session takes place; no event when nothing changed.
+
+    A day with attendance recorded cannot move to start after the first mark was made
+    (``AttendanceBeforeStart``): attendance is only ever recorded for a day that has begun.
+    """
     _check_period(starts_at, ends_at)
+    first_mark = session.scalar(
+        sa.select(sa.func.min(Attendance.marked_at))
+        .where(Attendance.session_id == course_session.id)
+    )
+    if first_mark is not None and starts_at > first_mark:
+        raise AttendanceBeforeStart()
     before = audit.snapshot(course_session, SESSION_FIELDS)
     course_session.starts_at, course_session.ends_at = starts_at, ends_at
     course_session.place = place

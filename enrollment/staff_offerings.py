@@ -407,6 +407,9 @@ ERROR_MESSAGES = {
                                   "unpublished. Cancel it instead, so that they are told."),
     offerings.SessionHasAttendance: _l("Attendance is marked for this course day, so it cannot "
                                        "be removed."),
+    offerings.AttendanceBeforeStart: _l("Attendance is already recorded for this course day, "
+                                        "so it cannot be moved to start after the attendance "
+                                        "was recorded."),
     offerings.LastSession: _l("A published course needs at least one course day. Add another "
                               "day first, or unpublish the course."),
     offerings.InvalidSchedule: _l("The times do not fit: something ends before it starts."),

@@ -465,6 +465,40 @@ def test_session_with_attendance_cannot_be_removed(app, client, staff, make_offe
     assert events(app) == []
 
 
+def test_a_day_with_attendance_cannot_move_to_start_after_it_was_recorded(
+        app, client, staff, make_offering, now):
+    """The record never shows someone present at a day that had not begun: a day whose
+    attendance was recorded can be corrected to an earlier time, not moved past the mark."""
+    offering = make_offering(days=1, first_day=(now - timedelta(days=3)).replace(
+        hour=0, minute=0, second=0, microsecond=0))
+    day = get_offering(app, offering.id).sessions[0]
+    enrollment_id = enroll(app, offering.id, 1, now)
+    marked_at = day.starts_at + timedelta(hours=2)
+    with session_scope(app.extensions["kp_engine"]) as session:
+        session.add(Attendance(enrollment_id=enrollment_id, session_id=day.id, present=True,
+                               marked_at=marked_at))
+    later = (now + timedelta(days=10)).astimezone(OSLO).date()
+
+    response = client.post(f"/staff/sessions/{day.id}/edit", data={
+        "day": later.isoformat(), "starts": "09:00", "ends": "15:00", "place": "Voss"})
+
+    assert response.status_code == 400
+    assert ("Attendance is already recorded for this course day, so it cannot be moved to "
+            "start after the attendance was recorded.") in response.get_data(as_text=True)
+    with reading(app) as session:
+        kept = session.get(CourseSession, day.id)
+        assert (kept.starts_at, kept.place) == (day.starts_at, day.place)
+    assert events(app) == []
+
+    earlier = day.starts_at.astimezone(OSLO) - timedelta(hours=1)
+    response = client.post(f"/staff/sessions/{day.id}/edit", data={
+        "day": earlier.date().isoformat(), "starts": earlier.strftime("%H:%M"),
+        "ends": (earlier + timedelta(hours=5)).strftime("%H:%M"), "place": "Voss"})
+    assert response.status_code == 302
+    with reading(app) as session:
+        assert session.get(CourseSession, day.id).starts_at == earlier.astimezone(UTC)
+
+
 @pytest.mark.parametrize(("data", "field", "message"), [
     ({"day": "2031-03-04", "starts": "12:00", "ends": "09:00"}, "ends",
      "The end must be after the start."),
