@@ -31,7 +31,6 @@ from enrollment.attendance import (
     session_figures,
 )
 from enrollment.models import (
-    CohortScheme,
     CourseKind,
     CourseOffering,
     CourseSession,
@@ -41,11 +40,6 @@ from enrollment.models import (
 )
 
 S = EnrollmentStatus
-
-
-def cohorts_around(today: date) -> tuple[date, date]:
-    """The LIS1 cohort in municipal service now and the next one (March/September starts)."""
-    return cohort_rules.cohorts_around(CohortScheme.MUNICIPAL_START, today)
 
 
 def current_cohorts(today: date) -> tuple[date, ...]:

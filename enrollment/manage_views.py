@@ -2,30 +2,19 @@
 their other links, each asked on a page of its own that says what will happen.
 
 GET shows the question and never writes; the POST (with its CSRF token) does it. Both work
-without JavaScript.
+without JavaScript, and are never cached (``views.PERSONAL_ENDPOINTS``).
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
-from core.web import no_store
 from enrollment import links, notifications, services
 from enrollment.forms import CancelForm, WithdrawLinksForm
 from enrollment.panels import cancel_notices
 from enrollment.views import _enrollment_or_404, bp
-
-RAIL_ENDPOINTS = frozenset({"confirm_cancellation", "cancel", "confirm_withdraw_links",
-                            "withdraw_links"})
-
-
-@bp.after_request
-def _rail_pages_are_not_cached(response):
-    if (request.endpoint or "").split(".")[-1] in RAIL_ENDPOINTS:
-        no_store(response)
-    return response
 
 
 def _back(token: str):

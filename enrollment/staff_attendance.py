@@ -92,12 +92,12 @@ def mark_attendance(session_id: int):
     chosen = {e.enrollment.id: e.mark for e in entries}
     unsaved = refused = False
     status = 200
+    is_open = attendance.is_open(course_session, utcnow())
     if form.validate_on_submit():
         posted = _posted_marks(entries)
         if posted is None:
             form.form_errors.append(_("Please check what you entered and try again."))
-        elif (form.mark_all.data or form.mark_none.data) and not attendance.is_open(
-                course_session, utcnow()):
+        elif (form.mark_all.data or form.mark_none.data) and not is_open:
             refused, status = True, 409
         elif form.mark_all.data or form.mark_none.data:
             everyone = attendance.Mark.PRESENT if form.mark_all.data else attendance.Mark.ABSENT
@@ -118,7 +118,6 @@ def mark_attendance(session_id: int):
                 return redirect(url_for("enrollment.mark_attendance", session_id=session_id))
     if request.method == "POST" and status == 200 and not unsaved:
         status = 400
-    is_open = attendance.is_open(course_session, utcnow())
     return _private(render_template(
         "enrollment/staff/attendance.html", course_session=course_session, entries=entries,
         form=form, chosen=chosen, unsaved=unsaved, refused=refused, is_open=is_open,

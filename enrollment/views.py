@@ -40,7 +40,10 @@ from enrollment.panels import manage_panels, refund_rule
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
 
-PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "enrolled", "enroll"})
+# Pages of one person: their enrollment, its manage link and the rails on it (manage_views).
+PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "enrolled", "enroll",
+                                "confirm_cancellation", "cancel", "confirm_withdraw_links",
+                                "withdraw_links"})
 
 
 @bp.after_request

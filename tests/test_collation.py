@@ -21,8 +21,9 @@ from openpyxl import load_workbook
 from core import collation
 from core.collation import collated, sort_key
 from core.db import make_engine, session_scope
-from enrollment.dashboard import cohorts_around
+from enrollment.cohorts import cohorts_around
 from enrollment.models import (
+    CohortScheme,
     CourseOffering,
     CourseSession,
     Enrollment,
@@ -115,7 +116,7 @@ def held_offering(make_offering, now):
     mixed-up order."""
     offering = make_offering(
         first_day=(now - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0),
-        cohort=cohorts_around(now.date())[0], capacity=40)
+        cohort=cohorts_around(CohortScheme.MUNICIPAL_START, now.date())[0], capacity=40)
     return offering
 
 

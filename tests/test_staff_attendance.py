@@ -23,9 +23,10 @@ from enrollment.attendance import (
     Mark,
     save_attendance,
 )
-from enrollment.dashboard import cohorts_around
+from enrollment.cohorts import cohorts_around
 from enrollment.models import (
     Attendance,
+    CohortScheme,
     CourseOffering,
     CourseSession,
     Enrollment,
@@ -124,7 +125,7 @@ def past_offering(make_offering, now):
 
     def factory(**values):
         first_day = (now - timedelta(days=10)).replace(hour=0, minute=0, second=0, microsecond=0)
-        values.setdefault("cohort", cohorts_around(now.date())[0])
+        values.setdefault("cohort", cohorts_around(CohortScheme.MUNICIPAL_START, now.date())[0])
         return make_offering(first_day=first_day, **values)
 
     return factory
@@ -370,7 +371,7 @@ def summary(body: str) -> dict[str, str]:
 
 def test_dashboard_figures_match_the_database(app, client, past_offering, make_offering,
                                               make_staff, login, now):
-    current, following = cohorts_around(now.date())
+    current, following = cohorts_around(CohortScheme.MUNICIPAL_START, now.date())
     full = past_offering(title_en="Course A", capacity=4)
     a = add_people(app, full.id, {
         "A1": S.CONFIRMED, "A2": S.CONFIRMED, "A3": S.CONFIRMED, "A4": S.CONFIRMED,
@@ -433,7 +434,7 @@ def test_dashboard_figures_match_the_database(app, client, past_offering, make_o
 def test_dashboard_query_count_does_not_grow_with_offerings(app, client, make_offering,
                                                             make_staff, login, count_queries,
                                                             now):
-    cohort = cohorts_around(now.date())[1]
+    cohort = cohorts_around(CohortScheme.MUNICIPAL_START, now.date())[1]
 
     def add_offerings(n, start):
         for i in range(start, start + n):
