@@ -33,6 +33,10 @@ from enrollment.models import (
 
 AUDIT_ACTION = "attendance.save"
 
+# The one test of "attended" for queries in any plugin: a row marked present. A row marked
+# absent is a no-show; no row means not recorded.
+ATTENDED = Attendance.present.is_(True)
+
 
 class Mark(enum.StrEnum):
     """A person's mark for one course day, as staff choose it on the attendance page."""

@@ -35,6 +35,7 @@ from core import audit
 from core.collation import sort_key
 from core.db import utcnow
 from core.i18n import LOCALES, OSLO
+from enrollment.attendance import ATTENDED
 from enrollment.certificate_rules import Breach, breaches, required_count
 from enrollment.models import (
     Attendance,
@@ -212,7 +213,7 @@ def completion(session: Session, enrollment: Enrollment,
     attendance marks."""
     present = session.scalars(
         sa.select(Attendance.session_id).where(Attendance.enrollment_id == enrollment.id,
-                                               Attendance.present.is_(True)))
+                                               ATTENDED))
     return completion_from(enrollment, present, now or utcnow())
 
 
@@ -460,7 +461,7 @@ def issue_for_offering(session: Session, offering_id: int, *, actor,
     present: dict[int, set[int]] = {}
     for enrollment_id, session_id in session.execute(
             sa.select(Attendance.enrollment_id, Attendance.session_id).join(Attendance.enrollment)
-            .where(Enrollment.offering_id == offering_id, Attendance.present.is_(True))):
+            .where(Enrollment.offering_id == offering_id, ATTENDED)):
         present.setdefault(enrollment_id, set()).add(session_id)
     latest = latest_by_enrollment(session, offering_id)
     offering = enrollments[0].offering if enrollments else None

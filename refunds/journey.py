@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.i18n import to_local
+from enrollment.attendance import ATTENDED
 from enrollment.models import Attendance, CourseSession, Enrollment
 from refunds.calc import CalcError
 from refunds.errors import NoAttendance
@@ -126,7 +127,7 @@ def check_attended(session: Session, enrollment: Enrollment) -> None:
     """Raise ``NoAttendance`` unless the participant attended at least one session."""
     attended = session.scalar(
         sa.select(sa.func.count()).select_from(Attendance)
-        .where(Attendance.enrollment_id == enrollment.id, Attendance.present.is_(True))
+        .where(Attendance.enrollment_id == enrollment.id, ATTENDED)
     )
     if not attended:
         raise NoAttendance()
@@ -151,7 +152,7 @@ def unattended_line_counts(session: Session, claims: Sequence) -> dict[int, int]
         sa.select(Attendance.enrollment_id, CourseSession.starts_at, CourseSession.ends_at)
         .join(CourseSession, CourseSession.id == Attendance.session_id)
         .where(Attendance.enrollment_id.in_(sorted(set(enrollment_of.values()))),
-               Attendance.present.is_(True))
+               ATTENDED)
     ):
         attended.setdefault(enrollment_id, set()).update(_days_of(starts_at, ends_at))
     counts = dict.fromkeys(enrollment_of, 0)
