@@ -37,7 +37,7 @@ from core.forms import AppForm
 from core.limits import config_limit, form_email_key, limiter
 from core.mail import queue_mail
 from core.models import County
-from core.web import no_store, safe_next
+from core.web import external_url, no_store, safe_next
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 staff_cli = AppGroup("staff", help="Staff accounts.")
@@ -150,7 +150,7 @@ def forgot_password():
         user = None if "\x00" in email else session.scalar(sa.select(StaffUser).where(
             StaffUser.email == email, StaffUser.active))
         if user is not None:
-            link = url_for("staff.reset_password", token=make_reset_token(user), _external=True)
+            link = external_url("staff.reset_password", token=make_reset_token(user))
             text = render_template("staff/mail/reset.txt", user=user, link=link)
             queue_mail(session, to=user.email, subject=_("Reset your Kursportal password"),
                        text=text, locale=user.locale)

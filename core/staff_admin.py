@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -41,6 +41,7 @@ from core.i18n import OSLO
 from core.mail import queue_mail
 from core.models import County
 from core.staff import bp, register_nav
+from core.web import external_url
 
 AUDIT_PAGE_SIZE = 50
 LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
@@ -202,14 +203,6 @@ def account_state(user: StaffUser, county: County | None = None) -> dict:
             "admin": user.is_admin, "active": user.active, "locale": user.locale}
 
 
-def _external_url(endpoint: str, **values) -> str:
-    """An absolute URL, based on ``PUBLIC_BASE_URL`` when set (behind a proxy)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
-
-
 def invite_staff(session: Session, *, actor: StaffUser, name: str, email: str,
                  county: County | None, is_admin: bool, locale: str) -> StaffUser:
     """Create an account with a random password nobody sees, and e-mail a set-password link."""
@@ -218,9 +211,9 @@ def invite_staff(session: Session, *, actor: StaffUser, name: str, email: str,
     audit.record(session, actor=actor, action="staff.create", object_type="staff_user",
                  object_id=user.id, county_id=user.county_id, after=account_state(user, county))
     with force_locale(user.locale):
-        link = _external_url("staff.reset_password", token=make_reset_token(user))
+        link = external_url("staff.reset_password", token=make_reset_token(user))
         text = render_template("staff/mail/welcome.txt", user=user, link=link,
-                               forgot_url=_external_url("staff.forgot_password"))
+                               forgot_url=external_url("staff.forgot_password"))
         queue_mail(session, to=user.email, subject=_("Your Kursportal account"), text=text,
                    locale=user.locale)
     return user

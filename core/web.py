@@ -5,7 +5,18 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, Request, abort, has_request_context, jsonify, redirect, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    abort,
+    current_app,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from werkzeug.formparser import FormDataParser
@@ -54,6 +65,15 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         return jsonify(status="error", database="unavailable"), 503
     return jsonify(status="ok", database="ok")
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL for a link that leaves the request (mail, PDF, calendar file): based on
+    ``PUBLIC_BASE_URL`` when set, never on the request's Host header otherwise in production."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return base.rstrip("/") + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 def no_store(response):

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from core.i18n import format_short_day
 from core.mail import Attachment, queue_mail
+from core.web import external_url
 from enrollment.calendar import offering_ics
 from enrollment.models import Enrollment
-from enrollment.notifications import external_url, notify_promoted
+from enrollment.notifications import notify_promoted
 from enrollment.participants import Move
 
 __all__ = ["notify_approved", "notify_cancelled_by_staff", "notify_moved", "notify_promoted",

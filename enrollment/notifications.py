@@ -3,22 +3,15 @@ transaction as the change that causes them."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.mail import Attachment, queue_mail
+from core.web import external_url
 from enrollment.calendar import offering_ics
 from enrollment.models import Enrollment, EnrollmentStatus
-
-
-def external_url(endpoint: str, **values) -> str:
-    """An absolute URL, based on ``PUBLIC_BASE_URL`` when set (e.g. behind a proxy or in CLI)."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
 
 
 def _queue(session: Session, enrollment: Enrollment, template: str, subject: str, **context):

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.mail import queue_mail
+from core.web import external_url
 from enrollment.models import Enrollment
-from enrollment.notifications import external_url
 
 
 def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: str = "") -> None:

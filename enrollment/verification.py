@@ -18,13 +18,12 @@ from core.db import get_engine, get_session, session_scope, utcnow
 from core.forms import AppForm
 from core.i18n import LOCALES, current_locale, format_short_day
 from core.limits import limiter
-from core.web import no_store
+from core.web import external_url, no_store
 from enrollment import certificate_pages as wording
 from enrollment import certificate_service as certs
 from enrollment.certificates import build_certificate
 from enrollment.forms import no_control_characters, strip
 from enrollment.models import Certificate
-from enrollment.notifications import external_url
 from enrollment.views import _enrollment_or_404, bp
 
 PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate", "download_certificate"})

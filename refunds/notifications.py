@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.mail import queue_mail
-from enrollment.notifications import external_url
+from core.web import external_url
 from refunds.models import Claim, ClaimStatus
 
 S = ClaimStatus
