@@ -42,6 +42,9 @@ extract: $(VENV)/.installed
 update-translations: extract
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
+## Development: debug mode throughout, so links may come from the request's own address
+## (PUBLIC_BASE_URL is required everywhere else).
+run: export FLASK_DEBUG := 1
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) counties load

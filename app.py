@@ -26,18 +26,31 @@ from core import (
 )
 
 DEVELOPMENT_KEYS = frozenset({"dev", "development", "changeme", "secret"})
+# A short key can be guessed offline from a single signed cookie, and then every session and
+# reset token forged; 32 random bytes (what is generated below) are out of reach.
+MIN_SECRET_KEY_BYTES = 32
 
 
 def _load_secret_key(app: Flask) -> None:
-    """Use the configured key, else one generated once into ``instance/secret_key``."""
+    """Use the configured key, else one generated once into ``instance/secret_key``. Outside
+    debug and testing a development word or a key shorter than 32 bytes is refused."""
     if app.config.get("SECRET_KEY"):
         key = app.config["SECRET_KEY"]
-        if key in DEVELOPMENT_KEYS and not (app.debug or app.testing):
+        if app.debug or app.testing:
+            return
+        if key in DEVELOPMENT_KEYS:
             raise RuntimeError("Refusing to start with a development SECRET_KEY in production.")
+        length = len(key if isinstance(key, bytes) else str(key).encode())
+        if length < MIN_SECRET_KEY_BYTES:
+            raise RuntimeError(
+                f"SECRET_KEY is {length} bytes long; at least {MIN_SECRET_KEY_BYTES} are needed "
+                f"outside debug and testing (python -c \"import secrets; "
+                f"print(secrets.token_hex(32))\")."
+            )
         return
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
+        path.write_text(secrets.token_hex(MIN_SECRET_KEY_BYTES))
         path.chmod(0o600)
     app.config["SECRET_KEY"] = path.read_text().strip()
 
@@ -58,7 +71,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         ENROLL_RATE_LIMIT="30 per minute;300 per hour",
         LINK_RATE_LIMIT="5 per minute;20 per hour",
         LINK_EMAIL_RATE_LIMIT="3 per hour",
+        # Every link that leaves a request (mail, PDF, .ics) starts with it; required outside
+        # debug and testing, and its host is the only one TRUSTED_HOSTS lets in (core.web).
         PUBLIC_BASE_URL=None,
+        EXTRA_TRUSTED_HOSTS=[],
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)

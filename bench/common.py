@@ -397,8 +397,10 @@ class Gunicorn:
 
 
 def app_env(url: str, **extra: str) -> dict[str, str]:
-    """The environment that points the application at ``url``."""
-    return {"FLASK_DATABASE_URL": url, "FLASK_SECRET_KEY": SECRET_KEY, **extra}
+    """The environment that points the application at ``url`` (links and TRUSTED_HOSTS from
+    127.0.0.1, where the benchmarks talk to it)."""
+    return {"FLASK_DATABASE_URL": url, "FLASK_SECRET_KEY": SECRET_KEY,
+            "FLASK_PUBLIC_BASE_URL": "http://127.0.0.1", **extra}
 
 
 def now_utc() -> datetime:

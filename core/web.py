@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote as url_quote
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -9,20 +10,22 @@ from flask import (
     Blueprint,
     Flask,
     Request,
+    Response,
     abort,
     current_app,
     has_request_context,
     jsonify,
     redirect,
     request,
-    url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import SecurityError
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.db import get_session
+from core.errors import MESSAGES as ERROR_MESSAGES
 from core.i18n import LOCALE_COOKIE, LOCALES
 
 bp = Blueprint("core", __name__)
@@ -67,13 +70,75 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
-def external_url(endpoint: str, **values) -> str:
-    """An absolute URL for a link that leaves the request (mail, PDF, calendar file): based on
-    ``PUBLIC_BASE_URL`` when set, never on the request's Host header otherwise in production."""
+def check_public_base_url(app: Flask) -> None:
+    """Refuse to start without a usable ``PUBLIC_BASE_URL`` outside debug and testing, and set
+    Flask's ``TRUSTED_HOSTS`` from it (plus ``EXTRA_TRUSTED_HOSTS``), so a request naming any
+    other host is answered 400 before a view runs."""
+    base = app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        if app.debug or app.testing:
+            return
+        raise RuntimeError(
+            "PUBLIC_BASE_URL is not set: every link in an e-mail, PDF or calendar file is built "
+            "from it (never from the request's Host header). Set FLASK_PUBLIC_BASE_URL to the "
+            "site's address, e.g. https://kurs.statsforvaltaren.no."
+        )
+    parts = urlsplit(base)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or parts.username or parts.password):
+        raise RuntimeError(
+            f"PUBLIC_BASE_URL must be an absolute http(s) address with a host and no query, "
+            f"fragment or credentials (got {base!r})."
+        )
+    if app.config.get("TRUSTED_HOSTS") is None and not (app.debug or app.testing):
+        extra = app.config.get("EXTRA_TRUSTED_HOSTS") or []
+        if isinstance(extra, str):
+            extra = [name.strip() for name in extra.split(",")]
+        app.config["TRUSTED_HOSTS"] = [parts.hostname, *(name for name in extra if name)]
+
+
+def _public_base() -> str:
+    """``PUBLIC_BASE_URL`` without its trailing slash; in debug and testing without one, the
+    request's own address (or ``http://localhost`` outside a request)."""
     base = current_app.config.get("PUBLIC_BASE_URL")
     if base:
-        return base.rstrip("/") + url_for(endpoint, **values)
-    return url_for(endpoint, _external=True, **values)
+        return base.rstrip("/")
+    if not (current_app.debug or current_app.testing):
+        # check_public_base_url refuses to start like this; never fall back to the Host header.
+        raise RuntimeError("PUBLIC_BASE_URL is not set.")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return "http://localhost"
+
+
+def public_host() -> str:
+    """The host name of ``PUBLIC_BASE_URL``: the domain of calendar UIDs."""
+    return urlsplit(_public_base()).hostname or "localhost"
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL for a link that leaves the request (mail, PDF, calendar file), built from
+    ``PUBLIC_BASE_URL`` and never from the request's Host header (or X-Forwarded-Host); it works
+    inside a request and out of one (the outbox sender)."""
+    base = urlsplit(_public_base())
+    current_app.inject_url_defaults(endpoint, values)
+    anchor = values.pop("_anchor", None)
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
+                                       url_scheme=base.scheme)
+    url = adapter.build(endpoint, values, force_external=True)
+    if anchor is not None:
+        url += "#" + url_quote(anchor, safe="%!#$&'()*+,/:;=?@")
+    return url
+
+
+def _refuse_untrusted_host():
+    """Answer a Host (or trusted X-Forwarded-Host) outside ``TRUSTED_HOSTS`` with 400 before
+    any other hook runs: Flask only raises it at dispatch, after the before-request hooks
+    (which log, count rate limits and touch sessions) have seen the request. Plain text: with
+    no trusted host Flask has no URL adapter, so no page with links can be rendered."""
+    if isinstance(request.routing_exception, SecurityError):
+        return Response(f"{ERROR_MESSAGES[400][0]}\n", 400, mimetype="text/plain")
+    return None
 
 
 def no_store(response):
@@ -156,6 +221,9 @@ def init_app(app: Flask) -> None:
     Every form is a Flask-WTF form that checks its own CSRF token (so a failure re-renders the
     form with what the person typed); ``csrf_token()`` is offered to templates for bare buttons.
     """
+    check_public_base_url(app)
+    # First of all before-request hooks, whichever extension registered before this one.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     app.register_blueprint(bp)
     app.session_interface = SessionInterface()
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)

@@ -10,8 +10,11 @@ from core.i18n import to_local
 from enrollment.models import CourseOffering
 
 
-def offering_ics(offering: CourseOffering, locale: str, host: str) -> bytes:
-    """One VCALENDAR with a VEVENT per session, times in Europe/Oslo with its VTIMEZONE."""
+def offering_ics(offering: CourseOffering, locale: str, host: str, course_url: str) -> bytes:
+    """One VCALENDAR with a VEVENT per session, times in Europe/Oslo with its VTIMEZONE.
+
+    ``host`` (the UIDs' domain) and ``course_url`` come from ``PUBLIC_BASE_URL``
+    (``core.web``), never from the request: the file is mailed and kept in calendars."""
     cal = Calendar()
     cal.add("prodid", "-//Kursportal//Statsforvaltaren//NO")
     cal.add("version", "2.0")
@@ -30,6 +33,7 @@ def offering_ics(offering: CourseOffering, locale: str, host: str) -> bytes:
         event.add("summary", title if count == 1 else f"{title} ({number}/{count})")
         event.add("location", session.place or offering.venue)
         event.add("organizer", f"mailto:{offering.county.email}")
+        event.add("url", course_url)
         cal.add_component(event)
     if offering.sessions:
         # Only the years the sessions fall in: the default span (1970–2038) takes 40 ms to

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.i18n import format_short_day
 from core.mail import Attachment, queue_mail
-from core.web import external_url
+from core.web import external_url, public_host
 from enrollment.calendar import offering_ics
 from enrollment.models import Enrollment
 from enrollment.notifications import notify_promoted
@@ -76,8 +76,9 @@ def notify_moved(session: Session, move: Move) -> None:
     locale = new.participant.locale
     with force_locale(locale):
         title = new.offering.title(locale)
-        ics = offering_ics(new.offering, locale,
-                           current_app.config.get("MAIL_ICS_HOST", "kursportal"))
+        ics = offering_ics(new.offering, locale, public_host(),
+                           external_url("enrollment.show_course",
+                                        offering_id=new.offering.id))
         _queue(session, new, "moved", _("Your enrollment has been moved: %(title)s", title=title),
                attachments=[Attachment(f"course-{new.offering_id}.ics", "text/calendar", ics)],
                old_course=_course_label(move.old.offering, locale),

@@ -3,13 +3,13 @@ transaction as the change that causes them."""
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.mail import Attachment, queue_mail
-from core.web import external_url
+from core.web import external_url, public_host
 from enrollment.calendar import offering_ics
 from enrollment.models import Enrollment, EnrollmentStatus
 
@@ -39,8 +39,9 @@ def notify_enrolled(session: Session, enrollment: Enrollment, token: str,
             EnrollmentStatus.PENDING: _("Enrollment received, pending approval: %(title)s",
                                         title=title),
         }
-        ics = offering_ics(offering, enrollment.participant.locale,
-                           current_app.config.get("MAIL_ICS_HOST", "kursportal"))
+        ics = offering_ics(offering, enrollment.participant.locale, public_host(),
+                           external_url("enrollment.show_course",
+                                        offering_id=offering.id))
         _queue(session, enrollment, "enrolled", subjects[enrollment.status],
                manage_url=external_url("enrollment.manage", token=token), position=position,
                attachments=[Attachment(f"course-{offering.id}.ics", "text/calendar", ics)])

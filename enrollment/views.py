@@ -24,7 +24,7 @@ from core.caching import public_page
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_month, to_local
 from core.limits import config_limit, form_email_key, limiter
-from core.web import no_store
+from core.web import external_url, no_store, public_host
 from enrollment import catalog, certificate_service, cohorts, notifications, privacy, services
 from enrollment import links as manage_links
 from enrollment.calendar import offering_ics
@@ -112,7 +112,8 @@ def download_ics(offering_id: int):
     offering = catalog.load_offering(get_session(), offering_id)
     if offering is None:
         abort(404)
-    body = offering_ics(offering, current_locale(), request.host)
+    body = offering_ics(offering, current_locale(), public_host(),
+                        external_url("enrollment.show_course", offering_id=offering.id))
     return Response(
         body,
         mimetype="text/calendar",

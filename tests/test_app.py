@@ -8,18 +8,75 @@ from app import create_app
 
 def test_secret_key_is_generated_into_instance_once(tmp_path, database_url):
     config = {"DATABASE_URL": database_url, "SECRET_KEY": None,
-              "INSTANCE_PATH": str(tmp_path / "instance")}
+              "INSTANCE_PATH": str(tmp_path / "instance"),
+              "PUBLIC_BASE_URL": "https://kurs.example.no"}
     first = create_app(config)
     second = create_app(config)
     key_file = tmp_path / "instance" / "secret_key"
     assert key_file.read_text() == first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
-    assert len(first.config["SECRET_KEY"]) >= 64
+    assert len(bytes.fromhex(first.config["SECRET_KEY"])) == 32
     assert key_file.stat().st_mode & 0o077 == 0
 
 
 def test_refuses_development_key_in_production(database_url):
     with pytest.raises(RuntimeError, match="development SECRET_KEY"):
         create_app({"DATABASE_URL": database_url, "SECRET_KEY": "dev"})
+
+
+@pytest.mark.parametrize("key", ["x", "k" * 31, "æ" * 15])
+def test_refuses_a_secret_key_shorter_than_32_bytes_in_production(database_url, key):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is .* bytes long; at least 32"):
+        create_app({"DATABASE_URL": database_url, "SECRET_KEY": key,
+                    "PUBLIC_BASE_URL": "https://kurs.example.no"})
+
+
+def test_a_32_byte_secret_key_starts_in_production(database_url):
+    # "æ" is two bytes in UTF-8: 16 of them are 32 bytes.
+    for key in ("k" * 32, "æ" * 16):
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": key,
+                          "PUBLIC_BASE_URL": "https://kurs.example.no"})
+        assert app.config["SECRET_KEY"] == key
+        app.extensions["kp_engine"].dispose()
+
+
+def test_short_secret_key_allowed_in_debug_and_testing(database_url):
+    for flag in ("DEBUG", "TESTING"):
+        app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x", flag: True})
+        assert app.config["SECRET_KEY"] == "x"
+        app.extensions["kp_engine"].dispose()
+
+
+def test_refuses_to_start_in_production_without_public_base_url(database_url):
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL is not set"):
+        create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k" * 32})
+
+
+@pytest.mark.parametrize("base", [
+    "kurs.example.no", "/kurs", "ftp://kurs.example.no", "https://", "https://kurs.example.no/?a=1",
+    "https://kurs.example.no/#top", "https://user:pw@kurs.example.no",
+])
+def test_refuses_a_public_base_url_that_is_not_an_absolute_http_address(database_url, base):
+    with pytest.raises(RuntimeError, match="PUBLIC_BASE_URL must be an absolute http"):
+        create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k" * 32,
+                    "PUBLIC_BASE_URL": base})
+
+
+def test_trusted_hosts_come_from_public_base_url_and_the_extra_list(database_url):
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "k" * 32,
+                      "PUBLIC_BASE_URL": "https://Kurs.Example.no:8443/portal/",
+                      "EXTRA_TRUSTED_HOSTS": "10.0.0.11, localhost"})
+    assert app.config["TRUSTED_HOSTS"] == ["kurs.example.no", "10.0.0.11", "localhost"]
+    client = app.test_client()
+    assert client.get("/healthz", base_url="http://10.0.0.11:8000").status_code == 200
+    assert client.get("/healthz", base_url="https://kurs.example.no:8443").status_code == 200
+    assert client.get("/healthz", base_url="http://10.0.0.12:8000").status_code == 400
+    app.extensions["kp_engine"].dispose()
+
+
+def test_testing_leaves_trusted_hosts_unset(app_config):
+    app = create_app({**app_config, "PUBLIC_BASE_URL": "https://kurs.example.no"})
+    assert app.config["TRUSTED_HOSTS"] is None
+    app.extensions["kp_engine"].dispose()
 
 
 def test_development_key_allowed_when_testing(database_url):

@@ -298,6 +298,7 @@ def start_gunicorn(database_url: str, port: int) -> subprocess.Popen:
     env = {
         **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "ACCESS_LOG": "",
         "FLASK_DATABASE_URL": database_url, "FLASK_SECRET_KEY": "two-servers-" + "k" * 32,
+        "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "FLASK_RATELIMIT_ENABLED": "false", "FLASK_LOG_LEVEL": "WARNING",
     }
     gunicorn = Path(sys.executable).parent / "gunicorn"
