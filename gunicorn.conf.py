@@ -11,9 +11,10 @@ workers are made for.
     GUNICORN_TIMEOUT seconds a request may take before its worker is restarted (default 30)
     ACCESS_LOG       file for the access log, "-" for stdout (default), "" for none
 
-The access log never shows a manage link's token or a password-reset token (whoever reads the
-log could otherwise open a participant's enrollment): every field goes through the same
-``core.logging.redact`` as the application's own request log.
+Neither log ever shows a manage link's token or a password-reset token (whoever reads the log
+could otherwise open a participant's enrollment): every access-log field, and every error-log
+message with its arguments and traceback (a worker timeout prints the request line), goes
+through the same ``core.logging.redact`` as the application's own log.
 """
 
 from __future__ import annotations
@@ -25,15 +26,22 @@ import re
 
 from gunicorn.glogging import Logger
 
-from core.logging import redact
+from core.logging import RedactingFilter, redact
 
 # The fields ``access_log_format`` names: ``%(r)s``, ``%({referer}i)s`` …
 LOG_FIELD = re.compile(r"%\((\{[^}]*\}[ioe]|[^)]+)\)")
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger with tokens taken out of every access-log field it writes: the request
-    line, path, query, referrer (our own pages link to each other), any header."""
+    """Gunicorn's logger with tokens taken out of every access-log field it writes (the request
+    line, path, query, referrer: our own pages link to each other, any header) and out of every
+    error-log line ("Error handling request GET /manage/…" and its traceback)."""
+
+    def setup(self, cfg):  # noqa: D102
+        super().setup(cfg)
+        # On the logger, not a handler: gunicorn replaces its handlers when the logs reopen.
+        if not any(isinstance(f, RedactingFilter) for f in self.error_log.filters):
+            self.error_log.addFilter(RedactingFilter())
 
     def atoms(self, resp, req, environ, request_time):  # noqa: D102
         atoms = super().atoms(resp, req, environ, request_time)

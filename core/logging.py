@@ -39,6 +39,10 @@ _SECRET_PATHS = [
     (re.compile(r"(%2Fpassword%2Freset%2F)[^%&\s\"'<>]+", re.I), r"\1" + REDACTED),
     # A bare manage token (secrets.token_urlsafe(32): 43 characters), e.g. in an exception.
     (re.compile(r"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])"), REDACTED),
+    # A bare signed token (itsdangerous: payload.timestamp.signature, the password reset's and
+    # any other link's), e.g. in an exception message.
+    (re.compile(r"(?<![A-Za-z0-9_.-])\.?[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,8}"
+                r"\.[A-Za-z0-9_-]{27,}(?![A-Za-z0-9_-])"), REDACTED),
 ]
 # An address not inside <…>, so Message-IDs such as <hex@kursportal> stay searchable.
 _EMAIL = re.compile(r"(?<![<\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -147,7 +147,8 @@ def app_env(database_url: str, **values: str) -> dict[str, str]:
            if not key.startswith("FLASK_") and key != "DATABASE_URL"}
     # Links from the address the tests use; the port does not count for TRUSTED_HOSTS.
     env.update(FLASK_DATABASE_URL=database_url, FLASK_SECRET_KEY="fault-tests-" + "k" * 32,
-               FLASK_PUBLIC_BASE_URL="http://127.0.0.1", FLASK_RATELIMIT_ENABLED="false", FLASK_LOG_LEVEL="WARNING", **values)
+               FLASK_PUBLIC_BASE_URL="http://127.0.0.1", FLASK_RATELIMIT_ENABLED="false",
+               FLASK_LOG_LEVEL="WARNING", **values)
     return env
 
 
