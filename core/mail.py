@@ -2,8 +2,9 @@
 
 ``queue_mail`` adds a row in the caller's transaction, so the mail exists exactly when the change
 that causes it was committed. ``send_pending`` (``flask mail send``, and after each request in
-development) delivers due rows over SMTP. A failed delivery is retried with exponential backoff
-until ``MAIL_MAX_ATTEMPTS``; nothing is lost while the SMTP server is down.
+development) first runs the due deferred jobs (``core.jobs``), then delivers due rows over
+SMTP. A failed delivery is retried with exponential backoff until ``MAIL_MAX_ATTEMPTS``;
+nothing is lost while the SMTP server is down.
 
 Two senders never deliver the same row: a sender claims rows in a short transaction of its own
 (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; on SQLite the write lock that a write session takes
@@ -32,13 +33,14 @@ from typing import Any, NamedTuple
 
 import click
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_app_context, request
 from flask.cli import AppGroup
 from flask.logging import default_handler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, enum_column, get_engine, new_session, session_scope, utcnow
+from core.jobs import run_due_jobs
 
 logger = logging.getLogger("kursportal.mail")
 
@@ -69,6 +71,7 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_messages_subject_type_subject_id", "subject_type", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +93,11 @@ class OutboxMessage(Base):
     claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whom the mail is about, e.g. ("participant", 12): the personal-data export and erasure
+    # find a person's mail by this link, never by matching the address (which the person may
+    # have typed to be someone else's). Generic, because core knows no plugin's tables.
+    subject_type: Mapped[str | None] = mapped_column(sa.String(40))
+    subject_id: Mapped[int | None] = mapped_column()
 
 
 class Attachment(NamedTuple):
@@ -122,8 +130,13 @@ def queue_mail(
     html: str | None = None,
     locale: str,
     attachments: Iterable[Attachment | tuple[str, str, bytes]] = (),
+    about: tuple[str, int] | None = None,
 ) -> OutboxMessage:
-    """Add a mail to the outbox in the caller's transaction (flushed, not committed)."""
+    """Add a mail to the outbox in the caller's transaction (flushed, not committed).
+
+    ``about`` links the mail to the person it concerns (``("participant", id)``): that link,
+    not the address, decides whose personal-data export holds it.
+    """
     for name, value in (("to", to), ("subject", subject)):
         if not value.strip() or "\r" in value or "\n" in value:
             raise ValueError(f"mail {name} must be one non-empty line")
@@ -139,6 +152,8 @@ def queue_mail(
         status=MailStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
+        subject_type=about[0] if about else None,
+        subject_id=about[1] if about else None,
     )
     session.add(message)
     session.flush()
@@ -189,19 +204,26 @@ def backoff(attempts: int) -> timedelta:
 
 
 def send_pending(
-    engine: Engine, config: Mapping[str, Any], *, limit: int = 100, now: datetime | None = None
+    engine: Engine, config: Mapping[str, Any], *, limit: int = 100, now: datetime | None = None,
+    app: Flask | None = None,
 ) -> SendReport:
-    """Deliver up to ``limit`` due messages and record each outcome.
+    """Run the due deferred jobs of ``app`` (default: the current app, if any), then deliver up
+    to ``limit`` due messages and record each outcome.
 
     Without MAIL_SERVER, development and tests (DEBUG or TESTING) log the mail and mark it sent;
     anywhere else that raises ``MailNotConfigured`` and leaves the outbox untouched.
     """
-    now = now or utcnow()
     if not config.get("MAIL_SERVER") and not (config.get("DEBUG") or config.get("TESTING")):
         raise MailNotConfigured(
             "MAIL_SERVER is not set: refusing to discard the outbox "
             "(set MAIL_SERVER, or run with --debug to log mail instead of sending it)"
         )
+    if app is None and has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is not None:
+        # Jobs queue mail: run them first, so this run delivers what they queued.
+        run_due_jobs(app, engine, now=max(now or utcnow(), utcnow()))
+    now = now or utcnow()
     token = secrets.token_hex(16)
     claimed = _claim(engine, token, now, limit)
     if not claimed:
@@ -383,10 +405,11 @@ class _LogTransport:
         """Nothing to close."""
 
 
-def _send_quietly(engine: Engine, config: Mapping[str, Any]) -> None:
-    """Send the outbox, logging instead of raising: it runs after a response was made."""
+def _send_quietly(engine: Engine, app: Flask) -> None:
+    """Run the jobs and send the outbox, logging instead of raising: it runs after a response
+    was made."""
     try:
-        report = send_pending(engine, config)
+        report = send_pending(engine, app.config, app=app)
     except Exception:
         logger.exception("Sending the outbox after the request failed")
         return
@@ -403,7 +426,8 @@ def _send_after_response(response: Response) -> Response:
     app = current_app
     if app.debug and app.config.get("MAIL_SEND_AFTER_REQUEST", True) is not False:
         if request.endpoint != "static":
-            response.call_on_close(partial(_send_quietly, get_engine(), app.config))
+            response.call_on_close(
+                partial(_send_quietly, get_engine(), app._get_current_object()))
     return response
 
 

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.cli import AppGroup
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -34,6 +35,7 @@ from core.auth import (
 )
 from core.db import get_session, utcnow
 from core.forms import AppForm
+from core.jobs import queue_job, register_job
 from core.limits import config_limit, form_email_key, limiter
 from core.mail import queue_mail
 from core.models import County
@@ -141,24 +143,37 @@ def logout():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(config_limit("LINK_RATE_LIMIT"), methods=["POST"])
 def forgot_password():
-    """E-mail a one-time reset link; the same answer whether the e-mail is known or not."""
+    """E-mail a one-time reset link; the same answer, the same work and so the same time
+    whether the e-mail is known or not: the request only records a job, which the outbox sender
+    runs (``send_reset_link``)."""
     form = ForgotForm()
     if form.validate_on_submit():
         session = get_session()
-        email = form.email.data.strip().lower()
-        # PostgreSQL refuses NUL in text (a 500); an address with one belongs to nobody.
-        user = None if "\x00" in email else session.scalar(sa.select(StaffUser).where(
-            StaffUser.email == email, StaffUser.active))
-        if user is not None:
-            link = external_url("staff.reset_password", token=make_reset_token(user))
-            text = render_template("staff/mail/reset.txt", user=user, link=link)
-            queue_mail(session, to=user.email, subject=_("Reset your Kursportal password"),
-                       text=text, locale=user.locale)
-            session.commit()
+        queue_job(session, RESET_JOB, {"email": form.email.data.strip().lower()})
+        session.commit()
         flash(_("If the address belongs to an account, we have sent a link to reset the "
                 "password. The link works for one hour."), "success")
         return redirect(url_for("staff.login"))
     return render_template("staff/forgot.html", form=form), 400 if form.errors else 200
+
+
+RESET_JOB = "staff.password_reset"
+
+
+def send_reset_link(session, payload: dict) -> None:
+    """The forgot-password job: queue a reset link, in the staff member's own language, if the
+    address belongs to an active account; nothing otherwise."""
+    email = payload.get("email") or ""
+    # PostgreSQL refuses NUL in text; an address with one belongs to nobody.
+    user = None if "\x00" in email else session.scalar(sa.select(StaffUser).where(
+        StaffUser.email == email, StaffUser.active))
+    if user is None:
+        return
+    with force_locale(user.locale):
+        link = external_url("staff.reset_password", token=make_reset_token(user))
+        text = render_template("staff/mail/reset.txt", user=user, link=link)
+        queue_mail(session, to=user.email, subject=_("Reset your Kursportal password"),
+                   text=text, locale=user.locale, about=("staff_user", user.id))
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -221,5 +236,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LOGIN_RATE_LIMIT", "20 per 15 minutes")
     app.config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes")
     app.register_blueprint(bp)
+    register_job(app, RESET_JOB, send_reset_link)
     app.cli.add_command(staff_cli)
     app.jinja_env.globals.update(staff_nav=staff_nav)

@@ -3,10 +3,12 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from core.jobs import register_job
 from core.staff import register_nav
 from enrollment import (
     cli,
     manage_views,  # noqa: F401
+    notifications,
     privacy,
     privacy_views,  # noqa: F401
     staff_attendance,  # noqa: F401
@@ -19,8 +21,11 @@ from enrollment import (
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and CLI commands."""
+    """Register the blueprint, CLI commands and the lost-link job."""
+    # How long the link that confirms a new e-mail address (and the one that stops it) works.
+    app.config.setdefault("EMAIL_CHANGE_LINK_HOURS", 24)
     app.register_blueprint(views.bp)
+    register_job(app, notifications.LOST_LINK_JOB, notifications.send_lost_links)
     cli.init_app(app)
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))

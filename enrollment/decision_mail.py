@@ -16,7 +16,7 @@ from core.i18n import format_short_day
 from core.mail import Attachment, queue_mail
 from core.web import external_url, public_host
 from enrollment.calendar import offering_ics
-from enrollment.models import Enrollment
+from enrollment.models import Enrollment, about
 from enrollment.notifications import notify_promoted
 from enrollment.participants import Move
 
@@ -37,7 +37,7 @@ def _queue(session: Session, enrollment: Enrollment, template: str, subject: str
     text = render_template(f"enrollment/mail/decision_{template}.txt", **context)
     html = render_template(f"enrollment/mail/decision_{template}.html", **context)
     queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-               locale=person.locale, attachments=attachments)
+               locale=person.locale, attachments=attachments, about=about(person))
 
 
 def notify_approved(session: Session, enrollment: Enrollment, position: int | None) -> None:

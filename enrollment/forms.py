@@ -241,6 +241,10 @@ class LostLinkForm(AppForm):
     )
 
 
+class EmailChangeForm(AppForm):
+    """The button that confirms, or stops, a change of e-mail address; only the CSRF token."""
+
+
 class CancelForm(AppForm):
     """A confirmation button; the CSRF token is its only field."""
 

@@ -11,8 +11,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
+from enrollment import email_change as email_change_service
 from enrollment import links, notifications, services
-from enrollment.forms import CancelForm, WithdrawLinksForm
+from enrollment.forms import CancelForm, EmailChangeForm, WithdrawLinksForm
 from enrollment.panels import cancel_notices
 from enrollment.views import _enrollment_or_404, bp
 
@@ -87,3 +88,44 @@ def withdraw_links(token: str):
     else:
         flash(_("There were no other links to your enrollment."), "info")
     return _back(token)
+
+
+# --- changing the e-mail address ----------------------------------------------------------------
+
+
+def _change_or_404(token: str):
+    found = email_change_service.find_change(get_session(), token, utcnow())
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/email-change/<token>")
+def email_change_page(token: str):
+    """The link from a change-of-address mail: the question, confirm the new address (the link
+    sent to it) or stop the change (the link sent to the old one). GET never writes, so a mail
+    scanner that opens the link changes nothing."""
+    change, kind = _change_or_404(token)
+    return render_template("enrollment/email_change.html", change=change, kind=kind,
+                           form=EmailChangeForm())
+
+
+@bp.post("/email-change/<token>")
+def email_change(token: str):
+    """Confirm, or stop, a change of e-mail address; the link then stops working."""
+    session = get_session()
+    change, kind = _change_or_404(token)
+    if not EmailChangeForm().validate_on_submit():
+        abort(400)
+    if kind == email_change_service.CANCEL:
+        email_change_service.cancel_change(session, change, utcnow())
+        session.commit()
+        return render_template("enrollment/email_change_done.html", change=change, kind=kind)
+    try:
+        email_change_service.confirm_change(session, change, utcnow())
+    except services.AlreadyEnrolled:
+        session.rollback()
+        return render_template("enrollment/email_change.html", change=change, kind=kind,
+                               form=EmailChangeForm(), clash=True), 409
+    session.commit()
+    return render_template("enrollment/email_change_done.html", change=change, kind=kind)

@@ -318,6 +318,12 @@ class Participant(Base):
     enrollments: Mapped[list[Enrollment]] = relationship(back_populates="participant")
 
 
+def about(person: Participant) -> tuple[str, int]:
+    """The outbox link (``queue_mail(about=...)``) of mail about ``person``: their export and
+    erasure find the mail by it."""
+    return ("participant", person.id)
+
+
 class Enrollment(Base):
     """A participant's place (or wish for one) in an offering."""
 
@@ -469,3 +475,36 @@ class ErasureRequest(Base):
     enrollment: Mapped[Enrollment] = relationship()
     county: Mapped[County] = relationship()
     confirmed_by: Mapped[StaffUser | None] = relationship()
+
+
+class EmailChange(Base):
+    """A participant's request, from their manage page, to change their e-mail address.
+
+    The address changes only when the link mailed to the new address is opened (``confirm``);
+    the old address is told and gets a link that stops the change (``cancel``). Only the
+    tokens' SHA-256 are stored. Until it is confirmed, everything keeps using the old address.
+    A new request replaces a pending one; the links work once and until ``expires_at``.
+    """
+
+    __tablename__ = "email_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    new_email: Mapped[str] = mapped_column(sa.String(254))
+    confirm_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    cancel_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the change was confirmed, stopped (by the old address or a newer request), or None.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
+
+    def pending(self, now: datetime) -> bool:
+        """Whether the change may still be confirmed or stopped."""
+        return self.confirmed_at is None and self.cancelled_at is None and now < self.expires_at

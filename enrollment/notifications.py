@@ -8,10 +8,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
+from core.i18n import format_moment
 from core.mail import Attachment, queue_mail
 from core.web import external_url, public_host
 from enrollment.calendar import offering_ics
-from enrollment.models import Enrollment, EnrollmentStatus
+from enrollment.links import issue_link
+from enrollment.models import EmailChange, Enrollment, EnrollmentStatus, about
+from enrollment.services import active_enrollments_for_email, waitlist_position
 
 
 def _queue(session: Session, enrollment: Enrollment, template: str, subject: str, **context):
@@ -24,7 +28,7 @@ def _queue(session: Session, enrollment: Enrollment, template: str, subject: str
     html = render_template(f"enrollment/mail/{template}.html", **context)
     attachments = context.get("attachments", ())
     queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-               locale=person.locale, attachments=attachments)
+               locale=person.locale, attachments=attachments, about=about(person))
 
 
 def notify_enrolled(session: Session, enrollment: Enrollment, token: str,
@@ -77,4 +81,54 @@ def notify_links(session: Session, email: str, links: list[tuple[Enrollment, str
         text = render_template("enrollment/mail/links.txt", **context)
         html = render_template("enrollment/mail/links.html", **context)
         queue_mail(session, to=email, subject=_("Links to your enrollments"), text=text,
-                   html=html, locale=locale)
+                   html=html, locale=locale, about=about(first.participant))
+
+
+LOST_LINK_JOB = "enrollment.lost_link"
+
+
+def send_lost_links(session: Session, payload: dict) -> None:
+    """The lost-link job (``core.jobs``): a fresh manage link for each active enrollment of the
+    address, in one mail; nothing when the address has none. The links already sent keep
+    working, so asking cuts nobody off."""
+    email = payload.get("email") or ""
+    enrollments = [] if "\x00" in email else active_enrollments_for_email(session, email)
+    if not enrollments:
+        return
+    now = utcnow()
+    links = [(e, issue_link(session, e, now)) for e in enrollments]
+    notify_links(session, enrollments[0].participant.email, links)
+
+
+def notify_already_enrolled(session: Session, enrollment: Enrollment, token: str) -> None:
+    """Tell the holder of an enrollment that someone sent the form again with their address or
+    HPR number: nothing changed, and here is a fresh link (with the enrollment's status)."""
+    person = enrollment.participant
+    with force_locale(person.locale):
+        title = enrollment.offering.title(person.locale)
+        _queue(session, enrollment, "already_enrolled",
+               _("You are already enrolled: %(title)s", title=title),
+               manage_url=external_url("enrollment.manage", token=token),
+               position=waitlist_position(session, enrollment))
+
+
+def notify_email_change(session: Session, change: EmailChange, confirm: str, cancel: str) -> None:
+    """Ask the new address to confirm the change (its link), and tell the old address what is
+    happening (with a link that stops it)."""
+    enrollment, person = change.enrollment, change.participant
+    context = dict(enrollment=enrollment, offering=enrollment.offering, person=person,
+                   locale=person.locale, change=change, new_email=change.new_email,
+                   old_email=person.email, expires=format_moment(change.expires_at, person.locale))
+    with force_locale(person.locale):
+        title = enrollment.offering.title(person.locale)
+        for template, to, subject, token in (
+            ("email_confirm", change.new_email,
+             _("Confirm your new e-mail address: %(title)s", title=title), confirm),
+            ("email_notice", person.email,
+             _("Your e-mail address is being changed: %(title)s", title=title), cancel),
+        ):
+            url = external_url("enrollment.email_change_page", token=token)
+            text = render_template(f"enrollment/mail/{template}.txt", url=url, **context)
+            html = render_template(f"enrollment/mail/{template}.html", url=url, **context)
+            queue_mail(session, to=to, subject=subject, text=text, html=html,
+                       locale=person.locale, about=about(person))

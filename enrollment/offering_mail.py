@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.mail import queue_mail
 from core.web import external_url
-from enrollment.models import Enrollment
+from enrollment.models import Enrollment, about
 
 
 def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: str = "") -> None:
@@ -26,4 +26,4 @@ def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: 
         html = render_template("enrollment/mail/offering_cancelled.html", **context)
         subject = _("Course cancelled: %(title)s", title=offering.title(person.locale))
         queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-                   locale=person.locale)
+                   locale=person.locale, about=about(person))

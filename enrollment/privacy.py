@@ -38,6 +38,7 @@ from enrollment.models import (
     Certificate,
     CourseOffering,
     CourseSession,
+    EmailChange,
     Enrollment,
     ErasureRequest,
     ErasureStatus,
@@ -46,7 +47,7 @@ from enrollment.models import (
 )
 
 # Links in mails open an enrollment or reset a password: never hand them out in an export.
-_SECRET_LINK = re.compile(r"(/manage/|/password/reset/)[A-Za-z0-9_.\-]+")
+_SECRET_LINK = re.compile(r"(/manage/|/password/reset/|/email-change/)[A-Za-z0-9_.\-]+")
 REDACTED = "[removed]"
 
 
@@ -69,13 +70,23 @@ def _mail_row(message: OutboxMessage) -> dict:
 
 
 def _mail_about(session: Session, person: Participant) -> list[OutboxMessage]:
-    """Mail to the person's address since they enrolled; none if the address is a staff
-    member's (a participant may type any address into the contact form)."""
+    """Mail queued about the person: linked to their participant row when it was queued
+    (``queue_mail(about=...)``), never found by matching an address, which anyone may have
+    typed. Mail queued before the link existed (no ``subject_type``) is in no export."""
+    return list(session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.subject_type == "participant", OutboxMessage.subject_id == person.id)
+        .order_by(OutboxMessage.id)))
+
+
+def _legacy_mail_to(session: Session, person: Participant) -> list[OutboxMessage]:
+    """Mail from before the link, to the person's address since they enrolled: only ever
+    deleted by the purge and erasure, never exported (unless the address is a staff
+    member's)."""
     if not person.email or session.scalar(
             sa.select(StaffUser.id).where(StaffUser.email == person.email)) is not None:
         return []
     return list(session.scalars(sa.select(OutboxMessage).where(
-        OutboxMessage.to_address == person.email,
+        OutboxMessage.subject_type.is_(None), OutboxMessage.to_address == person.email,
         OutboxMessage.created_at >= person.created_at).order_by(OutboxMessage.id)))
 
 
@@ -106,6 +117,8 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         ManageLink.enrollment_id.in_(enrollment_ids)).order_by(ManageLink.id))
     requests = session.scalars(sa.select(ErasureRequest).where(
         ErasureRequest.participant_id == person_id).order_by(ErasureRequest.id))
+    changes = session.scalars(sa.select(EmailChange).where(
+        EmailChange.participant_id == person_id).order_by(EmailChange.id))
     return {
         "participants": [row_dict(person)],
         "enrollments": [row_dict(e) for e in enrollments],
@@ -114,6 +127,8 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         "attendances": [row_dict(a) for a in attendances],
         "certificates": [row_dict(c) for c in certificates],
         "erasure_requests": [row_dict(r) for r in requests],
+        # Asked changes of address; never the hashes of their links.
+        "email_changes": [row_dict(c, exclude=("confirm_hash", "cancel_hash")) for c in changes],
         "outbox_messages": [_mail_row(m) for m in _mail_about(session, person)],
         "audit_events": audit_events_about(session, [
             ("participant", [person_id]), ("enrollment", enrollment_ids),
@@ -155,10 +170,14 @@ def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
     person = session.get(Participant, person_id)
     if person is None:
         return counts
-    for message in _mail_about(session, person):
+    for message in _mail_about(session, person) + _legacy_mail_to(session, person):
         if message.status != MailStatus.PENDING and message.created_at < plan.mail_cutoff:
             session.delete(message)
             counts["outbox_messages deleted"] += 1
+    for change in session.scalars(sa.select(EmailChange).where(
+            EmailChange.participant_id == person_id)):
+        session.delete(change)
+        counts["email_changes deleted"] += 1
     enrollments = _enrollments(session, person_id)
     for enrollment in enrollments:
         changed = _set(enrollment, needs="", status_reason="")

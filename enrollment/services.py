@@ -422,20 +422,13 @@ def active_enrollments_for_email(session: Session, email: str) -> list[Enrollmen
 
 
 def update_contact(
-    session: Session, enrollment: Enrollment, *, full_name: str, email: str, phone: str,
-    employer: str, needs: str, locale: str,
+    session: Session, enrollment: Enrollment, *, full_name: str, phone: str, employer: str,
+    needs: str, locale: str,
 ) -> None:
-    """Change the contact details a participant gave.
-
-    Raises ``AlreadyEnrolled`` if the new e-mail belongs to another active enrollment of the
-    same offering, which would break the one-enrollment-per-person rule.
-    """
-    email = email.strip().lower()
-    other = _find_active_duplicate(session, enrollment.offering_id, email, None)
-    if other is not None and other.id != enrollment.id:
-        raise AlreadyEnrolled(other)
+    """Change the contact details a participant gave, except the e-mail address: that changes
+    only through a confirmed ``enrollment.email_change``."""
     person = enrollment.participant
-    person.full_name, person.email, person.phone = full_name, email, phone
+    person.full_name, person.phone = full_name, phone
     person.employer, person.locale = employer, locale
     enrollment.needs = needs
     session.flush()

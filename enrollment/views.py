@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from babel.lists import format_list
 from flask import (
@@ -23,9 +23,18 @@ from flask_babel import lazy_gettext as _l
 from core.caching import public_page
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_month, to_local
+from core.jobs import queue_job
 from core.limits import config_limit, form_email_key, limiter
 from core.web import external_url, no_store, public_host
-from enrollment import catalog, certificate_service, cohorts, notifications, privacy, services
+from enrollment import (
+    catalog,
+    certificate_service,
+    cohorts,
+    email_change,
+    notifications,
+    privacy,
+    services,
+)
 from enrollment import links as manage_links
 from enrollment.calendar import offering_ics
 from enrollment.forms import (
@@ -35,7 +44,7 @@ from enrollment.forms import (
     EnrollmentForm,
     LostLinkForm,
 )
-from enrollment.models import CohortScheme, Role
+from enrollment.models import CohortScheme, Enrollment, Role
 from enrollment.panels import manage_panels, refund_rule
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
@@ -43,7 +52,7 @@ bp = Blueprint("enrollment", __name__, template_folder="templates")
 # Pages of one person: their enrollment, its manage link and the rails on it (manage_views).
 PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "enrolled", "enroll",
                                 "confirm_cancellation", "cancel", "confirm_withdraw_links",
-                                "withdraw_links"})
+                                "withdraw_links", "email_change_page", "email_change"})
 
 
 @bp.after_request
@@ -211,11 +220,15 @@ def enroll(offering_id: int):
     if form.validate_on_submit():
         try:
             result = services.enroll(session, offering.id, _person(form), utcnow())
-        except services.AlreadyEnrolled:
+        except services.AlreadyEnrolled as exc:
+            # The same answer as a new enrollment, so the form tells no stranger who is
+            # enrolled; the holder of the enrollment gets a mail with a fresh link instead.
             session.rollback()
-            return render_template("enrollment/enroll.html", offering=offering, form=form,
-                                   duplicate=True, link_form=LostLinkForm(email=form.email.data),
-                                   now=utcnow()), 409
+            existing = session.get(Enrollment, exc.existing_id)
+            notifications.notify_already_enrolled(
+                session, existing, manage_links.issue_link(session, existing, utcnow()))
+            session.commit()
+            return _received(offering, form.email.data)
         except tuple(ERROR_MESSAGES) as exc:
             session.rollback()
             flash(str(ERROR_MESSAGES[type(exc)]), "error")
@@ -227,20 +240,23 @@ def enroll(offering_id: int):
             notifications.notify_enrolled(session, result.enrollment, result.token,
                                           result.waitlist_position)
             session.commit()
-            flask_session["enrolled"] = {
-                "offering": offering.id, "status": result.enrollment.status.value,
-                "position": result.waitlist_position, "email": result.enrollment.participant.email,
-            }
-            return redirect(url_for("enrollment.enrolled", offering_id=offering.id))
+            return _received(offering, result.enrollment.participant.email)
     if form.errors:
         status = 400
     return render_template("enrollment/enroll.html", offering=offering, form=form,
                            now=utcnow()), status
 
 
+def _received(offering, email: str):
+    """The answer to an enrollment sent, new or already there: the same redirect and the same
+    page (no seat or waiting-list status: that is in the mail to the enrollment's address)."""
+    flask_session["enrolled"] = {"offering": offering.id, "email": email.strip().lower()}
+    return redirect(url_for("enrollment.enrolled", offering_id=offering.id))
+
+
 @bp.get("/courses/<int:offering_id>/enrolled")
 def enrolled(offering_id: int):
-    """What happened to the enrollment just sent, in plain words."""
+    """That the enrollment was received and where the mail went, in plain words."""
     outcome = flask_session.pop("enrolled", None)
     offering = catalog.load_offering(get_session(), offering_id)
     if offering is None or not outcome or outcome.get("offering") != offering_id:
@@ -253,17 +269,16 @@ def enrolled(offering_id: int):
 @limiter.limit(config_limit("LINK_EMAIL_RATE_LIMIT"), key_func=form_email_key)
 def resend_links():
     """E-mail a new manage link to each active enrollment of the address; the links already
-    sent keep working, and the answer is the same whether the address is known or not."""
+    sent keep working, and the answer, the work and so the time are the same whether the
+    address is known or not."""
     form = LostLinkForm()
     if not form.validate_on_submit():
         return render_template("enrollment/lost_link.html", form=form), 400
     session = get_session()
-    enrollments = services.active_enrollments_for_email(session, form.email.data)
-    if enrollments:
-        # A new link beside those already sent: asking cuts nobody off.
-        links = [(e, manage_links.issue_link(session, e, utcnow())) for e in enrollments]
-        notifications.notify_links(session, enrollments[0].participant.email, links)
-        session.commit()
+    # One job row whatever the address: the answer, its time and the database work tell nothing
+    # about whether it is known. The outbox sender does the lookup (notifications.send_lost_links).
+    queue_job(session, notifications.LOST_LINK_JOB, {"email": form.email.data.strip().lower()})
+    session.commit()
     return render_template("enrollment/lost_link_sent.html", email=form.email.data)
 
 
@@ -296,6 +311,7 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         panels=[p for p in panels if p],
         certificate=certificate_service.status_for(session, enrollment),
         erasure_request=privacy.pending_request(session, enrollment.participant_id),
+        email_change=email_change.pending_change(session, enrollment.participant_id, utcnow()),
     ), status
 
 
@@ -307,23 +323,30 @@ def manage(token: str):
 
 @bp.post("/manage/<token>/contact")
 def update_contact(token: str):
-    """Save changed contact details."""
+    """Save changed contact details; a new e-mail address waits for confirmation from a link
+    sent to it, and the old address is told."""
+    session = get_session()
     enrollment = _enrollment_or_404(token)
     form = ContactForm()
     if not form.validate_on_submit():
         return _manage_page(enrollment, token, form, 400)
-    try:
-        services.update_contact(
-            get_session(), enrollment, full_name=form.full_name.data, email=form.email.data,
-            phone=form.phone.data, employer=form.employer.data, needs=form.needs.data or "",
-            locale=form.locale.data,
-        )
-    except services.AlreadyEnrolled:
-        get_session().rollback()
-        form.email.errors = [_("Another enrollment in this course uses this e-mail address.")]
-        return _manage_page(_enrollment_or_404(token), token, form, 409)
-    get_session().commit()
+    services.update_contact(
+        session, enrollment, full_name=form.full_name.data, phone=form.phone.data,
+        employer=form.employer.data, needs=form.needs.data or "", locale=form.locale.data,
+    )
+    hours = current_app.config["EMAIL_CHANGE_LINK_HOURS"]
+    asked = email_change.request_change(session, enrollment, form.email.data, utcnow(),
+                                        timedelta(hours=hours))
+    if asked is not None:
+        notifications.notify_email_change(session, asked.change, asked.confirm_token,
+                                          asked.cancel_token)
+    session.commit()
     flash(_("Your contact details are saved."), "success")
+    if asked is not None:
+        flash(_("To change your e-mail address to %(new)s, open the link we have sent there "
+                "within %(hours)s hours. Until then we write to %(old)s, and we have told "
+                "that address about the change.", new=asked.change.new_email, hours=hours,
+                old=enrollment.participant.email), "success")
     return redirect(url_for("enrollment.manage", token=token))
 
 

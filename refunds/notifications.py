@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.mail import queue_mail
 from core.web import external_url
+from enrollment.models import about
 from refunds.models import Claim, ClaimStatus
 
 S = ClaimStatus
@@ -57,4 +58,4 @@ def notify_status(session: Session, claim: Claim) -> None:
         text = render_template(f"refunds/mail/{name}.txt", **context)
         html = render_template(f"refunds/mail/{name}.html", **context)
         queue_mail(session, to=person.email, subject=_subject(claim.status, claim.reference),
-                   text=text, html=html, locale=locale)
+                   text=text, html=html, locale=locale, about=about(person))

@@ -9,12 +9,14 @@ token and once with a forged one: the answer must be 400 and the database must n
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from core.auth import StaffUser, make_reset_token
-from core.db import session_scope
+from core.db import session_scope, utcnow
+from enrollment import email_change, links
 from tests.conftest import STAFF_PASSWORD
 from tests.test_staff_scoping import (
     build_world,
@@ -46,11 +48,17 @@ def admin_client(app):
 
 
 def token_arguments(app, world) -> dict[str, dict[str, str]]:
-    """A real secret for each kind of ``<token>`` URL: a manage link and a reset link."""
+    """A real secret for each kind of ``<token>`` URL: a manage link, a reset link and the
+    link that confirms a change of e-mail address."""
     with session_scope(app.extensions["kp_engine"]) as session, app.test_request_context():
         admin = session.scalar(sa.select(StaffUser).where(StaffUser.email == ADMIN))
         reset = make_reset_token(admin)
-    return {"staff.reset_password": {"token": reset}, "": {"token": world.manage_token}}
+        enrollment = links.find_by_token(session, world.manage_token)
+        change = email_change.request_change(session, enrollment, "new@example.org", utcnow(),
+                                             timedelta(hours=1))
+    return {"staff.reset_password": {"token": reset},
+            "enrollment.email_change": {"token": change.confirm_token},
+            "": {"token": world.manage_token}}
 
 
 @pytest.mark.usefixtures("csrf_on")

@@ -93,9 +93,10 @@ def _claim_with_receipt(app, enrollment_id: int, name: str) -> tuple[int, int]:
         return claim_id, receipt.id
 
 
-def _mail(app, to: str, text: str, sent: bool = True) -> None:
+def _mail(app, to: str, text: str, sent: bool = True, person: int | None = None) -> None:
     with session_scope(engine_of(app)) as session:
-        message = queue_mail(session, to=to, subject="Kurs", text=text, locale="nn")
+        message = queue_mail(session, to=to, subject="Kurs", text=text, locale="nn",
+                             about=("participant", person) if person else None)
         message.created_at = datetime(2026, 1, 2, tzinfo=UTC)
         if sent:
             message.status = MailStatus.SENT
@@ -133,9 +134,10 @@ def seed(app, make_offering, make_staff) -> Seeded:
         certificate, _again = certificate_service.issue_by_hand(
             session, ase_e, "Attended", actor=staff, now=IN_WINDOW)
         code = certificate.code
-    _mail(app, "ase@example.no", f"Hei Åse, sjå https://kurs.example/manage/{ase_token}")
-    _mail(app, "bjorn@example.no", "Hei Bjørn")
-    _mail(app, "cecilie@example.no", "Hei Cecilie")
+    _mail(app, "ase@example.no", f"Hei Åse, sjå https://kurs.example/manage/{ase_token}",
+          person=ase)
+    _mail(app, "bjorn@example.no", "Hei Bjørn", person=bjorn)
+    _mail(app, "cecilie@example.no", "Hei Cecilie", person=cecilie)
     return Seeded(ase, bjorn, cecilie, ase_e, bjorn_e, ase_token, bjorn_token, ase_claim,
                   bjorn_claim, code)
 
@@ -296,7 +298,7 @@ def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, c
             ClaimLine.claim_id == seeded.ase_claim)),
         "receipts": _ids(app, sa.select(Receipt.id).where(Receipt.claim_id == seeded.ase_claim)),
         "outbox_messages": _ids(app, sa.select(OutboxMessage.id).where(
-            OutboxMessage.to_address == "ase@example.no")),
+            OutboxMessage.subject_type == "participant", OutboxMessage.subject_id == seeded.ase)),
         "erasure_requests": set(),
         "manage_links": _ids(app, sa.select(ManageLink.id).where(
             ManageLink.enrollment_id == seeded.ase_enrollment)),
