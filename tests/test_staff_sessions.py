@@ -9,8 +9,15 @@ PostgreSQL (one shared database is its subject) and on SQLite.
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -24,6 +31,8 @@ from core.staff_sessions import StaffSession
 from core.throttle import LoginThrottle
 from core.two_factor import RecoveryCode, SecretUnreadable, unseal
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET, staff_login, totp_code
+from tests.test_serving import ROOT, free_port, stop, wait_until_up
+from tests.test_serving import Browser as HttpBrowser
 
 EN = {"Accept-Language": "en"}
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -595,3 +604,74 @@ def test_audit_dates_out_of_range_are_a_field_error(app, make_staff, field, valu
     assert "Choose a date between the years 2000 and 2100." in page(response)
     assert kari.get("/staff/audit", query_string={field: "2000-01-01"}).status_code == 200
     assert kari.get("/staff/audit", query_string={field: "2100-12-31"}).status_code == 200
+
+
+# --- the throttle across two gunicorn workers ---------------------------------------------------
+
+
+def start_two_workers(database_url: str, port: int, access_log: str) -> subprocess.Popen:
+    """The app under the repository's gunicorn settings, two sync workers, production-like
+    (TESTING off, CSRF on), its access log giving each answer's worker pid and status."""
+    env = {
+        **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
+        "ACCESS_LOG": access_log, "FLASK_DATABASE_URL": database_url,
+        "FLASK_SECRET_KEY": "throttle-two-workers-" + "k" * 32,
+        "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "FLASK_RATELIMIT_ENABLED": "false", "FLASK_LOG_LEVEL": "WARNING",
+        "FLASK_LOGIN_THROTTLE_BASE_SECONDS": "60",
+    }
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    return subprocess.Popen(
+        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"),
+         "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "app:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def wrong_password(port: int, email: str) -> tuple[int, str]:
+    """One wrong password through the real form (its CSRF token first): status, Retry-After."""
+    browser = HttpBrowser()
+    status, form = browser.request(port, "GET", "/staff/login")
+    assert status == 200
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    status, body = browser.request(port, "POST", "/staff/login", {
+        "email": email, "password": "not-the-password", "csrf_token": token})
+    retry = re.search(r"You can try again (in [^.]+)\.", html.unescape(body))
+    return status, retry.group(1) if retry else ""
+
+
+def test_two_gunicorn_workers_throttle_exactly_as_one(app, database_url, make_staff, tmp_path):
+    make_staff()
+    port, log = free_port(), tmp_path / "access.log"
+    server = start_two_workers(database_url, port, str(log))
+    try:
+        wait_until_up(server, port)
+        started = time.monotonic()
+        sequential = [wrong_password(port, "kari@sfvl.no") for _ in range(10)]
+        took = time.monotonic() - started
+        # At once: 12 wrong passwords for another account, two at a time on the two workers.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            burst = list(pool.map(lambda _: wrong_password(port, "KARI.BURST@sfvl.no"),
+                                  range(12)))
+    finally:
+        stop(server)
+
+    posts = [line.split() for line in log.read_text().splitlines() if " POST " in line]
+    workers = {pid for pid, *_ in posts}
+    print(f"throttle over 2 workers ({database_url.split(':')[0]}): sequential "
+          f"{[s for s, _ in sequential]} in {took:.1f} s, answered by {len(workers)} workers "
+          f"(POSTs per worker {sorted(Counter(p for p, *_ in posts).values())}); burst of 12: "
+          f"{Counter(s for s, _ in burst)}")
+    assert len(workers) == 2  # the attempts really were spread over both workers
+    # Exactly as on one worker: five free attempts, then 429 with the time to wait.
+    assert [s for s, _ in sequential] == [400] * 5 + [429] * 5
+    assert {wait for _, wait in sequential[5:]} <= {"in 1 minute", "in 59 seconds"}
+    # Two requests in flight at once can both pass the check before either is counted: at
+    # most one more than the free five is checked, never a worker's worth more.
+    assert 5 <= Counter(s for s, _ in burst)[400] <= 6
+    with session_scope(engine_of(app)) as session:
+        failures = sorted(session.scalars(sa.select(LoginThrottle.failures)
+                                          .where(LoginThrottle.key.startswith("account:"))))
+    assert failures[0] == 5
+    assert failures[1] in (5, 6)
