@@ -20,6 +20,7 @@ from core import (
     logging,
     mail,
     privacy,
+    signin,
     staff,
     staff_admin,
     web,
@@ -104,6 +105,7 @@ def register_extensions(app: Flask) -> None:
     privacy.init_app(app)
     auth.init_app(app)
     staff.init_app(app)
+    signin.init_app(app)
     staff_admin.init_app(app)
 
 

@@ -26,10 +26,12 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 import sqlalchemy as sa
 from common import (
     BENCH_DIR,
     RSS_GOAL_MB,
+    SECRET_KEY,
     Gunicorn,
     app_env,
     bulk_insert,
@@ -44,13 +46,15 @@ from http_load import Client, load, median_result
 
 from app import create_app
 from core.auth import create_staff
-from core.db import session_scope
+from core.db import session_scope, utcnow
+from core.two_factor import seal
 from enrollment.models import CourseOffering
 from refunds.cli import load_rate_schemes
 from refunds.models import Claim, ClaimLine, ClaimStatus, LineKind, RateScheme, Receipt, TravelMeans
 
 P99_GOAL_MS = 100.0
 PASSWORD = "bench-password-correct-horse"  # noqa: S105 (a throwaway account)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPKURSPORTALBENCH2"  # noqa: S105 (the throwaway account's app)
 PLUGINS = '["enrollment", "refunds"]'
 # What the performance migration (aed647ebcc3d) adds, as (name, statement that restores it,
 # statement of the baseline without it): for the baseline the enrollments index is dropped and
@@ -140,8 +144,10 @@ def seed(args, url: str) -> tuple[sa.Engine, int, str]:
     email = "saksbehandlar@example.org"
     with session_scope(engine) as session:
         offering = session.get(CourseOffering, offering_id)
-        create_staff(session, email=email, name="Sakshandsamar", password=PASSWORD,
-                     county=offering.county, locale="en")
+        user = create_staff(session, email=email, name="Sakshandsamar", password=PASSWORD,
+                            county=offering.county, locale="en")
+        user.totp_secret = seal(TOTP_SECRET, SECRET_KEY)
+        user.totp_confirmed_at = utcnow()
     with engine.begin() as conn:
         name = conn.scalar(sa.text("SELECT current_database()"))
         for setting, value in PG_SETTINGS.items():
@@ -168,14 +174,31 @@ def swap_indexes(engine: sa.Engine, baseline: bool) -> None:
     vacuum(engine)
 
 
-def log_in(server: Gunicorn, email: str) -> str:
-    """The Cookie header of a logged-in caseworker."""
+def second_step_code(url: str, email: str) -> str:
+    """The caseworker's current TOTP code; the record of the last code used is cleared first,
+    since a code is accepted once and the benchmark logs the same account in several times."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE staff_users SET totp_last_step = NULL WHERE email = :email"),
+                     {"email": email})
+    engine.dispose()
+    return pyotp.TOTP(TOTP_SECRET).now()
+
+
+def log_in(server: Gunicorn, email: str, url: str) -> str:
+    """The Cookie header of a logged-in caseworker (password, then the second step)."""
     client = Client(server.base)
     token = client.csrf_token("/staff/login")
     status, _headers, _body = client.request(
         "POST", "/staff/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
     if status != 302:
         raise SystemExit(f"login failed: {status}")
+    token = client.csrf_token("/staff/login/code")
+    status, _headers, _body = client.request(
+        "POST", "/staff/login/code",
+        data={"code": second_step_code(url, email), "csrf_token": token})
+    if status != 302:
+        raise SystemExit(f"second step of the login failed: {status}")
     return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
@@ -206,12 +229,13 @@ def explain(url: str, email: str, paths: dict[str, str], label: str,
             plans_dir: Path | None) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) of the statements the pages run on claims or enrollments;
     printed, and written to ``plans_dir/<page>-<label>.txt`` when given."""
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench-explain-" + "0" * 32,
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY,
                       "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
                       "PLUGINS": ["enrollment", "refunds"], "LOG_LEVEL": "WARNING"})
     engine = app.extensions["kp_engine"]
     client = app.test_client()
     client.post("/staff/login", data={"email": email, "password": PASSWORD})
+    client.post("/staff/login/code", data={"code": second_step_code(url, email)})
     for name, path in paths.items():
         statements: list[tuple[str, dict]] = []
 
@@ -316,7 +340,7 @@ def main() -> int:
                     url, FLASK_PLUGINS=PLUGINS, FLASK_REFUNDS_QUEUE_PAGE_SIZE="500")))
             servers["queue-1page"] = one_page
             paths["queue-1page"] = paths["queue"]
-            cookie = log_in(app, email)
+            cookie = log_in(app, email, url)
             print(f"workers: {len(app.workers())} per server (sync), {args.connections} "
                   f"connections, {args.rounds} rounds of {args.seconds:g} s; pages:")
             for name in ("queue", "participants", "queue-1page"):

@@ -6,19 +6,33 @@ Scoping lives here, in ``county_scope`` and ``scoped_or_404``, so no view filter
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Flask, abort, current_app, has_app_context, redirect, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    request,
+    url_for,
+)
+from flask import session as cookie_session
+from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core import staff_sessions
 from core.collation import collated
-from core.db import Base, UTCDateTime, get_session, utcnow
+from core.db import Base, UTCDateTime, get_engine, get_session, new_session, session_scope, utcnow
 from core.models import County
 
 login_manager = LoginManager()
@@ -41,6 +55,11 @@ class StaffUser(UserMixin, Base):
     locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second factor (core.two_factor): the sealed TOTP secret, when it was confirmed, and
+    # the last time step accepted (a code is accepted once).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     county: Mapped[County | None] = relationship()
 
@@ -88,6 +107,18 @@ def authenticate(session: Session, email: str, password: str) -> StaffUser | Non
     return user
 
 
+# Characters that are not text: controls (tab, newline, escape …), format characters (bidi
+# overrides such as U+202E, zero-width joiners and spaces, soft hyphens), line and paragraph
+# separators, surrogates, private use and unassigned code points. A name with one could hide
+# or reorder what the audit log and the accounts list show.
+NOT_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds a character that is not printable text (see ``NOT_TEXT``)."""
+    return any(unicodedata.category(ch) in NOT_TEXT for ch in text)
+
+
 def create_staff(
     session: Session, *, email: str, name: str, password: str, county: County | None,
     is_admin: bool = False, locale: str = "nn",
@@ -97,6 +128,8 @@ def create_staff(
         raise ValueError("an administrator has no county; county staff need one")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if has_control_characters(name) or not name.strip():
+        raise ValueError("the name must be printable text (no control characters)")
     user = StaffUser(email=email.strip().lower(), name=name, county=county, is_admin=is_admin,
                      locale=locale)
     user.set_password(password)
@@ -187,18 +220,86 @@ def admin_required(view: Callable) -> Callable:
     return wrapped
 
 
+# --- sessions ---------------------------------------------------------------------------------
+
+SESSION_KEY = "staff_sid"
+
+
+def session_limits() -> staff_sessions.Limits:
+    """The idle and absolute session lifetimes from the configuration."""
+    config = current_app.config
+    return staff_sessions.Limits(
+        idle=timedelta(minutes=float(config["STAFF_SESSION_IDLE_MINUTES"])),
+        max_age=timedelta(hours=float(config["STAFF_SESSION_MAX_HOURS"])))
+
+
+def _ended_message(reason: str) -> str:
+    config = current_app.config
+    if reason == staff_sessions.EndReason.IDLE:
+        return _("You were logged out after %(minutes)s minutes without activity. Please log "
+                 "in again.", minutes=config["STAFF_SESSION_IDLE_MINUTES"])
+    if reason == staff_sessions.EndReason.EXPIRED:
+        return _("You were logged out: a session lasts at most %(hours)s hours. Please log in "
+                 "again.", hours=config["STAFF_SESSION_MAX_HOURS"])
+    return _("Your session has ended. Please log in again.")
+
+
+def _check_staff_session() -> None:
+    """Before anything else, check the server-side session of a cookie that names a staff
+    member; an ended, idle or too old session logs the cookie out with a message.
+
+    The check runs in its own short transactions, before the request's session is opened, and
+    writes only when the session ends or at most once a minute (its last-seen time)."""
+    user_id = cookie_session.get("_user_id")
+    if user_id is None or request.endpoint in (None, "static"):
+        return
+    token = cookie_session.get(SESSION_KEY)
+    uid = int(user_id) if str(user_id).isdecimal() else -1
+    limits = session_limits()
+    engine = get_engine()
+    reader = new_session(engine, write=False)
+    try:
+        row = reader.scalar(sa.select(staff_sessions.StaffSession).where(
+            staff_sessions.StaffSession.token_hash == staff_sessions.token_hash(token or "")))
+        now = utcnow()
+        reason = staff_sessions.ended_reason(row, uid, now, limits)
+        needs_write = (reason is not None and row is not None and row.ended_at is None) or (
+            reason is None and now - row.last_seen_at >= staff_sessions.TOUCH_INTERVAL)
+    finally:
+        reader.close()
+    if needs_write:
+        with session_scope(engine) as writer:
+            reason = staff_sessions.check(writer, token, uid, limits)
+    if reason is None:
+        g.staff_session_user = uid
+        return
+    cookie_session.clear()
+    flash(_ended_message(reason), "error")
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdecimal():
+    # Only with a live server-side session checked this request (never from a remember cookie).
+    if not user_id.isdecimal() or g.get("staff_session_user") != int(user_id):
         return None
     user = get_session().get(StaffUser, int(user_id))
     return user if user is not None and user.active else None
 
 
 def init_app(app: Flask) -> None:
-    """Set up Flask-Login; staff session cookies are HttpOnly, SameSite=Lax, Secure on HTTPS."""
+    """Set up Flask-Login and the server-side session check; staff session cookies are
+    HttpOnly, SameSite=Lax, Secure on HTTPS; no remember-me cookies.
+
+    Two-factor sign-in can be switched off (``STAFF_TWO_FACTOR_REQUIRED = False``) only in
+    debug mode: the app refuses to start otherwise."""
+    app.config.setdefault("STAFF_SESSION_IDLE_MINUTES", 30)
+    app.config.setdefault("STAFF_SESSION_MAX_HOURS", 10)
+    app.config.setdefault("STAFF_TWO_FACTOR_REQUIRED", True)
+    if not app.config["STAFF_TWO_FACTOR_REQUIRED"] and not app.debug:
+        raise RuntimeError("STAFF_TWO_FACTOR_REQUIRED can be turned off only in debug mode.")
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.session_protection = "strong"
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
+    app.before_request(_check_staff_session)

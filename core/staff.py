@@ -8,38 +8,35 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.cli import AppGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from core import audit
+from core import audit, staff_sessions, throttle, two_factor
 from core.auth import (
     MIN_PASSWORD_LENGTH,
     StaffUser,
-    authenticate,
     create_staff,
     make_reset_token,
     user_from_reset_token,
 )
-from core.db import get_session, utcnow
+from core.db import get_session
 from core.forms import AppForm
 from core.jobs import queue_job, register_job
-from core.limits import config_limit, form_email_key, limiter
+from core.limits import config_limit, limiter
 from core.mail import queue_mail
 from core.models import County
-from core.web import external_url, no_store, safe_next
+from core.web import external_url, no_store
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 staff_cli = AppGroup("staff", help="Staff accounts.")
@@ -100,46 +97,6 @@ class ResetForm(AppForm):
     )
 
 
-def _failed_login(response) -> bool:
-    """Only failed attempts count against the login limit."""
-    return request.method == "POST" and response.status_code != 302
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(config_limit("LOGIN_RATE_LIMIT"), methods=["POST"], deduct_when=_failed_login)
-@limiter.limit(config_limit("LOGIN_ACCOUNT_RATE_LIMIT"), methods=["POST"],
-               key_func=form_email_key, deduct_when=_failed_login)
-def login():
-    """Log in; one message for a wrong password and an unknown e-mail alike."""
-    form = LoginForm()
-    if form.validate_on_submit():
-        session = get_session()
-        user = authenticate(session, form.email.data, form.password.data)
-        if user is not None:
-            user.last_login_at = utcnow()
-            session.commit()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next"), current_app.config["STAFF_HOME"]))
-        form.password.errors = [_("Wrong e-mail or password, or the account is deactivated.")]
-    status = 400 if form.errors else 200
-    return no_store(current_app.make_response(
-        (render_template("staff/login.html", form=form), status)))
-
-
-class LogoutForm(AppForm):
-    """The log-out button; the CSRF token is its only field."""
-
-
-@bp.post("/logout")
-def logout():
-    """Log out (a POST with a CSRF token, so another site cannot log staff out)."""
-    if not LogoutForm().validate_on_submit():
-        abort(400)
-    logout_user()
-    flash(_("You are logged out."), "success")
-    return redirect(url_for("staff.login"))
-
-
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit(config_limit("LINK_RATE_LIMIT"), methods=["POST"])
 def forgot_password():
@@ -187,8 +144,13 @@ def reset_password(token: str):
     form = ResetForm()
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        # Whoever knew the old password is logged out everywhere, and the real person is never
+        # kept out by someone else's wrong guesses: the account's sign-in delay is cleared.
+        ended = staff_sessions.end_all(session, user.id, staff_sessions.EndReason.PASSWORD)
+        throttle.clear(session, throttle.account_key(user.email))
         audit.record(session, actor=user, action="staff.password_reset", object_type="staff_user",
-                     object_id=user.id, county_id=user.county_id)
+                     object_id=user.id, county_id=user.county_id,
+                     after={"sessions_ended": ended} if ended else None)
         session.commit()
         flash(_("Your password is changed. You can log in now."), "success")
         return redirect(url_for("staff.login"))
@@ -228,13 +190,29 @@ def create_command(email, name, county_slug, admin, locale, password):
                  after={"email": user.email, "admin": admin, "county": county_slug})
     session.commit()
     click.echo(f"Created {'administrator' if admin else 'staff member'} {user.email}.")
+    click.echo("The account sets up its second factor (an authenticator app) at first login.")
+
+
+@staff_cli.command("reset-two-factor")
+@click.option("--email", required=True)
+def reset_two_factor_command(email):
+    """Forget an account's second factor (a lost phone and no recovery codes left); the person
+    sets it up again at their next login. Their sessions end."""
+    session = get_session()
+    user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account with {email}")
+    two_factor.reset(session, user)
+    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.TWO_FACTOR_RESET)
+    audit.record(session, actor=None, action="staff.two_factor_reset", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id)
+    session.commit()
+    click.echo(f"The second factor of {user.email} is reset.")
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the command and the template helpers."""
     app.config.setdefault("STAFF_HOME", "/staff/")
-    app.config.setdefault("LOGIN_RATE_LIMIT", "20 per 15 minutes")
-    app.config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 15 minutes")
     app.register_blueprint(bp)
     register_job(app, RESET_JOB, send_reset_link)
     app.cli.add_command(staff_cli)

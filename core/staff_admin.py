@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session, contains_eager
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from core import audit
+from core import audit, staff_sessions, two_factor
 from core.audit import AuditEvent
 from core.auth import (
     StaffUser,
     admin_required,
     county_scope,
     create_staff,
+    has_control_characters,
     make_reset_token,
     staff_required,
 )
@@ -50,12 +51,20 @@ LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
 # --- the audit log -----------------------------------------------------------------------------
 
 
+# The audit log begins with Kursportal; a year far outside would overflow the conversion of
+# Oslo midnight to UTC (year 1 or 9999: a 500), and means a typing error anyway.
+AUDIT_YEARS = (2000, 2100)
+
+
 def _iso_date(form, field) -> None:
-    """A date written as the browser's date input sends it: 2026-03-01."""
+    """A date written as the browser's date input sends it: 2026-03-01, in AUDIT_YEARS."""
     try:
-        date.fromisoformat(field.data)
+        day = date.fromisoformat(field.data)
     except ValueError:
         raise ValidationError(_l("Write the date as YYYY-MM-DD.")) from None
+    if not AUDIT_YEARS[0] <= day.year <= AUDIT_YEARS[1]:
+        raise ValidationError(_l("Choose a date between the years %(first)s and %(last)s.",
+                                 first=AUDIT_YEARS[0], last=AUDIT_YEARS[1]))
 
 
 def _whole_number(form, field) -> None:
@@ -226,10 +235,26 @@ def set_active(session: Session, user: StaffUser, active: bool, *, actor: StaffU
     if user.active == active:
         return False
     user.active = active
+    # Deactivation ends every session; reactivation too, so none from before comes back.
+    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.REACTIVATED if active
+                           else staff_sessions.EndReason.DEACTIVATED)
     audit.record(session, actor=actor, action="staff.activate" if active else "staff.deactivate",
                  object_type="staff_user", object_id=user.id, county_id=user.county_id,
                  before={"active": not active}, after={"active": active})
     return True
+
+
+def reset_second_factor(session: Session, user: StaffUser, *, actor: StaffUser) -> None:
+    """Forget a colleague's second factor (a lost phone): they set it up again at their next
+    login; their sessions end meanwhile."""
+    if user.id == actor.id:
+        raise OwnAccount()
+    before = {"two_factor": two_factor.is_enrolled(user)}
+    two_factor.reset(session, user)
+    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.TWO_FACTOR_RESET)
+    audit.record(session, actor=actor, action="staff.two_factor_reset", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id, before=before,
+                 after={"two_factor": False})
 
 
 def change_scope(session: Session, user: StaffUser, county: County | None, is_admin: bool, *,
@@ -278,6 +303,12 @@ class AccountForm(ScopeForm):
 
     name = StringField(_l("Name"), validators=[
         DataRequired(message=_l("Enter the person's name.")), Length(max=200)])
+
+    def validate_name(self, field):
+        """Printable text only: no control, format or separator characters."""
+        if has_control_characters(field.data):
+            raise ValidationError(_l("The name may not contain control characters or other "
+                                     "invisible characters."))
     email = EmailField(_l("E-mail"), validators=[
         DataRequired(message=_l("Enter the e-mail address.")),
         Email(message=_l("Enter a valid e-mail address.")), Length(max=254)])
@@ -365,6 +396,25 @@ def deactivate_account(user_id: int):
 def activate_account(user_id: int):
     """Let a deactivated account log in again."""
     return _set_active_view(user_id, True)
+
+
+@bp.route("/accounts/<int:user_id>/two-factor/reset", methods=["GET", "POST"])
+@admin_required
+def reset_account_second_factor(user_id: int):
+    """Ask, then reset a colleague's second factor; the reset is in the audit log."""
+    session = get_session()
+    user = _account_or_404(session, user_id)
+    form = ConfirmForm()
+    own = user.id == current_user.id
+    if not own and form.validate_on_submit():
+        reset_second_factor(session, user, actor=current_user)
+        session.commit()
+        flash(_("The second factor of %(email)s is reset. They set it up again at their next "
+                "login.", email=user.email), "success")
+        return redirect(url_for("staff.list_accounts"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/accounts_two_factor.html", form=form, user=user, own=own,
+                           enrolled=two_factor.is_enrolled(user)), status
 
 
 @bp.route("/accounts/<int:user_id>/scope", methods=["GET", "POST"])

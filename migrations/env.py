@@ -6,6 +6,9 @@ import core.audit  # noqa: F401
 import core.auth  # noqa: F401
 import core.mail  # noqa: F401
 import core.models  # noqa: F401  (registers the tables on Base.metadata)
+import core.staff_sessions  # noqa: F401
+import core.throttle  # noqa: F401
+import core.two_factor  # noqa: F401
 import enrollment.models  # noqa: F401
 import refunds.models  # noqa: F401
 from core.db import Base, make_engine

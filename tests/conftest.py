@@ -252,34 +252,74 @@ def count_queries(app) -> Callable:
 
 
 STAFF_PASSWORD = "correct-horse-battery-staple"
+# Every account make_staff creates has this authenticator secret, confirmed: the suite runs with
+# two-factor sign-in on, as production does.
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPKURSPORTALTESTS2"
+
+
+def totp_code(app, email: str) -> str:
+    """A code the app accepts now for ``email``: the current one, or, when an earlier login of
+    this account used it already (a code works once), after moving that record back a step as
+    if the earlier login had been half a minute ago."""
+    import pyotp
+
+    from core.auth import StaffUser
+    from core.two_factor import STEP
+
+    step = int(datetime.now(UTC).timestamp()) // STEP
+    with session_scope(app.extensions["kp_engine"]) as session:
+        user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+        if user is not None and user.totp_last_step is not None and user.totp_last_step >= step:
+            user.totp_last_step = step - 1
+    return pyotp.TOTP(STAFF_TOTP_SECRET).at(step * STEP)
+
+
+def staff_login(app, client, email: str = "kari@sfvl.no", password: str = STAFF_PASSWORD,
+                **kwargs):
+    """Log ``client`` in through both steps (password, then the app's code); returns the
+    answer to the code, a 302 to the page asked for."""
+    first = client.post("/staff/login", data={"email": email, "password": password}, **kwargs)
+    assert first.status_code == 302, first.get_data(as_text=True)
+    assert first.headers["Location"].startswith("/staff/login/code"), first.headers["Location"]
+    second = client.post("/staff/login/code", data={"code": totp_code(app, email)},
+                         **{k: v for k, v in kwargs.items() if k != "query_string"})
+    assert second.status_code == 302, second.get_data(as_text=True)
+    return second
 
 
 @pytest.fixture
 def make_staff(app) -> Callable[..., int]:
     """Create a staff account (county staff by default, ``admin=True`` for an administrator);
-    returns its id. The password is ``STAFF_PASSWORD``."""
+    returns its id. The password is ``STAFF_PASSWORD``, the second factor ``STAFF_TOTP_SECRET``
+    (``two_factor=False``: none set up yet, as for an account just created)."""
     from core.auth import create_staff
+    from core.two_factor import seal
 
     def factory(email: str = "kari@sfvl.no", county: str | None = "vestland",
-                admin: bool = False, name: str = "Kari Nordmann", locale: str = "en") -> int:
+                admin: bool = False, name: str = "Kari Nordmann", locale: str = "en",
+                two_factor: bool = True) -> int:
         with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
             county_row = None
             if not admin:
                 county_row = session.scalar(sa.select(County).where(County.slug == county))
             user = create_staff(session, email=email, name=name, password=STAFF_PASSWORD,
                                 county=county_row, is_admin=admin, locale=locale)
+            if two_factor:
+                user.totp_secret = seal(STAFF_TOTP_SECRET, app.config["SECRET_KEY"])
+                user.totp_confirmed_at = datetime.now(UTC)
+            session.flush()
             return user.id
 
     return factory
 
 
 @pytest.fixture
-def login(client) -> Callable[[str], None]:
-    """Log the test client in as the staff member with ``email`` (English pages)."""
+def login(app, client) -> Callable[[str], None]:
+    """Log the test client in as the staff member with ``email`` (English pages), password and
+    second factor."""
 
     def do_login(email: str = "kari@sfvl.no", password: str = STAFF_PASSWORD) -> None:
         client.get("/lang/en")
-        response = client.post("/staff/login", data={"email": email, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
+        staff_login(app, client, email, password)
 
     return do_login

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from core.auth import StaffUser, make_reset_token
 from core.db import session_scope, utcnow
 from enrollment import email_change, links
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, totp_code
 from tests.test_staff_scoping import (
     build_world,
     changed_tables,
@@ -43,6 +43,10 @@ def admin_client(app):
     token = CSRF_FIELD.search(client.get("/staff/login").get_data(as_text=True)).group(1)
     response = client.post("/staff/login", data={"email": ADMIN, "password": STAFF_PASSWORD,
                                                  "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    token = CSRF_FIELD.search(client.get("/staff/login/code").get_data(as_text=True)).group(1)
+    response = client.post("/staff/login/code", data={"code": totp_code(app, ADMIN),
+                                                      "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 

@@ -38,7 +38,7 @@ from enrollment.models import (
     Role,
 )
 from refunds.models import Claim
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.refunds_factories import attend, load_rates
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_certificates import qr_codes_on_first_page
@@ -154,9 +154,8 @@ def forged_client(app, environ: dict) -> HostClient:
     return client
 
 
-def log_in(client, email: str) -> None:
-    response = client.post("/staff/login", data={"email": email, "password": STAFF_PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+def log_in(app, client, email: str) -> None:
+    staff_login(app, client, email)
 
 
 def deliver(runner, smtp_server, seen: list) -> list[EmailMessage]:  # noqa: F811
@@ -228,9 +227,9 @@ def test_no_link_in_any_mail_pdf_calendar_or_page_follows_a_forged_host(
     make_staff("admin@sf.no", admin=True, name="Ada Admin")
     person = forged_client(app, forged)
     kari = forged_client(app, forged)
-    log_in(kari, "kari@sfvl.no")
+    log_in(app, kari, "kari@sfvl.no")
     admin = forged_client(app, forged)
-    log_in(admin, "admin@sf.no")
+    log_in(app, admin, "admin@sf.no")
 
     # --- staff accounts: forgot password, an administrator creates an account ---------------
     checked.response("POST /staff/password/forgot",

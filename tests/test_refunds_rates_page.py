@@ -19,7 +19,7 @@ from core.i18n import format_money, format_short_day, to_local
 from core.models import County
 from refunds.calc import LegInput
 from refunds.models import ClaimLine, Rate, RateKind, RateScheme, TravelMeans
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import staff_login
 from tests.refunds_factories import (
     TRAVEL_DAY,
     car_leg,
@@ -39,8 +39,7 @@ def text(response) -> str:
 def logged_in(app, email: str, locale: str = "en"):
     client = app.test_client()
     client.get(f"/lang/{locale}")
-    response = client.post("/staff/login", data={"email": email, "password": STAFF_PASSWORD})
-    assert response.status_code == 302
+    staff_login(app, client, email)
     return client
 
 

@@ -42,7 +42,7 @@ from refunds.models import (
     Receipt,
 )
 from refunds.uploads import MAX_RECEIPT_BYTES
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import staff_login
 from tests.refunds_factories import attend, engine_of, load_rates
 from tests.test_refunds_uploads import HOSTILE, png, real_pdf
 
@@ -93,8 +93,7 @@ def client_in(app, locale: str):
 
 def staff_client(app, email: str = "kari@sfvl.no"):
     client = client_in(app, "en")
-    response = client.post("/staff/login", data={"email": email, "password": STAFF_PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    staff_login(app, client, email)
     return client
 
 

@@ -20,7 +20,7 @@ from core.auth import StaffUser, make_reset_token
 from core.db import session_scope
 from core.mail import OutboxMessage, send_pending
 from core.models import County
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, staff_login, totp_code
 
 EN = {"Accept-Language": "en"}
 RESET_LINK = re.compile(r"https?://[^\s/]+(/staff/password/reset/[A-Za-z0-9_.-]+)")
@@ -102,8 +102,7 @@ def logged_in_client(app, email: str):
     """A fresh test client logged in as ``email`` (English pages)."""
     client = app.test_client()
     client.get("/lang/en")
-    response = post_login(client, email, STAFF_PASSWORD)
-    assert response.status_code == 302, page(response)
+    staff_login(app, client, email, headers=EN)
     return client
 
 
@@ -116,7 +115,12 @@ def test_login_with_the_right_password_opens_the_staff_pages(app, client, make_s
     response = post_login(client, "Kari@SFVL.no ", STAFF_PASSWORD)
 
     assert response.status_code == 302
-    assert response.headers["Location"] == app.config["STAFF_HOME"]
+    assert response.headers["Location"] == "/staff/login/code"
+    assert client.get("/staff/audit").headers["Location"].startswith("/staff/login")
+    assert user_row(app, "kari@sfvl.no")["last_login_at"] is None  # not in until the code
+    second = client.post("/staff/login/code", data={"code": totp_code(app, "kari@sfvl.no")})
+    assert second.status_code == 302
+    assert second.headers["Location"] == app.config["STAFF_HOME"]
     audit_page = client.get("/staff/audit", headers=EN)
     assert audit_page.status_code == 200
     assert "Kari Nordmann" in page(audit_page)
@@ -127,11 +131,9 @@ def test_login_goes_back_to_the_page_asked_for_but_never_off_site(app, client, m
     make_staff()
     assert client.get("/staff/audit").headers["Location"].startswith("/staff/login?next=")
 
-    inside = client.post("/staff/login?next=/staff/audit",
-                         data={"email": "kari@sfvl.no", "password": STAFF_PASSWORD})
+    inside = staff_login(app, client, query_string={"next": "/staff/audit"})
     client.post("/staff/logout")
-    outside = client.post("/staff/login?next=https://evil.example/",
-                          data={"email": "kari@sfvl.no", "password": STAFF_PASSWORD})
+    outside = staff_login(app, client, query_string={"next": "https://evil.example/"})
 
     assert inside.headers["Location"] == "/staff/audit"
     assert outside.headers["Location"] == app.config["STAFF_HOME"]
@@ -215,62 +217,7 @@ def test_staff_pages_are_never_cached(app, client, make_staff, login):
         assert client.get(url).headers["Cache-Control"] == "no-store"
 
 
-# --- rate limits --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def per_account_limit(app_config):
-    app_config.update(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="100 per 15 minutes",
-                      LOGIN_ACCOUNT_RATE_LIMIT="3 per 15 minutes")
-
-
-@pytest.fixture
-def per_address_limit(app_config):
-    app_config.update(RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per 15 minutes",
-                      LOGIN_ACCOUNT_RATE_LIMIT="100 per 15 minutes")
-
-
-@pytest.mark.usefixtures("per_account_limit")
-def test_repeated_failures_for_one_account_are_stopped(app, client, make_staff):
-    make_staff()
-    make_staff(email="ola@sfvl.no")
-
-    failures = [post_login(client, "kari@sfvl.no", f"guess-{i}").status_code for i in range(3)]
-    blocked = post_login(client, "KARI@sfvl.no", STAFF_PASSWORD)
-
-    assert failures == [400, 400, 400]
-    assert blocked.status_code == 429
-    assert "Too many attempts" in page(blocked)
-    assert "Please wait a little and try again." in page(blocked)
-    assert user_row(app, "kari@sfvl.no")["last_login_at"] is None
-    # Another account from the same address is not locked out by someone guessing at Kari's.
-    assert post_login(client, "ola@sfvl.no", STAFF_PASSWORD).status_code == 302
-
-
-@pytest.mark.usefixtures("per_address_limit")
-def test_repeated_failures_from_one_address_are_stopped(app, client, make_staff):
-    make_staff()
-
-    failures = [post_login(client, f"guess{i}@sfvl.no", "wrong-password").status_code
-                for i in range(3)]
-    blocked = post_login(client, "kari@sfvl.no", STAFF_PASSWORD)
-
-    assert failures == [400, 400, 400]
-    assert blocked.status_code == 429
-    assert "Too many attempts" in page(blocked)
-    assert '<html lang="en">' in page(blocked)
-
-
-@pytest.mark.usefixtures("per_account_limit")
-def test_successful_logins_do_not_count_against_the_limit(app, client, make_staff):
-    make_staff()
-
-    codes = []
-    for _ in range(5):
-        codes.append(post_login(client, "kari@sfvl.no", STAFF_PASSWORD).status_code)
-        client.post("/staff/logout")
-
-    assert codes == [302] * 5
+# --- the sign-in throttle: moved to tests/test_staff_sessions.py ----------------------------------
 
 
 # --- password reset -----------------------------------------------------------------------------
@@ -476,7 +423,9 @@ def test_admin_creates_county_staff_who_choose_their_own_password(app, admin):
     assert newcomer.get(link).status_code == 200
     done = newcomer.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 302
-    assert post_login(newcomer, "per@sfvl.no", NEW_PASSWORD).status_code == 302
+    first_login = post_login(newcomer, "per@sfvl.no", NEW_PASSWORD)
+    assert first_login.status_code == 302
+    assert first_login.headers["Location"] == "/staff/login/setup"  # the app is set up first
     assert newcomer.get(link).status_code == 302  # the link worked once
 
 

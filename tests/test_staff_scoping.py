@@ -1,6 +1,7 @@
 """The route-enumeration test: no staff route lets one county reach another county's objects.
 
-Every rule under ``/staff/`` (except the public login, logout and password pages) is called with
+Every rule under ``/staff/`` (except the public login, second-factor, logout and password pages,
+and "log out all my sessions", which acts on no county's object) is called with
 the ids of objects that belong to Vestland, by a staff member of Rogaland, with each of its
 methods. Each must answer 404 and leave the database exactly as it was. The same GET requests by
 a staff member of Vestland must not answer 404, which proves the ids were right.
@@ -40,12 +41,14 @@ from refunds import services as refund_services
 from refunds.calc import LegInput
 from refunds.cli import load_rate_schemes
 from refunds.models import Rate, RateKind, RateScheme, TravelMeans
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.test_refunds_uploads import png
 
-# The public pages of staff authentication: reachable without an account by design.
+# The public pages of staff authentication: reachable without an account by design; and
+# "log out all my sessions", which ends one's own sessions (this client's too) and no more.
 AUTH_ENDPOINTS = frozenset({
     "staff.login", "staff.logout", "staff.forgot_password", "staff.reset_password",
+    "staff.second_factor", "staff.set_up_second_factor", "staff.end_all_sessions",
 })
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # Every piece of Vestland data carries this mark, so a page that leaks it is easy to spot.
@@ -237,8 +240,7 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 def logged_in(app, email: str):
     client = app.test_client()
     client.get("/lang/en")
-    response = client.post("/staff/login", data={"email": email, "password": STAFF_PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    staff_login(app, client, email)
     return client
 
 

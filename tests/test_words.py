@@ -41,7 +41,7 @@ from enrollment.models import (
 from refunds.eligibility import check_eligible
 from refunds.errors import NotEligible
 from refunds.models import Claim, ClaimStatus
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import staff_login
 from tests.refunds_factories import car_leg, draft_claim, engine_of, load_rates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +73,7 @@ def client_in(app, locale: str):
 
 def staff_client_in(app, locale: str, email: str = "kari@sfvl.no"):
     client = app.test_client()
-    response = client.post("/staff/login", data={"email": email, "password": STAFF_PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    staff_login(app, client, email)
     client.get(f"/lang/{locale}")
     return client
 

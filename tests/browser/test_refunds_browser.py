@@ -24,7 +24,7 @@ from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Particip
 from refunds.calc import explain
 from refunds.models import Claim, ClaimStatus
 from tests.browser.conftest import assert_no_axe_violations
-from tests.conftest import STAFF_PASSWORD
+from tests.browser.test_staff_browser import log_in as staff_log_in
 from tests.refunds_factories import attend, load_rates
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_refunds_uploads import png
@@ -76,11 +76,7 @@ def claim(app) -> Claim:
 
 
 def log_in(page: Page, base: str, locale: str = "en") -> None:
-    page.goto(f"{base}/lang/{locale}?next=/staff/login")
-    page.fill("#email", "kari@sfvl.no")
-    page.fill("#password", STAFF_PASSWORD)
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+    staff_log_in(page, base, "kari@sfvl.no", locale)
 
 
 def submit(page: Page, selector: str) -> None:

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import openpyxl
+import pyotp
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
@@ -30,13 +31,19 @@ from enrollment.services import (
 )
 from refunds.cli import load_rate_schemes
 from tests.browser.conftest import assert_no_axe_violations
-from tests.conftest import STAFF_PASSWORD
+from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET
 
 
 def log_in(page: Page, base: str, email: str, locale: str = "en") -> None:
+    """The password, then the code an authenticator app would show (the account's secret is
+    the suite's ``STAFF_TOTP_SECRET``)."""
     page.goto(f"{base}/lang/{locale}?next=/staff/login")
     page.fill("#email", email)
     page.fill("#password", STAFF_PASSWORD)
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.url.endswith("/staff/login/code")
+    page.fill("#code", pyotp.TOTP(STAFF_TOTP_SECRET).now())
     with page.expect_navigation():
         page.locator("main form button[type=submit]").click()
     assert page.url.endswith("/staff/")
