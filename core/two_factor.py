@@ -1,10 +1,10 @@
 """The second factor of staff sign-in: TOTP codes (RFC 6238) and single-use recovery codes.
 
 The TOTP secret is kept server-side, sealed with a key derived from ``SECRET_KEY``: a copy of
-the database alone (a backup, a dump) does not give anyone the codes. The seal is HMAC-SHA256
-in counter mode as the key stream with an HMAC-SHA256 tag over nonce and ciphertext
-(encrypt-then-MAC), from the standard library only. Rotating ``SECRET_KEY`` makes the sealed
-secrets unreadable: the accounts then need their second factor reset (an administrator, or
+the database alone (a backup, a dump) does not give anyone the codes. The seal is Fernet from
+the maintained ``cryptography`` package (AES-128-CBC with an HMAC-SHA256 tag, encrypt-then-MAC),
+keyed by an HMAC-SHA256 of ``SECRET_KEY`` for this one purpose. Rotating ``SECRET_KEY`` makes
+the sealed secrets unreadable: the accounts then need their second factor reset (an administrator, or
 ``flask staff reset-two-factor``), and sign-in says so rather than letting anyone enrol anew.
 
 A code is accepted once: the last accepted time step is stored and only a later one passes,
@@ -23,6 +23,7 @@ from datetime import datetime
 import pyotp
 import segno
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.auth import StaffUser
@@ -31,7 +32,6 @@ from core.db import Base, UTCDateTime, utcnow
 ISSUER = "Kursportal"
 STEP = 30  # seconds, RFC 6238's default and what every authenticator app uses
 RECOVERY_CODES = 10
-_SEAL_VERSION = b"v1"
 
 
 class RecoveryCode(Base):
@@ -54,41 +54,22 @@ class SecretUnreadable(Exception):
 # --- sealing the secret ---------------------------------------------------------------------------
 
 
-def _key(secret_key: str, purpose: bytes) -> bytes:
-    return hmac.new(secret_key.encode(), b"kursportal-totp-" + purpose, hashlib.sha256).digest()
-
-
-def _stream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (hmac.new(key, nonce + i.to_bytes(4, "big"), hashlib.sha256).digest()
-              for i in range(-(-length // 32)))
-    return b"".join(blocks)[:length]
+def _fernet(secret_key: str) -> Fernet:
+    key = hmac.new(secret_key.encode(), b"kursportal-totp-seal", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
 
 
 def seal(plain: str, secret_key: str) -> str:
-    """``plain`` encrypted and authenticated with keys derived from ``secret_key``."""
-    data = plain.encode()
-    nonce = secrets.token_bytes(16)
-    body = bytes(a ^ b for a, b in zip(data, _stream(_key(secret_key, b"enc"), nonce, len(data)),
-                                        strict=True))
-    tag = hmac.new(_key(secret_key, b"mac"), _SEAL_VERSION + nonce + body, hashlib.sha256).digest()
-    return _SEAL_VERSION.decode() + "$" + base64.urlsafe_b64encode(nonce + body + tag).decode()
+    """``plain`` encrypted and authenticated with a key derived from ``secret_key``."""
+    return _fernet(secret_key).encrypt(plain.encode()).decode()
 
 
 def unseal(sealed: str, secret_key: str) -> str:
     """The text ``seal`` sealed; SecretUnreadable if the key differs or the text was altered."""
-    version, _, payload = sealed.partition("$")
     try:
-        raw = base64.urlsafe_b64decode(payload.encode())
-    except ValueError:
+        return _fernet(secret_key).decrypt(sealed.encode()).decode()
+    except (InvalidToken, ValueError):
         raise SecretUnreadable() from None
-    nonce, body, tag = raw[:16], raw[16:-32], raw[-32:]
-    expected = hmac.new(_key(secret_key, b"mac"), version.encode() + nonce + body,
-                        hashlib.sha256).digest()
-    if version.encode() != _SEAL_VERSION or len(raw) < 48 or not hmac.compare_digest(tag,
-                                                                                     expected):
-        raise SecretUnreadable()
-    stream = _stream(_key(secret_key, b"enc"), nonce, len(body))
-    return bytes(a ^ b for a, b in zip(body, stream, strict=True)).decode()
 
 
 # --- enrolment --------------------------------------------------------------------------------
