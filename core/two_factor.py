@@ -4,8 +4,9 @@ The TOTP secret is kept server-side, sealed with a key derived from ``SECRET_KEY
 the database alone (a backup, a dump) does not give anyone the codes. The seal is Fernet from
 the maintained ``cryptography`` package (AES-128-CBC with an HMAC-SHA256 tag, encrypt-then-MAC),
 keyed by an HMAC-SHA256 of ``SECRET_KEY`` for this one purpose. Rotating ``SECRET_KEY`` makes
-the sealed secrets unreadable: the accounts then need their second factor reset (an administrator, or
-``flask staff reset-two-factor``), and sign-in says so rather than letting anyone enrol anew.
+the sealed secrets unreadable: the accounts then need their second factor reset (an
+administrator, or ``flask staff reset-two-factor``), and sign-in says so rather than letting
+anyone enrol anew.
 
 A code is accepted once: the last accepted time step is stored and only a later one passes,
 through a conditional UPDATE, so two workers cannot both accept the same code. Recovery codes
