@@ -12,7 +12,7 @@ Jobs are named; a name maps to a ``module:function`` the worker imports, so a pl
 register its own (``register_job``) without core importing it. A job takes ``(data, options)``
 and returns ``(header, bytes)`` or raises ``Refused``.
 
-Settings (with their defaults): ``SANDBOX_CPU_SECONDS`` (5), ``SANDBOX_MEMORY_MB`` (256, the
+Settings (with their defaults): ``SANDBOX_CPU_SECONDS`` (5), ``SANDBOX_MEMORY_MB`` (512, the
 worker's whole address space) and ``SANDBOX_WALL_SECONDS`` (10).
 """
 
@@ -56,7 +56,7 @@ class Limits:
     """What one job may use: CPU seconds, address space in MB, seconds of wall-clock time."""
 
     cpu_seconds: int = 5
-    memory_mb: int = 256
+    memory_mb: int = 512
     wall_seconds: float = 10.0
 
     @classmethod

@@ -383,6 +383,26 @@ def test_receipts_are_served_only_to_the_owner_and_staff_of_the_county(app, worl
     assert staff_client(app, "admin@sf.no").get(staff_url).status_code == 200
 
 
+def test_a_draft_claims_receipt_is_the_participants_own_until_it_is_sent_in(app, world,
+                                                                            make_staff):
+    client = client_in(app, "nn")
+    claim_id = start_claim(client, world.token)
+    assert upload(client, world.token, claim_id, [(png(), "a.png")]).status_code == 302
+    receipt_id = claim_row(app, claim_id).receipts[0].id
+    make_staff("admin@sf.no", admin=True)
+    staff_url = f"/staff/refunds/receipts/{receipt_id}"
+    # Staff of the county, and an administrator, see neither the draft nor its receipt.
+    for staff in (staff_client(app), staff_client(app, "admin@sf.no")):
+        assert staff.get(f"/staff/refunds/claims/{claim_id}").status_code == 404
+        assert staff.get(staff_url).status_code == 404
+        assert staff.get(staff_url + "?inline=1").status_code == 404
+    own = client.get(f"/manage/{world.token}/claims/{claim_id}/receipts/{receipt_id}")
+    assert own.status_code == 200
+    assert own.headers["Content-Type"] == "image/png"
+    with session_scope(engine_of(app)) as session:
+        assert session.get(Claim, claim_id).status == ClaimStatus.DRAFT
+
+
 def test_receipts_are_served_with_safe_headers(app, world):
     claim_id = submitted_claim(app, world)
     client = client_in(app, "nn")
@@ -430,6 +450,26 @@ def test_a_hostile_upload_is_refused_with_a_message_and_nothing_stored(app, worl
     assert message in body
     assert re.search(r'<ul class="field-errors" id="files-error">', body)
     assert count(app, Receipt) == 0  # not even the good file sent with it
+
+
+@pytest.mark.parametrize(("locale", "message"), [
+    ("nn", "PDF-fila er verna med passord."),
+    ("nb", "PDF-filen er beskyttet med passord."),
+    ("en", "The PDF is protected by a password."),
+])
+def test_the_sandboxs_refusal_is_shown_next_to_the_file_field_in_the_persons_language(
+        app, world, locale, message):
+    client = client_in(app, locale)
+    claim_id = start_claim(client, world.token)
+    response = upload(client, world.token, claim_id,
+                      [(HOSTILE["pdf_encrypted"][0], "hemmeleg.pdf")])
+    assert response.status_code == 400
+    body = page(response)
+    errors = re.search(r'<ul class="field-errors" id="files-error">(.*?)</ul>', body, re.S)
+    assert errors is not None
+    assert "hemmeleg.pdf" in errors.group(1)
+    assert message in errors.group(1)
+    assert count(app, Receipt) == 0
 
 
 def test_an_upload_request_over_the_limit_gets_the_friendly_413_page(app_config, world):
