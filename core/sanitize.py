@@ -27,16 +27,9 @@ from collections.abc import Iterator, Mapping
 import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.filetypes import JPEG, MAX_PAGES, MAX_PIXELS, MAX_SIDE, PDF, PNG, sniff
 from core.sandbox import Refused
 
-PDF = "application/pdf"
-JPEG = "image/jpeg"
-PNG = "image/png"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-MAX_PAGES = 50
-MAX_SIDE = 12_000
-MAX_PIXELS = 40_000_000
 # What a PDF's streams may decode to in all; past it the file is a decompression bomb.
 MAX_DECODED_BYTES = 128 * 1024 * 1024
 # Where a PDF's final %%EOF must be: readers look in the last kilobyte.
@@ -62,17 +55,6 @@ ACTIVE_NAMES = frozenset({
 })
 # A stream dictionary can point at an external file instead of holding its data.
 _EXTERNAL_STREAM_KEYS = ("/F", "/FFilter", "/FDecodeParms")
-
-
-def sniff(data: bytes) -> str | None:
-    """The content type the magic bytes at offset 0 announce, if it is one we accept."""
-    if data.startswith(b"%PDF-"):
-        return PDF
-    if data.startswith(b"\xff\xd8\xff"):
-        return JPEG
-    if data.startswith(PNG_SIGNATURE):
-        return PNG
-    return None
 
 
 def clean_upload(data: bytes, options: Mapping) -> tuple[dict, bytes]:

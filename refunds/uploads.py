@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core import sandbox
-from core.sanitize import JPEG, MAX_PAGES, MAX_PIXELS, MAX_SIDE, PDF, PNG, sniff
+from core.filetypes import JPEG, MAX_PAGES, MAX_PIXELS, MAX_SIDE, PDF, PNG, sniff
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_NAME_LENGTH = 120
