@@ -13,7 +13,8 @@ register its own (``register_job``) without core importing it. A job takes ``(da
 and returns ``(header, bytes)`` or raises ``Refused``.
 
 Settings (with their defaults): ``SANDBOX_CPU_SECONDS`` (5), ``SANDBOX_MEMORY_MB`` (512, the
-worker's whole address space) and ``SANDBOX_WALL_SECONDS`` (10).
+worker's whole address space) and ``SANDBOX_WALL_SECONDS`` (10; the upload view gives all the
+files of one request that much together, so a request never outlives gunicorn's timeout).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,12 @@ class Limits:
             memory_mb=int(config.get("SANDBOX_MEMORY_MB", default.memory_mb)),
             wall_seconds=float(config.get("SANDBOX_WALL_SECONDS", default.wall_seconds)),
         )
+
+    def until(self, deadline: float) -> Limits:
+        """These limits with the clock cut to what is left before ``deadline`` (a
+        ``time.monotonic()`` value): several files of one request share one budget."""
+        left = max(deadline - time.monotonic(), 0.1)
+        return replace(self, wall_seconds=min(self.wall_seconds, left))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ browser, as a download (inline only for images the staff page shows), and sandbo
 
 from __future__ import annotations
 
+import time
+
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -91,13 +93,17 @@ def upload_receipts(token: str, claim_id: int):
         return claim_page(enrollment, token, claim, upload_form=form, status=400)
     line_id = int(form.line.data) if form.line.data else None
     limits = Limits.from_config(current_app.config)
+    # All the files of the request share one wall-clock budget: five files of ten seconds each
+    # would outlive gunicorn's timeout.
+    deadline = time.monotonic() + limits.wall_seconds
     end_transaction(session)
     name = ""
     try:
         checked = []
         for storage in files:
             name = storage.filename
-            checked.append(read_receipt(storage.stream, storage.filename, limits=limits))
+            checked.append(read_receipt(storage.stream, storage.filename,
+                                        limits=limits.until(deadline)))
         for receipt in checked:
             name = receipt.original_name
             attach_receipt(session, claim.id, receipt, now=utcnow(), line_id=line_id)

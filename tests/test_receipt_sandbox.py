@@ -82,6 +82,16 @@ def test_a_job_sees_no_secret_and_no_descriptor_of_the_web_worker(monkeypatch):
     assert len(result.header["fds"]) <= 4
 
 
+def test_files_of_one_request_share_one_wall_clock_budget():
+    limits = sandbox.Limits(cpu_seconds=5, memory_mb=256, wall_seconds=10)
+    assert limits.until(time.monotonic() + 60).wall_seconds == 10
+    assert 2 < limits.until(time.monotonic() + 3).wall_seconds <= 3
+    assert limits.until(time.monotonic() - 5).wall_seconds == 0.1  # spent: the next is refused
+    code, seconds = refused("test_sleep", limits.until(time.monotonic() + 1))
+    assert code == "too_complex"
+    assert seconds < 4
+
+
 def test_an_unknown_job_target_cannot_be_registered():
     with pytest.raises(ValueError, match="module:function"):
         sandbox.register_job("bad", "tests.sandbox_jobs")
