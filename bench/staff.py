@@ -123,7 +123,8 @@ def seed_claims(engine: sa.Engine, claims: int, enrollments: int, now) -> None:
                 if shares.randrange(100) < 3:
                     data = f"%PDF-1.4 bench receipt {number}".encode()
                     yield dict(claim_id=number, data=data, content_type="application/pdf",
-                               sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                               sha256=hashlib.sha256(data).hexdigest(),
+                               original_sha256=hashlib.sha256(data).hexdigest(), size=len(data),
                                original_name="kvittering.pdf", uploaded_at=now)
 
         bulk_insert(conn, Claim.__table__, claim_rows())

@@ -145,6 +145,16 @@ def get_session() -> Session:
     return g.db_session
 
 
+def end_transaction(session: Session) -> None:
+    """End the session's transaction before slow work outside the database (a sandboxed
+    parse), so that no lock is held meanwhile: on SQLite a write session holds the database's
+    write lock from its first statement. Nothing may be pending; the objects loaded stay
+    usable, and the next statement begins a new transaction."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_transaction with unsaved changes")
+    session.commit()
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A write session that commits on success and rolls back on error (for workers, tests)."""

@@ -17,7 +17,7 @@ from refunds.errors import (
     OutsideClaimWindow,
     SelfApproval,
 )
-from refunds.uploads import ReceiptRefused
+from refunds.uploads import MAX_PAGES, ReceiptRefused
 
 # refunds.calc.CalcError codes, shown at the row field they concern.
 LINE_MESSAGES = {
@@ -72,6 +72,13 @@ RECEIPT_MESSAGES = {
                              "uploaded. Print the receipt to a new PDF and try again."),
     "pdf_unreadable": _l("The PDF cannot be checked (it may be encrypted). Print the receipt "
                          "to a new PDF and try again."),
+    "pdf_encrypted": _l("The PDF is protected by a password. Save or print it to a new PDF "
+                        "without a password and try again."),
+    "pdf_no_pages": _l("The PDF has no pages."),
+    "pdf_too_many_pages": _l("The PDF has more than %(num)d pages. Upload only the pages of "
+                             "the receipt.", num=MAX_PAGES),
+    "too_complex": _l("The file took too long to check. Save or scan it again at a lower "
+                      "resolution, or print it to a new PDF, and try again."),
 }
 
 ACCOUNT_MESSAGES = {

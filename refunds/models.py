@@ -449,7 +449,9 @@ class ClaimLine(Base):
 
 
 class Receipt(Base):
-    """An uploaded receipt: the bytes, their sha256 and the content type sniffed from them.
+    """An uploaded receipt: the bytes as re-written clean (``refunds.uploads``), their sha256,
+    the sha256 of the file as uploaded (for duplicate detection: the same file sent twice) and
+    the content type sniffed from them.
 
     ``original_name`` is sanitised and kept for display only; it is never used as a path.
     """
@@ -462,7 +464,8 @@ class Receipt(Base):
     )
     # Deferred: listing a claim's receipts must not load megabytes of bytes.
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
-    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    original_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     content_type: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int]
     original_name: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -21,6 +21,11 @@ from refunds.models import AWAITING_DECISION, Claim, ClaimLine, ClaimStatus, Rec
 S = ClaimStatus
 
 
+# What staff may open of a claim and its receipts, besides the county scope: a draft is the
+# participant's own until it is sent in.
+STAFF_VISIBLE = Claim.status != S.DRAFT
+
+
 def claim_select(claim_id: int) -> sa.Select:
     """A claim with everything its page shows, joined to its offering so a view can scope it
     by ``CourseOffering.county_id`` (``core.auth.scoped_or_404``)."""
@@ -158,7 +163,7 @@ def claims_for_enrollment(session: Session, enrollment_id: int) -> list[Claim]:
 class DuplicateWarning:
     """A possible duplicate for staff to look at: the same person claiming the same travel
     date on another claim (``same_date``), or the same receipt file on another claim
-    (``same_receipt``)."""
+    (``same_receipt``, by the sha256 of the file as uploaded)."""
 
     kind: str
     claim_id: int
@@ -188,16 +193,19 @@ _SAME_DAYS = (
            Claim.status != S.DRAFT)
 )
 _this_receipt, _other_receipt, _other = aliased(Receipt), aliased(Receipt), aliased(Claim)
+# The same file as uploaded: the stored bytes are re-written, so their own hash is not compared.
 _SAME_FILES = (
-    sa.select(_this_receipt.claim_id, _other.id, _other.reference, _this_receipt.sha256)
+    sa.select(_this_receipt.claim_id, _other.id, _other.reference,
+              _this_receipt.original_sha256)
     .select_from(_this_receipt)
-    .join(_other_receipt, sa.and_(_other_receipt.sha256 == _this_receipt.sha256,
-                                  _other_receipt.claim_id != _this_receipt.claim_id))
+    .join(_other_receipt,
+          sa.and_(_other_receipt.original_sha256 == _this_receipt.original_sha256,
+                  _other_receipt.claim_id != _this_receipt.claim_id))
     .join(_other, _other.id == _other_receipt.claim_id)
     .where(_this_receipt.claim_id.in_(sa.bindparam("claim_ids", expanding=True)),
            _other.status != S.DRAFT)
     .distinct()
-    .order_by(_this_receipt.claim_id, _this_receipt.sha256, _other.id)
+    .order_by(_this_receipt.claim_id, _this_receipt.original_sha256, _other.id)
 )
 
 

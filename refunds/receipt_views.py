@@ -1,5 +1,6 @@
-"""Receipts of a claim: the participant uploads several at once (each checked from its bytes,
-any refusal storing none), downloads and removes them; staff see them through ``staff_views``.
+"""Receipts of a claim: the participant uploads several at once (each checked and re-written
+clean in the sandbox, outside any transaction; any refusal storing none), downloads and removes
+them; staff see them through ``staff_views``.
 
 A receipt is always served with the type sniffed when it was stored, never sniffed again by the
 browser, as a download (inline only for images the staff page shows), and sandboxed if opened.
@@ -7,11 +8,14 @@ browser, as a download (inline only for images the staff page shows), and sandbo
 
 from __future__ import annotations
 
+import time
+
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from core.db import get_session, utcnow
+from core.db import end_transaction, get_session, utcnow
+from core.sandbox import Limits
 from core.web import no_store
 from refunds.errors import DOMAIN_ERRORS
 from refunds.forms import ConfirmForm, UploadForm
@@ -19,7 +23,15 @@ from refunds.messages import RECEIPT_MESSAGES, claim_message, error_status
 from refunds.models import Claim, Receipt
 from refunds.queries import receipt_select
 from refunds.services import EDITABLE, attach_receipt, remove_receipt
-from refunds.uploads import CONTENT_TYPES, JPEG, PDF, PNG, ReceiptRefused, safe_display_name
+from refunds.uploads import (
+    CONTENT_TYPES,
+    JPEG,
+    PDF,
+    PNG,
+    ReceiptRefused,
+    read_receipt,
+    safe_display_name,
+)
 from refunds.views import (
     add_error,
     bp,
@@ -55,7 +67,11 @@ def receipt_response(receipt: Receipt, *, inline: bool = False) -> Response:
 
 @bp.post("/manage/<token>/claims/<int:claim_id>/receipts")
 def upload_receipts(token: str, claim_id: int):
-    """Store one or more receipts on an editable claim; any refused file stores none."""
+    """Store one or more receipts on an editable claim; any refused file stores none.
+
+    The files are checked and cleaned in the sandbox between two transactions: after the
+    claim is read, before the receipts are written, so no lock is held while they are parsed.
+    """
     request.max_content_length = current_app.config["REFUNDS_UPLOAD_REQUEST_LIMIT"]
     session = get_session()
     enrollment = enrollment_or_404(token)
@@ -76,12 +92,21 @@ def upload_receipts(token: str, claim_id: int):
     if not valid:
         return claim_page(enrollment, token, claim, upload_form=form, status=400)
     line_id = int(form.line.data) if form.line.data else None
+    limits = Limits.from_config(current_app.config)
+    # All the files of the request share one wall-clock budget: five files of ten seconds each
+    # would outlive gunicorn's timeout.
+    deadline = time.monotonic() + limits.wall_seconds
+    end_transaction(session)
     name = ""
     try:
+        checked = []
         for storage in files:
             name = storage.filename
-            attach_receipt(session, claim.id, storage.stream, storage.filename, now=utcnow(),
-                           line_id=line_id)
+            checked.append(read_receipt(storage.stream, storage.filename,
+                                        limits=limits.until(deadline)))
+        for receipt in checked:
+            name = receipt.original_name
+            attach_receipt(session, claim.id, receipt, now=utcnow(), line_id=line_id)
     except DOMAIN_ERRORS as exc:
         session.rollback()
         if isinstance(exc, ReceiptRefused):

@@ -57,7 +57,7 @@ from refunds.journey import check_attended, date_errors, journey_window
 from refunds.models import Claim, ClaimLine, ClaimStatus, LineKind, RateScheme, Receipt
 from refunds.queries import DuplicateWarning, duplicate_warnings
 from refunds.rates import scheme_for
-from refunds.uploads import MAX_RECEIPT_BYTES, Readable, read_receipt
+from refunds.uploads import CheckedReceipt
 
 S = ClaimStatus
 
@@ -342,11 +342,11 @@ def delete_draft(session: Session, claim_id: int) -> None:
 
 
 def attach_receipt(
-    session: Session, claim_id: int, stream: Readable, original_name: str | None, *,
-    now: datetime, line_id: int | None = None, limit: int = MAX_RECEIPT_BYTES,
+    session: Session, claim_id: int, checked: CheckedReceipt, *, now: datetime,
+    line_id: int | None = None,
 ) -> Receipt:
-    """Check an upload (``ReceiptRefused`` says why not) and store it on the claim, linked to
-    one of its lines if ``line_id`` is given. Nothing is stored when it is refused."""
+    """Store a receipt already checked and cleaned (``uploads.read_receipt``, outside the
+    transaction) on the claim, linked to one of its lines if ``line_id`` is given."""
     claim = _lock_claim(session, claim_id)
     _check_editable(claim)
     count = session.scalar(
@@ -361,12 +361,11 @@ def attach_receipt(
         )
         if line is None:
             raise InvalidInput(code="unknown_line")
-    checked = read_receipt(stream, original_name, limit=limit)
     receipt = Receipt(
         claim_id=claim.id, data=checked.data, sha256=checked.sha256,
-        content_type=checked.content_type, size=checked.size,
-        original_name=checked.original_name, width=checked.width, height=checked.height,
-        uploaded_at=now,
+        original_sha256=checked.original_sha256, content_type=checked.content_type,
+        size=checked.size, original_name=checked.original_name, width=checked.width,
+        height=checked.height, uploaded_at=now,
     )
     session.add(receipt)
     session.flush()

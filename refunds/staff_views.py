@@ -39,6 +39,7 @@ from refunds.messages import claim_message, error_status
 from refunds.models import AWAITING_DECISION, Claim, ClaimStatus, Receipt
 from refunds.queries import (
     QUEUE_PAGE_SIZE,
+    STAFF_VISIBLE,
     QueuePage,
     claim_select,
     duplicate_warnings,
@@ -200,10 +201,7 @@ def mark_claims_paid():
 
 def _scoped_claim(claim_id: int) -> Claim:
     """The claim, if it is the user's county's and has been sent in (a draft is private)."""
-    claim = scoped_or_404(claim_select(claim_id), CourseOffering.county_id)
-    if claim.status == S.DRAFT:
-        abort(404)
-    return claim
+    return scoped_or_404(claim_select(claim_id).where(STAFF_VISIBLE), CourseOffering.county_id)
 
 
 def _approve_form(claim: Claim) -> ApproveForm:
@@ -321,9 +319,10 @@ def _decide(claim_id: int, form, form_name: str, decide, done):
 @bp.get("/staff/refunds/receipts/<int:receipt_id>")
 @staff_required
 def show_staff_receipt(receipt_id: int):
-    """A receipt of a claim of the user's county: inline for images shown on the claim page
-    (``?inline=1``), else as a download."""
-    receipt: Receipt = scoped_or_404(receipt_select(receipt_id), CourseOffering.county_id)
+    """A receipt of a claim the user may open (``_scoped_claim``'s rule: the county's, sent in):
+    inline for images shown on the claim page (``?inline=1``), else as a download."""
+    receipt: Receipt = scoped_or_404(receipt_select(receipt_id).where(STAFF_VISIBLE),
+                                     CourseOffering.county_id)
     return receipt_response(receipt, inline=request.args.get("inline") == "1")
 
 

@@ -35,6 +35,7 @@ from enrollment.models import (
 )
 from refunds import services as refund_services
 from refunds.models import Claim, ClaimLine, Receipt
+from refunds.uploads import read_receipt
 from tests.refunds_factories import (
     FIRST_DAY,
     IN_WINDOW,
@@ -83,9 +84,9 @@ def _details(app, enrollment_id: int, *, phone: str, hpr: str, employer: str,
 
 def _claim_with_receipt(app, enrollment_id: int, name: str) -> tuple[int, int]:
     claim_id = draft_claim(app, enrollment_id)
+    checked = read_receipt(io.BytesIO(png()), name)
     with session_scope(engine_of(app)) as session:
-        receipt = refund_services.attach_receipt(session, claim_id, io.BytesIO(png()), name,
-                                                 now=IN_WINDOW)
+        receipt = refund_services.attach_receipt(session, claim_id, checked, now=IN_WINDOW)
         refund_services.update_draft(session, claim_id, lines=[car_leg(), toll(
             receipt_id=receipt.id)], bank_account="86011117947", comment=f"{name} comment",
             now=IN_WINDOW)

@@ -41,6 +41,7 @@ from refunds import services as refund_services
 from refunds.calc import LegInput
 from refunds.cli import load_rate_schemes
 from refunds.models import Rate, RateKind, RateScheme, TravelMeans
+from refunds.uploads import read_receipt
 from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.test_refunds_uploads import png
 
@@ -159,13 +160,13 @@ def _vestland_rate_scheme(app) -> None:
 
 def _vestland_claim(app, enrollment_id: int) -> dict[str, int]:
     """A submitted travel claim, with a receipt, of the confirmed Vestland enrollment."""
+    checked = read_receipt(io.BytesIO(png()), "zqx-kvittering.png")
     with session_scope(app.extensions["kp_engine"]) as session:
         load_rate_schemes(session)
         enrollment = session.get(Enrollment, enrollment_id)
         first_day = enrollment.offering.sessions[0].starts_at
         claim = refund_services.create_draft(session, enrollment, now=first_day)
-        receipt = refund_services.attach_receipt(
-            session, claim.id, io.BytesIO(png()), "zqx-kvittering.png", now=first_day)
+        receipt = refund_services.attach_receipt(session, claim.id, checked, now=first_day)
         leg = LegInput(travel_date=first_day.date(), from_place="Zqx", to_place="Bergen",
                        means=TravelMeans.FLIGHT, amount_paid_ore=150_000, receipt_id=receipt.id)
         refund_services.update_draft(session, claim.id, lines=[leg], comment="Zqx comment",

@@ -27,10 +27,11 @@ from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_staff_browser import log_in as staff_log_in
 from tests.refunds_factories import attend, load_rates
 from tests.smtp import smtp_server  # noqa: F401
-from tests.test_refunds_uploads import png
+from tests.test_refunds_uploads import HOSTILE, png
 
 S = ClaimStatus
 RECEIPT = png(40, 20)
+ENCRYPTED_PDF = HOSTILE["pdf_encrypted"][0]
 
 
 @pytest.fixture
@@ -231,4 +232,26 @@ def test_claim_pages_pass_axe(app, live_server, page, course, locale):
     assert page.locator("img.receipt-image").count() == 1
     assert_no_axe_violations(page)  # the claim with its receipt and the decision forms
     page.goto(f"{live_server}/staff/refunds/?status=submitted")
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize(("locale", "message"), [
+    ("nn", "PDF-fila er verna med passord."),
+    ("nb", "PDF-filen er beskyttet med passord."),
+    ("en", "The PDF is protected by a password."),
+])
+def test_a_refused_receipt_is_explained_next_to_the_file_field(app, live_server, page, course,
+                                                               locale, message):
+    token = course["token"]
+    start_claim(page, live_server, token)
+    page.goto(f"{live_server}/lang/{locale}?next={page.url.removeprefix(live_server)}")
+    page.set_input_files("#files", files=[
+        {"name": "hemmeleg.pdf", "mimeType": "application/pdf", "buffer": ENCRYPTED_PDF}])
+    submit(page, "form[enctype='multipart/form-data'] button[type=submit]")
+    error = page.locator("#files-error")
+    assert message in error.inner_text()
+    assert "hemmeleg.pdf" in error.inner_text()
+    # The field points at its message, so a screen reader reads it with the field.
+    assert "files-error" in (page.get_attribute("#files", "aria-describedby") or "")
+    assert claim(app).receipts == []
     assert_no_axe_violations(page)
