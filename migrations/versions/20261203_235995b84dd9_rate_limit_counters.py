@@ -3,7 +3,8 @@
 ``rate_limit_counters`` holds Flask-Limiter's fixed windows (``core.limits.DatabaseStorage``):
 with counters in each worker's memory, two workers let through twice the limit. On PostgreSQL
 the table is UNLOGGED: counters need neither the WAL nor a standby, and after a crash everyone
-simply starts a fresh window.
+simply starts a fresh window. ``expires_at`` is a Unix time (UTC seconds), as the ``limits``
+library speaks it.
 
 Revision ID: 235995b84dd9
 Revises: 7b3e9d1c4a26
@@ -14,8 +15,6 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
-import core.db
 
 revision: str = '235995b84dd9'
 down_revision: str | None = '7b3e9d1c4a26'
@@ -29,7 +28,7 @@ def upgrade() -> None:
         'rate_limit_counters',
         sa.Column('key', sa.String(length=255), nullable=False),
         sa.Column('hits', sa.Integer(), nullable=False),
-        sa.Column('expires_at', core.db.UTCDateTime(), nullable=False),
+        sa.Column('expires_at', sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint('key', name=op.f('pk_rate_limit_counters')),
     )
     if op.get_bind().dialect.name == 'postgresql':
