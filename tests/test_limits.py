@@ -220,6 +220,15 @@ def test_counters_never_hold_an_address_or_hpr_number(app, client, make_offering
     assert not [k for k in keys if "kari" in k or "7654321" in k]
 
 
+@pytest.fixture
+def revive_limiter():
+    """The limiter is one object for every app in this process: after a test that kills its
+    store, the next app's store must count as alive again."""
+    yield
+    limiter._storage_dead = False
+
+
+@pytest.mark.usefixtures("revive_limiter")
 def test_a_failing_store_falls_back_to_counting_in_each_worker(app_config, request):
     app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_OPTIONS={
         "database_url": "postgresql+psycopg://kp:kp@127.0.0.1:1/nowhere"})
@@ -235,7 +244,6 @@ def test_a_failing_store_falls_back_to_counting_in_each_worker(app_config, reque
     assert 500 not in statuses
     assert statuses[-1] == 429
     assert stored(app, offering.id) == [("kari@example.org", "5000000")]
-    limiter._storage_dead = False  # the limiter is one object for every app in this process
 
 
 # --- real processes: gunicorn workers sharing one store ---------------------------------------
