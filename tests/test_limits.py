@@ -269,10 +269,16 @@ def start_gunicorn(database_url: str, port: int, access_log: Path, **settings) -
     )
 
 
-def served(access_log: Path, method: str = "POST") -> list[tuple[str, int]]:
-    """(worker pid, status) of each ``method`` request in the access log."""
-    lines = [line.split() for line in access_log.read_text().splitlines()]
-    return [(pid, int(status)) for pid, verb, _path, status in lines if verb == method]
+def served(access_log: Path, method: str = "POST", at_least: int = 0) -> list[tuple[str, int]]:
+    """(worker pid, status) of each ``method`` request in the access log, waiting a little for
+    ``at_least`` of them (a worker writes its line just after the answer)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [line.split() for line in access_log.read_text().splitlines()]
+        found = [(pid, int(status)) for pid, verb, _path, status in lines if verb == method]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def fetch_forms(port: int, path: str, people: int) -> tuple[list[Browser], list[str]]:
@@ -308,27 +314,37 @@ def post_at_once(port: int, path: str, browsers: list[Browser], forms: list[dict
 
 def test_two_workers_share_one_limit_store(app, database_url, make_offering, tmp_path):
     people, limit = 24, 5
-    offering = make_offering(capacity=50)
-    path = f"/courses/{offering.id}/enroll"
     port, access_log = free_port(), tmp_path / "access.log"
     server = start_gunicorn(app.config["DATABASE_URL"], port, access_log,
                             ENROLL_EMAIL_RATE_LIMIT=f"{limit} per 10 minutes")
+    rounds = []
     try:
         wait_until_up(server, port)
-        browsers, tokens = fetch_forms(port, path, people)
-        forms = [{**form(offering, n, email="kari@example.org"), "csrf_token": tokens[n]}
-                 for n in range(people)]
-        statuses = post_at_once(port, path, browsers, forms)
+        # Which worker accepts which connection is the kernel's choice: a round in which one
+        # worker happened to serve every POST proves nothing, so it is sent again (rarely).
+        while len(rounds) < 3:
+            offering = make_offering(capacity=50)
+            path = f"/courses/{offering.id}/enroll"
+            browsers, tokens = fetch_forms(port, path, people)
+            forms = [{**form(offering, n, email="kari@example.org"), "csrf_token": tokens[n]}
+                     for n in range(people)]
+            before = len(served(access_log))
+            statuses = post_at_once(port, path, browsers, forms)
+            posts = served(access_log, at_least=before + people)[before:]
+            rounds.append((offering.id, statuses, posts))
+            if len({pid for pid, _ in posts}) == 2:
+                break
     finally:
         stop(server)
 
-    # In memory each worker would let 5 through: 10. Shared, exactly 5 in all.
-    assert None not in statuses
-    assert Counter(s == 429 for s in statuses) == {False: limit, True: people - limit}
-    posts = served(access_log)
-    assert len(posts) == people
+    offering_id, statuses, posts = rounds[-1]
     assert len({pid for pid, _ in posts}) == 2, "both workers must have served POSTs"
-    assert stored(app, offering.id) == [("kari@example.org", str(5000000 + statuses.index(302)))]
+    # In memory each worker would let 5 through: up to 10. Shared, exactly 5 in all.
+    for _offering_id, each, _posts in rounds:
+        assert None not in each
+        assert Counter(s == 429 for s in each) == {False: limit, True: people - limit}
+    assert len(posts) == people
+    assert stored(app, offering_id) == [("kari@example.org", str(5000000 + statuses.index(302)))]
 
 
 def test_300_people_on_one_ip_address_enroll_at_once_without_429(app, database_url,
@@ -351,7 +367,7 @@ def test_300_people_on_one_ip_address_enroll_at_once_without_429(app, database_u
 
     print(f"\n300 from one IP on {database_url}: forms {fetched - began:.1f} s, "
           f"burst {done - fetched:.1f} s, statuses {dict(Counter(statuses))}, "
-          f"workers {dict(Counter(pid for pid, _ in served(access_log)))}")
+          f"workers {dict(Counter(pid for pid, _ in served(access_log, at_least=people)))}")
     assert Counter(statuses) == {302: people}
     rows = stored(app, offering.id)
     assert sorted(rows) == sorted((f"lege{n}@example.org", str(5000000 + n))
