@@ -21,8 +21,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.db import get_session
 from core.i18n import format_clock
 from core.limits import COUNTERS, DATABASE_STORAGE_URI, DatabaseStorage, limiter, stored_key
+from core.models import County
 from enrollment.models import Enrollment, Participant
 from tests.test_serving import CSRF_FIELD, Browser, free_port, stop, wait_until_up
 
@@ -218,6 +220,31 @@ def test_counters_never_hold_an_address_or_hpr_number(app, client, make_offering
     keys = counters(app)
     assert len(keys) == 3  # address, HPR number, IP address
     assert not [k for k in keys if "kari" in k or "7654321" in k]
+
+
+# Decorated once: the limiter is one object for every app of this process.
+@limiter.limit("3 per minute", deduct_when=lambda response: response.status_code == 400)
+def refuse_after_reading():
+    """A view that reads in a write session (a POST: SQLite's write lock) and refuses."""
+    get_session().execute(sa.select(County.id).limit(1))
+    return "refused", 400
+
+
+def test_a_limit_counted_after_the_view_never_waits_for_the_requests_own_lock(app_config,
+                                                                             request):
+    """A ``deduct_when`` limit writes its counter after the view, while the request's write
+    session may still hold SQLite's lock: the session is ended first, not waited for."""
+    app_config["RATELIMIT_ENABLED"] = True
+    app = request.getfixturevalue("app")
+    app.add_url_rule("/_test/refuse", "test_refuse", refuse_after_reading, methods=["POST"])
+    client = app.test_client()
+    began = time.perf_counter()
+
+    statuses = [client.post("/_test/refuse").status_code for _ in range(4)]
+
+    assert statuses == [400, 400, 400, 429]
+    assert time.perf_counter() - began < 5  # not the counter's 10 s wait for the lock
+    assert list(counters(app).values()) == [3]
 
 
 @pytest.fixture
