@@ -69,7 +69,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
-        ENROLL_RATE_LIMIT="30 per minute;300 per hour",
+        # Enrollment is limited by who is enrolling: an address or an HPR number per offering.
+        # One IP address can be a whole hospital (or Norsk Helsenett's) network at the minute a
+        # course opens, so its ceiling only stops a flood (docs/security.md, "Rate limits").
+        ENROLL_EMAIL_RATE_LIMIT="5 per 10 minutes",
+        ENROLL_HPR_RATE_LIMIT="5 per 10 minutes",
+        ENROLL_IP_RATE_LIMIT="1000 per 10 minutes",
+        LOST_LINK_IP_RATE_LIMIT="100 per 10 minutes",
         LINK_RATE_LIMIT="5 per minute;20 per hour",
         LINK_EMAIL_RATE_LIMIT="3 per hour",
         # Every link that leaves a request (mail, PDF, .ics) starts with it; required outside

@@ -24,7 +24,14 @@ from core.caching import public_page
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_month, to_local
 from core.jobs import queue_job
-from core.limits import config_limit, form_email_key, limiter
+from core.limits import (
+    config_limit,
+    form_email_key,
+    limiter,
+    normalise_email,
+    normalise_hpr,
+    per_form_value,
+)
 from core.web import external_url, no_store, public_host
 from enrollment import (
     catalog,
@@ -208,7 +215,11 @@ def _person(form: EnrollmentForm) -> services.PersonDetails:
 
 
 @bp.route("/courses/<int:offering_id>/enroll", methods=["GET", "POST"])
-@limiter.limit(config_limit("ENROLL_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(config_limit("ENROLL_IP_RATE_LIMIT"), methods=["POST"])
+@limiter.limit(config_limit("ENROLL_EMAIL_RATE_LIMIT"), methods=["POST"],
+               **per_form_value("email", normalise_email))
+@limiter.limit(config_limit("ENROLL_HPR_RATE_LIMIT"), methods=["POST"],
+               **per_form_value("hpr_number", normalise_hpr))
 def enroll(offering_id: int):
     """The sign-up form; on success the outcome page, else the form with messages."""
     session = get_session()
@@ -265,7 +276,7 @@ def enrolled(offering_id: int):
 
 
 @bp.post("/manage/lost-link")
-@limiter.limit(config_limit("LINK_RATE_LIMIT"))
+@limiter.limit(config_limit("LOST_LINK_IP_RATE_LIMIT"))
 @limiter.limit(config_limit("LINK_EMAIL_RATE_LIMIT"), key_func=form_email_key)
 def resend_links():
     """E-mail a new manage link to each active enrollment of the address; the links already

@@ -4,6 +4,7 @@ from alembic import context
 
 import core.audit  # noqa: F401
 import core.auth  # noqa: F401
+import core.limits  # noqa: F401
 import core.mail  # noqa: F401
 import core.models  # noqa: F401  (registers the tables on Base.metadata)
 import core.staff_sessions  # noqa: F401

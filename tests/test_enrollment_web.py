@@ -570,17 +570,34 @@ def rate_limits_on(app_config):
 
 
 @pytest.mark.usefixtures("rate_limits_on")
-def test_lost_link_is_rate_limited(client):
+def test_lost_link_is_rate_limited_per_address(client):
+    # Issue 13: the limit is the address's (3 an hour), not the network's.
+    codes = [client.post("/manage/lost-link", data={"email": "Kari@Example.org"}, headers=EN)
+             for _ in range(3)]
+    codes += [client.post("/manage/lost-link", data={"email": " kari+x@example.org"},
+                          headers=EN)]
+    others = [client.post("/manage/lost-link", data={"email": f"p{i}@example.org"}, headers=EN)
+              for i in range(6)]
+
+    assert [r.status_code for r in codes] == [200] * 3 + [429]
+    assert [r.status_code for r in others] == [200] * 6
+    text = page(codes[-1])
+    assert "Too many attempts" in text
+    assert "Please wait a little and try again." in text
+    assert "You can try again at " in text
+    assert '<html lang="en">' in text
+    assert 0 < int(codes[-1].headers["Retry-After"]) <= 3600
+
+
+def test_lost_link_has_a_ceiling_per_ip_address(app_config, request):
+    app_config.update(RATELIMIT_ENABLED=True, LOST_LINK_IP_RATE_LIMIT="5 per minute")
+    client = request.getfixturevalue("client")
     codes = [
         client.post("/manage/lost-link", data={"email": f"p{i}@example.org"}, headers=EN)
         for i in range(6)
     ]
 
     assert [r.status_code for r in codes] == [200] * 5 + [429]
-    text = page(codes[-1])
-    assert "Too many attempts" in text
-    assert "Please wait a little and try again." in text
-    assert '<html lang="en">' in text
 
 
 # --- bad input ----------------------------------------------------------------------------------
