@@ -244,6 +244,11 @@ def _ended_message(reason: str) -> str:
     return _("Your session has ended. Please log in again.")
 
 
+# Routes that never look at the signed-in user: choosing a language, the health check and static
+# files work (and need no database) whatever the staff session's state.
+SESSIONLESS_ENDPOINTS = frozenset({None, "static", "core.set_language", "core.healthz"})
+
+
 def _check_staff_session() -> None:
     """Before anything else, check the server-side session of a cookie that names a staff
     member; an ended, idle or too old session logs the cookie out with a message.
@@ -251,7 +256,7 @@ def _check_staff_session() -> None:
     The check runs in its own short transactions, before the request's session is opened, and
     writes only when the session ends or at most once a minute (its last-seen time)."""
     user_id = cookie_session.get("_user_id")
-    if user_id is None or request.endpoint in (None, "static"):
+    if user_id is None or request.endpoint in SESSIONLESS_ENDPOINTS:
         return
     token = cookie_session.get(SESSION_KEY)
     uid = int(user_id) if str(user_id).isdecimal() else -1
