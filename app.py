@@ -77,6 +77,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         ENROLL_IP_RATE_LIMIT="1000 per 10 minutes",
         LOST_LINK_IP_RATE_LIMIT="100 per 10 minutes",
         LINK_RATE_LIMIT="5 per minute;20 per hour",
+        # Each receipt is parsed in a sandbox that may take seconds of CPU: per claim and per IP.
+        RECEIPT_UPLOAD_RATE_LIMIT="20 per 10 minutes",
+        RECEIPT_UPLOAD_IP_RATE_LIMIT="200 per 10 minutes",
         LINK_EMAIL_RATE_LIMIT="3 per hour",
         # Every link that leaves a request (mail, PDF, .ics) starts with it; required outside
         # debug and testing, and its host is the only one TRUSTED_HOSTS lets in (core.web).

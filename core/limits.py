@@ -293,6 +293,13 @@ def normalise_hpr(value: str) -> str:
     return "".join(ch for ch in value if ch.isdigit())[:20]
 
 
+def view_args_key() -> str:
+    """Limit per object of the URL (e.g. one claim of one manage link): the endpoint and its
+    arguments, hashed, so a token in the URL never lands in the counters."""
+    args = ",".join(f"{k}={v}" for k, v in sorted((request.view_args or {}).items()))
+    return f"{request.endpoint}:{_digest(args)}"
+
+
 def form_email_key() -> str:
     """Limit by the e-mail address in the submitted form, so one address cannot be flooded."""
     return "email:" + _digest(normalise_email(request.form.get("email") or ""))

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from core.db import end_transaction, get_session, utcnow
+from core.limits import config_limit, limiter, view_args_key
 from core.sandbox import Limits
 from core.web import no_store
 from refunds.errors import DOMAIN_ERRORS
@@ -66,6 +67,8 @@ def receipt_response(receipt: Receipt, *, inline: bool = False) -> Response:
 
 
 @bp.post("/manage/<token>/claims/<int:claim_id>/receipts")
+@limiter.limit(config_limit("RECEIPT_UPLOAD_RATE_LIMIT"), key_func=view_args_key)
+@limiter.limit(config_limit("RECEIPT_UPLOAD_IP_RATE_LIMIT"))
 def upload_receipts(token: str, claim_id: int):
     """Store one or more receipts on an editable claim; any refused file stores none.
 

@@ -485,6 +485,19 @@ def test_an_upload_request_over_the_limit_gets_the_friendly_413_page(app_config,
     app.extensions["kp_engine"].dispose()
 
 
+def test_uploads_to_one_claim_are_limited_and_the_refusal_stores_nothing(app_config, world):
+    # Every receipt costs a sandboxed parse: one claim's uploads are counted, in the shared store.
+    app_config.update(RATELIMIT_ENABLED=True, RECEIPT_UPLOAD_RATE_LIMIT="2 per 10 minutes")
+    app = create_app(app_config)
+    client = client_in(app, "en")
+    claim_id = start_claim(client, world.token)
+    statuses = [upload(client, world.token, claim_id, [(png(), f"{n}.png")]).status_code
+                for n in range(3)]
+    assert statuses == [302, 302, 429]
+    assert len(claim_row(app, claim_id).receipts) == 2
+    app.extensions["kp_engine"].dispose()
+
+
 def test_several_receipts_upload_at_once_and_can_be_removed(app, world):
     client = client_in(app, "en")
     claim_id = start_claim(client, world.token)
