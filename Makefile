@@ -10,7 +10,7 @@ MIGRATE ?= 1
 # Test processes (pytest-xdist): one per CPU; each gets its own PostgreSQL database.
 TEST_WORKERS ?= auto
 
-.PHONY: run test serve install install-test translations extract update-translations lint clean \
+.PHONY: run test test-long serve install install-test translations extract update-translations lint clean \
 	bench-catalog bench-burst bench-staff bench-certificates
 
 $(BIN)/python:
@@ -85,3 +85,7 @@ test: install-test
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	find translations -name '*.mo' -delete
+
+## The fuzzing of every form at full length: 2,000 examples a form (make test runs 300).
+test-long: install-test
+	FUZZ_EXAMPLES=2000 $(BIN)/python -m pytest -n $(TEST_WORKERS) tests/test_fuzz.py $(PYTEST_ARGS)
