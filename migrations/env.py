@@ -38,31 +38,52 @@ def run_migrations_online() -> None:
         _run(connectable)
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.connect() as connection:
+    # A write connection: on SQLite the whole run holds the write lock from its BEGIN.
+    with engine.connect().execution_options(kp_write=True) as connection:
         _run(connection)
     engine.dispose()
 
 
-def _sqlite_pragma(connection, statement: str) -> None:
-    """Run a PRAGMA on the driver's connection, before SQLAlchemy begins a transaction."""
+def _foreign_keys(connection, value: str) -> None:
+    """Set ``PRAGMA foreign_keys`` on the driver's connection and check that it took.
+
+    SQLite silently ignores this pragma inside a transaction, so it is run on the driver's
+    cursor (SQLAlchemy would begin one first) and read back.
+    """
     cursor = connection.connection.dbapi_connection.cursor()
-    cursor.execute(statement)
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={value}")
+        now = cursor.execute("PRAGMA foreign_keys").fetchone()[0]
+    finally:
+        cursor.close()
+    if now != (1 if value == "ON" else 0):
+        raise RuntimeError(f"PRAGMA foreign_keys={value} did not take: the connection is inside "
+                           "a transaction; run the migrations on a connection outside one")
 
 
 def _run(connection) -> None:
+    """Run the migrations on ``connection``.
+
+    SQLite: batch mode rebuilds a table by copy, drop and rename, and with foreign keys
+    enforced the drop deletes (ON DELETE CASCADE) or refuses because of the rows that refer to
+    it; so, as Alembic's batch documentation says, foreign keys are off while migrations run,
+    set before the transaction begins. The whole run is one transaction (SQLite's DDL is
+    transactional, though Alembic assumes otherwise and would commit each migration alone),
+    and ``PRAGMA foreign_key_check`` runs before its commit: a migration that leaves a
+    reference dangling is rolled back with every migration of the run, and the database stays
+    at the revision it had. Foreign keys are on again once the transaction has ended.
+    """
     sqlite = connection.dialect.name == "sqlite"
     if sqlite:
-        # Batch mode rebuilds a table by copy, drop and rename; with foreign keys enforced,
-        # dropping a table that rows of another refer to fails, so Alembic's batch docs turn
-        # enforcement off. SQLite ignores this pragma inside a transaction: it is set before the
-        # migrations' transaction begins, and every reference is checked before it ends.
-        _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        if connection.in_transaction():
+            raise RuntimeError("run the migrations on a connection outside a transaction")
+        _foreign_keys(connection, "OFF")
     try:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=sqlite,
+            transactional_ddl=True if sqlite else None,
             compare_type=True,
         )
         with context.begin_transaction():
@@ -73,7 +94,9 @@ def _run(connection) -> None:
                     raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
     finally:
         if sqlite:
-            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+            if connection.in_transaction():
+                connection.rollback()
+            _foreign_keys(connection, "ON")
 
 
 if context.is_offline_mode():

@@ -1,16 +1,51 @@
-"""Alembic: upgrade head gives exactly the models' schema; downgrade base empties it."""
+"""Alembic: upgrade head gives exactly the models' schema; downgrade base empties it, also on
+a populated database; SQLite migrations run with foreign keys off, in one transaction."""
 
-from datetime import UTC, date, datetime
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
+from core import audit, staff_sessions, throttle, two_factor
+from core.auth import StaffUser, create_staff
 from core.cli import alembic_config
-from core.db import Base, session_scope
-from enrollment import links
+from core.db import Base, make_engine, session_scope, utcnow
+from core.jobs import queue_job
+from core.limits import RateLimitCounter
+from core.mail import queue_mail
+from core.models import County
+from enrollment import email_change, links, privacy
+from enrollment.demo import seed_demo
 from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from refunds import services
+from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
+from refunds.uploads import CheckedReceipt
+from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET
+from tests.refunds_factories import (
+    IN_WINDOW,
+    VALID_ACCOUNT,
+    car_leg,
+    draft_claim,
+    load_rates,
+    make_enrollment,
+    toll,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+# Rows a downgrade deletes on purpose (the revision undone → table → the rows' condition); every
+# other row of a table that both revisions have must survive the step.
+DELETED_BY_DOWNGRADE = {"7b3e9d1c4a26": {"rates": "kind = 'night_supplement'"}}
 
 
 def _differences(url: str) -> list:
@@ -128,4 +163,204 @@ def test_manage_links_migration_keeps_every_mailed_link_working(app, make_offeri
     assert sorted(rows) == sorted([(ids[0], links.hash_token(newest), None),
                                    (ids[1], hashes[ids[1]], None)])
     assert links.hash_token(old) not in {r[1] for r in rows}
+    assert _differences(url) == []
+
+
+def populate(app, make_offering) -> None:
+    """Rows in every table, made as the app makes them: the demo data (offerings, people,
+    attendance, certificates), staff signed in with two factors, mail, a deferred job, a change
+    of address, an erasure request, a rate-limit window, and an approved claim with a receipt
+    and a night supplement."""
+    engine = app.extensions["kp_engine"]
+    now = utcnow()
+    load_rates(app)
+    with app.app_context(), session_scope(engine) as session:
+        seed_demo(session, now)
+        county = session.scalar(sa.select(County).where(County.slug == "vestland"))
+        admin = create_staff(session, email="admin@sf.no", name="Ada Admin",
+                             password=STAFF_PASSWORD, county=None, is_admin=True)
+        staff = create_staff(session, email="kari@sfvl.no", name="Kari Nordmann",
+                             password=STAFF_PASSWORD, county=county)
+        staff.totp_secret = two_factor.seal(STAFF_TOTP_SECRET, app.config["SECRET_KEY"])
+        staff.totp_confirmed_at = now
+        two_factor.replace_recovery_codes(session, staff)
+        staff_sessions.start(session, staff.id, user_agent="Firefox", address="192.0.2.1")
+        throttle.record_failure(session, {throttle.account_key("kari@sfvl.no"): throttle.Rule(
+            free=1, base=1, cap=60, forget=timedelta(hours=1))})
+        audit.record(session, actor=admin, action="staff.created", object_type="staff_user",
+                     object_id=staff.id, county_id=county.id)
+        first, second = session.scalars(
+            sa.select(Enrollment).where(Enrollment.status == EnrollmentStatus.CONFIRMED)
+            .order_by(Enrollment.id).limit(2))
+        queue_mail(session, to=first.participant.email, subject="Stadfesting", text="Hei",
+                   locale="nn", about=("participant", first.participant_id))
+        queue_job(session, "lost_link", {"email": second.participant.email})
+        email_change.request_change(session, first, "ny@example.no", now, timedelta(days=1))
+        privacy.request_erasure(session, second, now)
+        session.add(RateLimitCounter(key="enroll/1", hits=3, expires_at=time.time() + 60))
+        staff_id = staff.id
+
+    claim_id = draft_claim(app, make_enrollment(app, make_offering))
+    data = b"%PDF-1.4 a receipt"
+    digest = hashlib.sha256(data).hexdigest()
+    with app.app_context(), session_scope(engine) as session:
+        receipt = services.attach_receipt(session, claim_id, CheckedReceipt(
+            data, "application/pdf", digest, digest, len(data), "bom.pdf"), now=IN_WINDOW)
+        services.update_draft(session, claim_id, lines=[car_leg(), toll(receipt_id=receipt.id)],
+                              bank_account=VALID_ACCOUNT, comment="", now=IN_WINDOW)
+        services.submit_claim(session, claim_id, now=IN_WINDOW)
+        services.approve_claim(session, claim_id, actor=session.get(StaffUser, staff_id),
+                               now=IN_WINDOW, own_car_approved=True)
+        # A night supplement as the calculation stores one (its rate only covers 2022-2024,
+        # so it is written here rather than claimed through the form).
+        claim = session.get(Claim, claim_id)
+        rate = session.scalar(sa.select(Rate).where(Rate.kind == RateKind.NIGHT_SUPPLEMENT))
+        session.add(ClaimLine(claim=claim, position=2, kind=LineKind.NIGHT_SUPPLEMENT,
+                              travel_date=IN_WINDOW.date(), amount_ore=rate.amount_ore,
+                              rate_id=rate.id, rate_ore=rate.amount_ore))
+        claim.total_ore += rate.amount_ore
+        claim.approved_total_ore += rate.amount_ore
+
+
+def _counts(url: str) -> dict[str, int]:
+    """Rows per table (Alembic's own left out)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        names = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+        counts = {name: conn.scalar(sa.text(f'SELECT count(*) FROM "{name}"'))  # noqa: S608
+                  for name in names}
+    engine.dispose()
+    return counts
+
+
+def _scalar(url: str, sql: str):
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        value = conn.scalar(sa.text(sql))
+    engine.dispose()
+    return value
+
+
+def test_a_populated_database_steps_down_to_base_keeping_its_rows_and_back_up(app, make_offering):
+    """Each downgrade, undone one at a time on a database with rows in every table, keeps the
+    rows of every table the older schema still has (but those it deletes on purpose), claims'
+    lines keep adding up to what was approved, and ``upgrade head`` then gives the models'
+    schema again."""
+    populate(app, make_offering)
+    url = app.config["DATABASE_URL"]
+    app.extensions["kp_engine"].dispose()
+    config = alembic_config(url)
+    counts = _counts(url)
+    assert set(counts) == set(Base.metadata.tables)
+    assert [name for name, rows in counts.items() if rows == 0] == []
+
+    for script in ScriptDirectory.from_config(config).walk_revisions():
+        deleted = {table: _scalar(url, f"SELECT count(*) FROM {table} WHERE {where}")  # noqa: S608
+                   for table, where in DELETED_BY_DOWNGRADE.get(script.revision, {}).items()}
+        command.downgrade(config, "-1")
+        after = _counts(url)
+        assert after == {name: counts[name] - deleted.get(name, 0)
+                         for name in after if name in counts} | {
+            name: rows for name, rows in after.items() if name not in counts}, script.revision
+        if "claim_lines" in after:
+            assert _scalar(url, "SELECT count(*) FROM claims WHERE total_ore <> (SELECT"
+                                " sum(amount_ore) FROM claim_lines WHERE claim_id = claims.id)"
+                           ) == 0, script.revision
+        counts = after
+    assert counts == {}
+
+    command.upgrade(config, "head")
+    assert _differences(url) == []
+
+
+def test_rows_survive_a_downgrade_to_the_revision_before_head_and_back(app, make_offering):
+    populate(app, make_offering)
+    url = app.config["DATABASE_URL"]
+    app.extensions["kp_engine"].dispose()
+    config = alembic_config(url)
+    at_head = _counts(url)
+
+    command.downgrade(config, "-1")
+    before_head = _counts(url)
+    command.upgrade(config, "head")
+    back = _counts(url)
+
+    for name in ("counties", "course_offerings", "participants", "enrollments", "attendances",
+                 "certificates", "claims", "claim_lines", "receipts", "staff_users"):
+        assert at_head[name] == before_head[name] == back[name] > 0, name
+    assert {name: back[name] for name in before_head} == before_head
+    assert _differences(url) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_flask_db_downgrade_base_empties_a_populated_sqlite_file_and_upgrade_fills_it(
+        app, make_offering):
+    """Through the command line, as an operator runs it, on a file whose rows refer to one
+    another and which the app's own connections open with foreign keys on."""
+    populate(app, make_offering)
+    url = app.config["DATABASE_URL"]
+    with app.extensions["kp_engine"].connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    app.extensions["kp_engine"].dispose()
+    env = {**os.environ, "FLASK_DATABASE_URL": url, "FLASK_SECRET_KEY": "m" * 32,
+           "FLASK_PUBLIC_BASE_URL": "https://kurs.example.no"}
+
+    def flask(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", *args],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    assert "Database downgraded to base." in flask("downgrade", "base")
+    assert _counts(url) == {}
+    assert "Database upgraded to head." in flask("upgrade")
+    assert _differences(url) == []
+
+
+def _dangling_attendance(path: str) -> None:
+    """An attendance of an enrollment that does not exist (written with foreign keys off)."""
+    conn = sqlite3.connect(path)
+    session_id = conn.execute("SELECT min(id) FROM course_sessions").fetchone()[0]
+    conn.execute("INSERT INTO attendances (enrollment_id, session_id, present, marked_at)"
+                 " VALUES (999999, ?, 1, '2026-01-05 09:00:00')", (session_id,))
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_sqlite_migration_run_ending_with_a_dangling_reference_is_rolled_back_whole(
+        app, make_offering):
+    """``PRAGMA foreign_key_check`` runs before the run's one commit: the database stays at the
+    revision it had, none of the run's migrations half applied."""
+    populate(app, make_offering)
+    url = app.config["DATABASE_URL"]
+    app.extensions["kp_engine"].dispose()
+    config = alembic_config(url)
+    command.downgrade(config, "-2")
+    revision = _scalar(url, "SELECT version_num FROM alembic_version")
+    before = _counts(url)
+    _dangling_attendance(sa.engine.make_url(url).database)
+
+    with pytest.raises(RuntimeError, match="migration broke foreign keys"):
+        command.upgrade(config, "head")
+    assert _scalar(url, "SELECT version_num FROM alembic_version") == revision
+    assert _counts(url) == {**before, "attendances": before["attendances"] + 1}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_migrations_give_a_callers_sqlite_connection_back_with_foreign_keys_on(app):
+    url = app.config["DATABASE_URL"]
+    app.extensions["kp_engine"].dispose()
+    engine = make_engine(url)
+    config = alembic_config(url)
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+        command.upgrade(config, "head")
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        # Inside a transaction SQLite would ignore the pragma: refused, not run with keys on.
+        conn.exec_driver_sql("SELECT 1")
+        with pytest.raises(RuntimeError, match="outside a transaction"):
+            command.downgrade(config, "-1")
+    engine.dispose()
     assert _differences(url) == []
