@@ -61,7 +61,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    Erasure requests and the anonymised mark are dropped: the older release has neither.
+    Participants anonymised stay anonymised (their data was overwritten); a request still
+    pending is lost, so confirm or refuse the pending requests before downgrading.
+    """
     with op.batch_alter_table('participants', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participants_anonymised_at'))
         batch_op.drop_column('anonymised_at')

@@ -36,5 +36,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    The counters are dropped: every limit starts a fresh window (the older release counts in
+    each worker's memory).
+    """
     op.drop_table('rate_limit_counters')

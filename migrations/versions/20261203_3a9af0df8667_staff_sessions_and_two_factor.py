@@ -81,7 +81,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    Staff sessions, second factors, recovery codes and the sign-in throttle are dropped: the
+    older release has none. Staff sign in with their password alone, and set up the second
+    factor again at their first login after the next upgrade.
+    """
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_confirmed_at')

@@ -78,7 +78,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    The older schema has no night supplement. A claim's night-supplement line goes back as an
+    accommodation cost of the same amount (paid as claimed, no rate), so every claim keeps the
+    sum of its lines and what was approved and paid; deleting the lines would have left
+    approved and paid claims whose lines no longer add up. The night-supplement rates are
+    deleted: they are data ``flask rates load`` gives back after the next upgrade. The journey's
+    distance, hours and night away, the allowance conditions, the rates' sources and the own-car
+    decision are dropped with their columns.
+    """
     with op.batch_alter_table('claims', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_claims_own_car_recorded_by_id_staff_users'),
                                  type_='foreignkey')
@@ -86,7 +95,9 @@ def downgrade() -> None:
         batch_op.drop_column('own_car_recorded_at')
         batch_op.drop_column('own_car_approved')
 
-    op.execute(sa.text("DELETE FROM claim_lines WHERE kind = :kind").bindparams(kind=_NIGHT))
+    op.execute(sa.text(
+        "UPDATE claim_lines SET kind = 'accommodation', amount_paid_ore = amount_ore,"
+        " rate_id = NULL, rate_ore = NULL WHERE kind = :kind").bindparams(kind=_NIGHT))
     _replace_check('claim_lines', 'linekind', _in('kind', _LINE_KINDS))
     with op.batch_alter_table('claim_lines', schema=None) as batch_op:
         batch_op.drop_column('overnight')
@@ -96,6 +107,12 @@ def downgrade() -> None:
     with op.batch_alter_table('rate_schemes', schema=None) as batch_op:
         batch_op.drop_column('allowance_rules')
 
+    # ON DELETE SET NULL does not act while SQLite's foreign keys are off (migrations/env.py):
+    # whatever still refers to the rates deleted lets go of them first.
+    night_rates = "SELECT id FROM rates WHERE kind = :kind"
+    for column in ('rate_id', 'supplement_rate_id'):
+        op.execute(sa.text(f"UPDATE claim_lines SET {column} = NULL"  # noqa: S608 (our names)
+                           f" WHERE {column} IN ({night_rates})").bindparams(kind=_NIGHT))
     op.execute(sa.text("DELETE FROM rates WHERE kind = :kind").bindparams(kind=_NIGHT))
     _replace_check('rates', 'ratekind', _in('kind', _RATE_KINDS))
     with op.batch_alter_table('rates', schema=None) as batch_op:

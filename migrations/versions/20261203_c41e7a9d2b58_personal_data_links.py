@@ -76,7 +76,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    Pending e-mail changes and deferred jobs are dropped, and queued mail loses the link to its
+    person: the older release has none of them. Run ``flask mail send`` first, so the lost-link
+    and forgot-password requests waiting as deferred jobs are done; a pending change of
+    address is asked for again.
+    """
     with op.batch_alter_table('email_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_email_changes_participant_id'))
         batch_op.drop_index(batch_op.f('ix_email_changes_enrollment_id'))

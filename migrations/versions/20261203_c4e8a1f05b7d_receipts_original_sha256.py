@@ -36,7 +36,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    The hash of the file as uploaded is dropped; the older release finds duplicates by the
+    stored bytes' hash, so a file uploaded again after this downgrade is not recognised as one.
+    """
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_receipts_original_sha256'))
         batch_op.create_index(batch_op.f('ix_receipts_sha256'), ['sha256'], unique=False)

@@ -35,7 +35,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Revert this migration."""
+    """Revert this migration.
+
+    The objectives' official numbers, sources, dates and confirmed marks are dropped.
+    ``flask kinds load`` fills in the data file's after the next upgrade; an office's own
+    confirmation of an objective must be given again.
+    """
     with op.batch_alter_table('learning_objectives', schema=None) as batch_op:
         batch_op.drop_column('translated')
         batch_op.drop_column('confirmed')
