@@ -122,3 +122,4 @@ def register_plugins(app: Flask) -> None:
     """Import each package named in ``PLUGINS`` and let it register itself."""
     for name in app.config["PLUGINS"]:
         importlib.import_module(name).init_app(app)
+    web.add_empty_home(app)

@@ -1,5 +1,6 @@
 """Personal data across plugins: a registry of providers, the per-person export, anonymisation,
-the retention purge, and the ``flask privacy purge`` command.
+the retention purge, the ``flask privacy purge`` command, and the sections plugins add to the
+privacy notice (``/privacy``, served by ``core.web``).
 
 Core knows no plugin's tables. Each plugin registers a ``Provider`` at ``init_app``: what it
 holds about a person (``export``), how it anonymises that (``anonymise``), what the law makes it
@@ -34,6 +35,7 @@ from core.i18n import OSLO
 EXPORT_FORMAT = "kursportal-personal-data/1"
 PURGE_BATCH = 100
 _KEY = "core.privacy_providers"
+_SECTIONS_KEY = "core.privacy_notice_sections"
 
 privacy_cli = AppGroup("privacy", help="Personal data: retention and purge.")
 
@@ -136,6 +138,20 @@ def register_provider(app: Flask, provider: Provider) -> None:
 def providers() -> list[Provider]:
     """The providers registered on the current application."""
     return current_app.extensions.get(_KEY, [])
+
+
+def register_notice_section(app: Flask, template: str) -> None:
+    """Add a template to the privacy notice (plugins call this at init): it is included, with
+    the page's context, between "Who is responsible" and "Your rights", in registration
+    order."""
+    sections = app.extensions.setdefault(_SECTIONS_KEY, [])
+    if template not in sections:
+        sections.append(template)
+
+
+def notice_sections() -> list[str]:
+    """The templates plugins added to the privacy notice of the current application."""
+    return current_app.extensions.get(_SECTIONS_KEY, [])
 
 
 def retention_from_config(config, as_of: date) -> Retention:

@@ -1,4 +1,5 @@
-"""Routes every deployment has: language choice and the health check."""
+"""Routes every deployment has: language choice, the health check, the privacy notice and, when
+no plugin registers a home page, a front page saying there is nothing here yet."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from flask import (
     has_request_context,
     jsonify,
     redirect,
+    render_template,
     request,
+    url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
@@ -24,12 +27,16 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import privacy
+from core.collation import collated
 from core.db import get_session
 from core.errors import MESSAGES as ERROR_MESSAGES
-from core.i18n import LOCALE_COOKIE, LOCALES
+from core.i18n import LOCALE_COOKIE, LOCALES, current_locale
+from core.models import County
 
 bp = Blueprint("core", __name__)
 
+HOME_KEY = "core.home"
 ONE_YEAR = 365 * 24 * 3600
 # ``PROXY_FIX_X_FOR = 1`` … : how many proxies set each X-Forwarded-* header (0: trust none).
 PROXY_FIX_HEADERS = ("for", "proto", "host", "port", "prefix")
@@ -68,6 +75,49 @@ def healthz():
     except sa.exc.SQLAlchemyError:
         return jsonify(status="error", database="unavailable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.get("/privacy", endpoint="privacy")
+def privacy_notice():
+    """What is stored about participants, why, for how long, and whom to ask: every office's
+    contact, or one office's (``?county=<slug>``) with its own texts if configured. Core says
+    who is responsible and whom to ask; each plugin adds what it stores
+    (``core.privacy.register_notice_section``)."""
+    counties = list(get_session().scalars(sa.select(County).order_by(collated(County.name_nb))))
+    slug = request.args.get("county")
+    if slug:
+        counties = [c for c in counties if c.slug == slug]
+        if not counties:
+            abort(404)
+    return render_template(
+        "privacy.html", counties=counties, one_office=bool(slug),
+        sections=privacy.notice_sections(),
+        offices=current_app.config.get("PRIVACY_OFFICES", {}), locale=current_locale(),
+        months=current_app.config["PRIVACY_RETENTION_MONTHS"],
+        years=current_app.config["PRIVACY_PAID_CLAIM_RETENTION_YEARS"])
+
+
+def empty_home():
+    """The front page of an application without a plugin that has one: nothing here yet."""
+    return render_template("home.html")
+
+
+def register_home(app: Flask, endpoint: str) -> None:
+    """Make ``endpoint`` the front page the site's name links to (a plugin calls this from
+    ``init_app``; the first one registered wins)."""
+    app.extensions.setdefault(HOME_KEY, endpoint)
+
+
+def home_url() -> str:
+    """The URL of the front page: the one a plugin registered, else core's empty one."""
+    return url_for(current_app.extensions.get(HOME_KEY, "core.home"))
+
+
+def add_empty_home(app: Flask) -> None:
+    """Serve core's empty front page at ``/`` when no plugin registered a home page (the factory
+    calls this after the plugins)."""
+    if HOME_KEY not in app.extensions:
+        app.add_url_rule("/", "core.home", empty_home, methods=["GET"])
 
 
 def check_public_base_url(app: Flask) -> None:
@@ -227,6 +277,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.session_interface = SessionInterface()
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.jinja_env.globals.setdefault("home_url", home_url)
     app.after_request(_security_headers)
     app.request_class = FormRequest
     app.before_request(_form_bodies_only)

@@ -4,7 +4,9 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core.jobs import register_job
+from core.privacy import register_notice_section
 from core.staff import register_nav
+from core.web import register_home
 from enrollment import (
     cli,
     manage_views,  # noqa: F401
@@ -21,10 +23,13 @@ from enrollment import (
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, CLI commands and the lost-link job."""
+    """Register the blueprint (the catalog is the front page), CLI commands, the lost-link job,
+    the staff links and enrollment's part of the privacy notice and of the personal data."""
     # How long the link that confirms a new e-mail address (and the one that stops it) works.
     app.config.setdefault("EMAIL_CHANGE_LINK_HOURS", 24)
     app.register_blueprint(views.bp)
+    register_home(app, "enrollment.show_catalog")
+    register_notice_section(app, "enrollment/privacy_notice.html")
     register_job(app, notifications.LOST_LINK_JOB, notifications.send_lost_links)
     cli.init_app(app)
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))

@@ -361,18 +361,3 @@ def update_contact(token: str):
     return redirect(url_for("enrollment.manage", token=token))
 
 
-@bp.get("/privacy", endpoint="privacy")
-def privacy_notice():
-    """What is stored about participants, why, for how long, and whom to ask: every office's
-    contact, or one office's (``?county=<slug>``) with its own texts if configured."""
-    counties = catalog.filter_choices(get_session())[0]
-    slug = request.args.get("county")
-    if slug:
-        counties = [c for c in counties if c.slug == slug]
-        if not counties:
-            abort(404)
-    return render_template(
-        "enrollment/privacy.html", counties=counties, one_office=bool(slug),
-        offices=current_app.config.get("PRIVACY_OFFICES", {}), locale=current_locale(),
-        months=current_app.config["PRIVACY_RETENTION_MONTHS"],
-        years=current_app.config["PRIVACY_PAID_CLAIM_RETENTION_YEARS"])

@@ -85,6 +85,8 @@ def test_development_key_allowed_when_testing(database_url):
 
 
 def test_enrollment_plugin_alone_runs(app_config):
+    # In-process, refunds is already imported here: tests/test_plugins.py checks in a fresh
+    # interpreter that enrollment alone never loads it.
     alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
     assert "enrollment.show_catalog" in alone.view_functions
     assert not any(endpoint.startswith("refunds.") for endpoint in alone.view_functions)
