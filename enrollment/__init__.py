@@ -4,6 +4,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core.jobs import register_job
+from core.settings import declare
 from core.staff import register_nav
 from enrollment import (
     cli,
@@ -18,12 +19,12 @@ from enrollment import (
     verification,  # noqa: F401
     views,
 )
+from enrollment.settings import SETTINGS
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, CLI commands and the lost-link job."""
-    # How long the link that confirms a new e-mail address (and the one that stops it) works.
-    app.config.setdefault("EMAIL_CHANGE_LINK_HOURS", 24)
+    declare(app, SETTINGS)  # enrollment/settings.py: the defaults, and a wrong one stops the start
     app.register_blueprint(views.bp)
     register_job(app, notifications.LOST_LINK_JOB, notifications.send_lost_links)
     cli.init_app(app)
