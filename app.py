@@ -76,6 +76,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_plugins(app)
+    if test_config is None:
+        settings.warn_unknown(app, os.environ)
     return app
 
 

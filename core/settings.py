@@ -29,6 +29,10 @@ from core.i18n import LOCALES
 from core.mail import DEFAULT_FROM, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
 from core.sandbox import Limits as SandboxLimits
 
+log = logging.getLogger("kursportal.settings")
+# FLASK_* variables that Flask's command line reads for itself (FLASK_APP, FLASK_RUN_PORT …).
+FLASK_CLI_NAMES = ("APP", "ENV", "SKIP_DOTENV", "RUN_")
+
 
 class ConfigurationError(RuntimeError):
     """One or more settings have a wrong type or value; the message lists each."""
@@ -358,3 +362,19 @@ def declare(app: Flask, settings: Iterable[Setting]) -> None:
             "docs/configuration.md lists them):\n"
             + "\n".join(f"  - {problem}" for problem in problems)
         )
+
+
+def warn_unknown(app: Flask, environ: Mapping[str, str]) -> list[str]:
+    """Log each ``FLASK_*`` variable that names no setting (a typo such as
+    ``FLASK_REFUNDS_DEBTOR_ACOUNT`` would otherwise be ignored without a word); call it after
+    the plugins have declared theirs. Returns the names."""
+    known = set(app.extensions.get("kp_settings", {})) | set(Flask.default_config)
+    unknown = sorted(
+        name for name in environ
+        if name.startswith("FLASK_") and (key := name.removeprefix("FLASK_")) not in known
+        and not key.startswith(FLASK_CLI_NAMES) and key.split("__")[0] not in known
+    )
+    for name in unknown:
+        log.warning("%s names no setting of Kursportal and is ignored (docs/configuration.md "
+                    "lists them)", name)
+    return unknown

@@ -274,3 +274,21 @@ def test_the_payment_file_works_when_the_account_came_from_the_environment_as_a_
         assert claim.status == S.APPROVED  # the file pays; marking paid is a separate step
     finally:
         from_environment.extensions["kp_engine"].dispose()
+
+
+def test_a_misspelt_environment_variable_is_named_in_the_log(tmp_path, monkeypatch, caplog):
+    for name, value in {"TESTING": "true", "SECRET_KEY": "test-secret-key",
+                        "DATABASE_URL": f"sqlite:///{tmp_path / 'env.sqlite'}",
+                        "RUN_PORT": "5001",
+                        "REFUNDS_DEBTOR_ACOUNT": "76940512057",
+                        "STAFF_SESSION_IDLE_MINUTES": "20"}.items():
+        monkeypatch.setenv(f"FLASK_{name}", value)
+    with caplog.at_level("WARNING", logger="kursportal.settings"):
+        app = create_app()
+    app.extensions["kp_engine"].dispose()
+    assert app.config["STAFF_SESSION_IDLE_MINUTES"] == 20
+    assert "REFUNDS_DEBTOR_ACCOUNT" not in app.config  # the typo set nothing it meant to
+    warnings = [r.getMessage() for r in caplog.records if r.name == "kursportal.settings"]
+    assert ("FLASK_REFUNDS_DEBTOR_ACOUNT names no setting of Kursportal and is ignored "
+            "(docs/configuration.md lists them)") in warnings
+    assert not [w for w in warnings if w.startswith(("FLASK_RUN_PORT", "FLASK_STAFF", "FLASK_TE"))]
