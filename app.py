@@ -63,7 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
     # Every setting, its default and its check: core/settings.py and docs/configuration.md.
-    app.config.from_mapping(settings.defaults(app, settings.CORE))
+    app.config.from_mapping(settings.defaults(settings.CORE))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         if os.environ.get("DATABASE_URL"):

@@ -330,7 +330,7 @@ CORE = (
 )
 
 
-def defaults(app: Flask, settings: Iterable[Setting]) -> dict[str, Any]:
+def defaults(settings: Iterable[Setting]) -> dict[str, Any]:
     """The plain (not computed) defaults, to load before the configuration: they replace
     Flask's own defaults where we differ (``SESSION_COOKIE_SAMESITE``, ``MAX_CONTENT_LENGTH``)."""
     return {s.name: s.default for s in settings
