@@ -20,6 +20,7 @@ from core import (
     logging,
     mail,
     privacy,
+    settings,
     signin,
     staff,
     staff_admin,
@@ -61,31 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH")
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.from_mapping(
-        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'kursportal.sqlite'}",
-        DEFAULT_LOCALE="nn",
-        PLUGINS=["enrollment", "refunds"],
-        CATALOG_PAGE_SIZE=25,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
-        # Enrollment is limited by who is enrolling: an address or an HPR number per offering.
-        # One IP address can be a whole hospital (or Norsk Helsenett's) network at the minute a
-        # course opens, so its ceiling only stops a flood (docs/security.md, "Rate limits").
-        ENROLL_EMAIL_RATE_LIMIT="5 per 10 minutes",
-        ENROLL_HPR_RATE_LIMIT="5 per 10 minutes",
-        ENROLL_IP_RATE_LIMIT="1000 per 10 minutes",
-        LOST_LINK_IP_RATE_LIMIT="100 per 10 minutes",
-        LINK_RATE_LIMIT="5 per minute;20 per hour",
-        # Each receipt is parsed in a sandbox that may take seconds of CPU: per claim and per IP.
-        RECEIPT_UPLOAD_RATE_LIMIT="20 per 10 minutes",
-        RECEIPT_UPLOAD_IP_RATE_LIMIT="200 per 10 minutes",
-        LINK_EMAIL_RATE_LIMIT="3 per hour",
-        # Every link that leaves a request (mail, PDF, .ics) starts with it; required outside
-        # debug and testing, and its host is the only one TRUSTED_HOSTS lets in (core.web).
-        PUBLIC_BASE_URL=None,
-        EXTRA_TRUSTED_HOSTS=[],
-    )
+    # Every setting, its default and its check: core/settings.py and docs/configuration.md.
+    app.config.from_mapping(settings.defaults(settings.CORE))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         if os.environ.get("DATABASE_URL"):
@@ -93,10 +71,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_prefixed_env()
     else:
         app.config.from_mapping(test_config)
+    settings.declare(app, settings.CORE)
     _load_secret_key(app)
 
     register_extensions(app)
     register_plugins(app)
+    if test_config is None:
+        settings.warn_unknown(app, os.environ)
     return app
 
 

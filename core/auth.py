@@ -297,14 +297,9 @@ def init_app(app: Flask) -> None:
 
     Two-factor sign-in can be switched off (``STAFF_TWO_FACTOR_REQUIRED = False``) only in
     debug mode: the app refuses to start otherwise."""
-    app.config.setdefault("STAFF_SESSION_IDLE_MINUTES", 30)
-    app.config.setdefault("STAFF_SESSION_MAX_HOURS", 10)
-    app.config.setdefault("STAFF_TWO_FACTOR_REQUIRED", True)
     if not app.config["STAFF_TWO_FACTOR_REQUIRED"] and not app.debug:
         raise RuntimeError("STAFF_TWO_FACTOR_REQUIRED can be turned off only in debug mode.")
     login_manager.init_app(app)
     login_manager.login_view = "staff.login"
     login_manager.session_protection = "strong"
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.before_request(_check_staff_session)

@@ -207,9 +207,6 @@ def _static_cache_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """The page cache of this worker, fingerprinted static URLs and their lifetime."""
-    app.config.setdefault("PUBLIC_PAGE_CACHE_SIZE", DEFAULT_PAGE_CACHE_SIZE)
-    # Tests change data and look at the page at once.
-    app.config.setdefault("PUBLIC_PAGE_RECHECK", 0 if app.testing else DEFAULT_RECHECK_SECONDS)
     app.extensions["kp_page_cache"] = PageCache(int(app.config["PUBLIC_PAGE_CACHE_SIZE"]),
                                                 float(app.config["PUBLIC_PAGE_RECHECK"]))
     app.extensions["kp_started_at"] = datetime.now(UTC)

@@ -375,9 +375,6 @@ def init_app(app: Flask) -> None:
         options = dict(app.config.get("RATELIMIT_STORAGE_OPTIONS") or {})
         options.setdefault("database_url", app.config["DATABASE_URL"])
         app.config["RATELIMIT_STORAGE_OPTIONS"] = options
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    # A failing store degrades to counting in each worker alone, never to a 500 on every page.
-    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
     if not app.config.get("RATELIMIT_ENABLED", True):
         limiter.init_app(app)

@@ -226,10 +226,6 @@ def _log_request(response):
 def init_app(app: Flask) -> None:
     """Install the handler and the request id; register first so the log line sees the final
     response (after-request functions run in reverse order)."""
-    app.config.setdefault("LOG_FORMAT", "text")
-    app.config.setdefault("LOG_LEVEL", "INFO")
-    if app.config["LOG_FORMAT"] not in ("text", "json"):
-        raise RuntimeError("LOG_FORMAT must be 'text' or 'json'.")
     _install_handler(app)
     _redact_at_source(app)
     app.before_request(_start_request)

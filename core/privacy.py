@@ -288,12 +288,5 @@ def purge_command(dry_run: bool, as_of: datetime | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Set the retention defaults and register the ``privacy`` commands."""
-    app.config.setdefault("PRIVACY_RETENTION_MONTHS", 12)
-    # Bookkeeping rules (bokføringsloven § 13): payment records stay five years after the end of
-    # the financial year.
-    app.config.setdefault("PRIVACY_PAID_CLAIM_RETENTION_YEARS", 5)
-    # Per office: {"vestland": {"contact": {"nn": ..., "nb": ..., "en": ...},
-    #                           "retention": {"nn": ..., ...}}}, shown on /privacy.
-    app.config.setdefault("PRIVACY_OFFICES", {})
+    """Register the ``privacy`` commands (the retention settings are in core.settings)."""
     app.cli.add_command(privacy_cli)

@@ -335,9 +335,4 @@ def end_all_sessions():
 
 def init_app(app: Flask) -> None:
     """The throttle's settings and the sessions page in the staff navigation."""
-    app.config.setdefault("LOGIN_THROTTLE_ACCOUNT_FREE", 5)
-    app.config.setdefault("LOGIN_THROTTLE_ADDRESS_FREE", 20)
-    app.config.setdefault("LOGIN_THROTTLE_BASE_SECONDS", 1)
-    app.config.setdefault("LOGIN_THROTTLE_MAX_SECONDS", 300)
-    app.config.setdefault("LOGIN_THROTTLE_FORGET_HOURS", 24)
     register_nav(app, "staff.my_sessions", _l("My sessions"))

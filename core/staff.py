@@ -212,7 +212,6 @@ def reset_two_factor_command(email):
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the command and the template helpers."""
-    app.config.setdefault("STAFF_HOME", "/staff/")
     app.register_blueprint(bp)
     register_job(app, RESET_JOB, send_reset_link)
     app.cli.add_command(staff_cli)

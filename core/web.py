@@ -38,8 +38,6 @@ bp = Blueprint("core", __name__)
 
 HOME_KEY = "core.home"
 ONE_YEAR = 365 * 24 * 3600
-# ``PROXY_FIX_X_FOR = 1`` … : how many proxies set each X-Forwarded-* header (0: trust none).
-PROXY_FIX_HEADERS = ("for", "proto", "host", "port", "prefix")
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -133,17 +131,10 @@ def check_public_base_url(app: Flask) -> None:
             "from it (never from the request's Host header). Set FLASK_PUBLIC_BASE_URL to the "
             "site's address, e.g. https://kurs.statsforvaltaren.no."
         )
+    # Its shape (an absolute http(s) address) is checked with every setting (core.settings).
     parts = urlsplit(base)
-    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
-            or parts.fragment or parts.username or parts.password):
-        raise RuntimeError(
-            f"PUBLIC_BASE_URL must be an absolute http(s) address with a host and no query, "
-            f"fragment or credentials (got {base!r})."
-        )
     if app.config.get("TRUSTED_HOSTS") is None and not (app.debug or app.testing):
         extra = app.config.get("EXTRA_TRUSTED_HOSTS") or []
-        if isinstance(extra, str):
-            extra = [name.strip() for name in extra.split(",")]
         app.config["TRUSTED_HOSTS"] = [parts.hostname, *(name for name in extra if name)]
 
 
@@ -257,10 +248,11 @@ def trust_proxy(app: Flask) -> None:
     configured number of proxies set (rate limits and the audit log then see the real client,
     cookies get ``Secure``). Without ``PROXY_FIX_X_*`` nothing is trusted: anyone can send
     those headers."""
-    counts = {
-        f"x_{name}": int(app.config.get(f"PROXY_FIX_X_{name.upper()}") or 0)
-        for name in PROXY_FIX_HEADERS
-    }
+    # ``PROXY_FIX_X_FOR = 1`` …: how many proxies set each header; 0 (the default) trusts none.
+    config = app.config
+    counts = {"x_for": config["PROXY_FIX_X_FOR"], "x_proto": config["PROXY_FIX_X_PROTO"],
+              "x_host": config["PROXY_FIX_X_HOST"], "x_port": config["PROXY_FIX_X_PORT"],
+              "x_prefix": config["PROXY_FIX_X_PREFIX"]}
     if any(counts.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
 

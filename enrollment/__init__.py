@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.jobs import register_job
 from core.privacy import register_notice_section
+from core.settings import declare
 from core.staff import register_nav
 from core.web import register_home
 from enrollment import (
@@ -20,13 +21,13 @@ from enrollment import (
     verification,  # noqa: F401
     views,
 )
+from enrollment.settings import SETTINGS
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprint (the catalog is the front page), CLI commands, the lost-link job,
     the staff links and enrollment's part of the privacy notice and of the personal data."""
-    # How long the link that confirms a new e-mail address (and the one that stops it) works.
-    app.config.setdefault("EMAIL_CHANGE_LINK_HOURS", 24)
+    declare(app, SETTINGS)  # enrollment/settings.py: the defaults, and a wrong one stops the start
     app.register_blueprint(views.bp)
     register_home(app, "enrollment.show_catalog")
     register_notice_section(app, "enrollment/privacy_notice.html")

@@ -58,7 +58,7 @@ class VerifyForm(AppForm):
 
 def verify_limit() -> str:
     """The rate limit of the verification pages (``VERIFY_RATE_LIMIT``)."""
-    return current_app.config.get("VERIFY_RATE_LIMIT", "60 per minute;1000 per hour")
+    return current_app.config["VERIFY_RATE_LIMIT"]
 
 
 def verify_url(code: str) -> str:

@@ -3,6 +3,7 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from core.settings import declare
 from core.staff import register_nav
 from enrollment.panels import register_cancel_notice, register_manage_panel, register_refund_rule
 
@@ -10,9 +11,7 @@ from enrollment.panels import register_cancel_notice, register_manage_panel, reg
 from refunds import cli, rate_views, receipt_views, staff_views, views  # noqa: F401
 from refunds import privacy as refunds_privacy
 from refunds.eligibility import role_refunded
-from refunds.uploads import MAX_RECEIPT_BYTES
-
-UPLOAD_MAX_FILES = 5
+from refunds.settings import SETTINGS
 
 
 def init_app(app: Flask) -> None:
@@ -23,16 +22,7 @@ def init_app(app: Flask) -> None:
     accepts a request of ``REFUNDS_UPLOAD_MAX_FILES`` receipts and a little form data; every
     other route keeps the application's ``MAX_CONTENT_LENGTH``.
     """
-    app.config.setdefault("REFUND_CLAIM_MONTHS", 3)
-    app.config.setdefault("REFUNDS_UPLOAD_MAX_FILES", UPLOAD_MAX_FILES)
-    app.config.setdefault(
-        "REFUNDS_UPLOAD_REQUEST_LIMIT",
-        app.config["REFUNDS_UPLOAD_MAX_FILES"] * MAX_RECEIPT_BYTES + 1024 * 1024,
-    )
-    # The paying account for the pain.001 export; the export is offered only when both are set.
-    app.config.setdefault("REFUNDS_DEBTOR_NAME", None)
-    app.config.setdefault("REFUNDS_DEBTOR_ACCOUNT", None)
-    app.config.setdefault("REFUNDS_DEBTOR_BIC", None)
+    declare(app, SETTINGS)  # refunds/settings.py: the defaults, and a wrong one stops the start
     app.register_blueprint(views.bp)
     register_manage_panel(app, views.claim_panel)
     register_cancel_notice(app, views.unsent_claim_notice)
