@@ -481,3 +481,8 @@ def init_app(app: Flask) -> None:
         # Without MAIL_SERVER the mail is only in the log; make sure the developer sees it.
         logger.setLevel(logging.INFO)
         logger.addHandler(default_handler)
+    elif not app.debug and default_handler in logger.handlers:
+        # An app made after a debug one in the same process (tests, a shell) must not keep the
+        # development handler, which writes links unredacted.
+        logger.removeHandler(default_handler)
+        logger.setLevel(logging.NOTSET)

@@ -157,6 +157,24 @@ def test_the_server_log_redacts_any_logger_while_other_handlers_keep_the_record(
     assert f"/manage/{token}" in caplog.text
 
 
+def test_an_app_made_after_a_debug_app_in_the_same_process_still_redacts(
+    app_config, caplog, capsys
+):
+    # A debug app shows mail (with its links) on stderr for the developer; the next app in the
+    # same process must not inherit that handler.
+    create_app({**app_config, "DEBUG": True}).extensions["kp_engine"].dispose()
+    create_app(app_config).extensions["kp_engine"].dispose()
+    token = "AbC_def-0123456789abcdefghijklmnopqrstuvwxy"
+    capsys.readouterr()
+
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("kursportal.mail").info("To: %s, link /manage/%s", EMAIL, token)
+
+    written = capsys.readouterr().err
+    assert "link /manage/[redacted]" in written
+    assert token not in written
+
+
 @pytest.fixture
 def errors_handled(app_config):
     """Build the app so that unexpected errors become the 500 page, as in production."""
