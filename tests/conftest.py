@@ -64,6 +64,17 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def sqlite_reference_template(sqlite_template, tmp_path_factory) -> str:
+    """The migrated SQLite file with the reference data ``app`` promises, copied per test."""
+    path = tmp_path_factory.mktemp("reference") / "reference.sqlite"
+    shutil.copy(sqlite_template, path)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    load_reference(engine)
+    engine.dispose()
+    return str(path)
+
+
 def worker_database(url: str) -> str:
     """``url`` itself, or under pytest-xdist a database of this worker's own next to it.
 
@@ -111,6 +122,12 @@ def postgres_url() -> str:
 
 
 _TRUNCATE_ENGINES: dict[str, sa.Engine] = {}
+# The tables ``app`` promises loaded (counties, course kinds): kept between tests when unchanged.
+REFERENCE_TABLES = ("counties", "course_kinds", "kind_roles", "learning_objectives")
+# Databases whose reference data the ``database_url`` fixture has loaded for this test.
+REFERENCE_LOADED: set[str] = set()
+# The fingerprint of each PostgreSQL database's reference data as loaded.
+_PRISTINE: dict[str, tuple[str, ...]] = {}
 # Tables whose serial sequence has handed out a value since it was last restarted.
 _USED_SEQUENCES = sa.text("""
     SELECT DISTINCT owner.relname
@@ -122,14 +139,40 @@ _USED_SEQUENCES = sa.text("""
 """)
 
 
-def truncate_all(url: str) -> None:
-    """Empty every table of the models on PostgreSQL and restart their ids.
-
-    Only the tables a test touched (rows in them, or ids handed out) are truncated: TRUNCATE
-    costs about a millisecond per table, and most tests touch a handful of the ~50."""
+def _engine_for(url: str) -> sa.Engine:
     engine = _TRUNCATE_ENGINES.get(url)
     if engine is None:
         engine = _TRUNCATE_ENGINES[url] = sa.create_engine(url, pool_size=1)
+    return engine
+
+
+def load_reference(engine: sa.Engine) -> None:
+    """The counties and course kinds (with roles and learning objectives) ``app`` promises."""
+    with session_scope(engine) as session:
+        load_counties(session)
+        load_kinds(session)
+
+
+def reference_fingerprint(conn) -> tuple[str, ...]:
+    """A digest of every row of the reference tables: equal only when nothing changed them."""
+    return tuple(conn.scalar(sa.text(
+        f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "  # noqa: S608
+        f'FROM "{name}" t')) for name in REFERENCE_TABLES)
+
+
+def truncate_all(url: str) -> None:
+    """Empty every table of the models on PostgreSQL and restart their ids."""
+    reset_postgres(url, keep_reference=False)
+
+
+def reset_postgres(url: str, *, keep_reference: bool) -> bool:
+    """Empty the tables a test touched (rows in them, or ids handed out) and restart their ids;
+    with ``keep_reference``, leave the reference tables loaded when no test changed them (or
+    load them). Returns whether the reference data is loaded.
+
+    TRUNCATE costs about a millisecond per table and loading the reference data some 25 ms,
+    while most tests touch a handful of the tables and none of the reference rows."""
+    engine = _engine_for(url)
     names = [t.name for t in Base.metadata.sorted_tables]
     # Our own table names, not input.
     probe = " UNION ALL ".join(
@@ -138,21 +181,46 @@ def truncate_all(url: str) -> None:
     with engine.begin() as conn:
         touched = {row[0] for row in conn.execute(sa.text(probe))}
         touched |= {row[0] for row in conn.execute(_USED_SEQUENCES)}
+        kept = (keep_reference and url in _PRISTINE
+                and reference_fingerprint(conn) == _PRISTINE[url])
+        if kept:
+            touched -= set(REFERENCE_TABLES)
         if touched:
             listed = ", ".join(f'"{name}"' for name in sorted(touched))
             conn.execute(sa.text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+        if kept and reference_fingerprint(conn) == _PRISTINE[url]:
+            return True
+        if kept:  # a cascade reached the reference tables: start them afresh
+            listed = ", ".join(f'"{name}"' for name in REFERENCE_TABLES)
+            conn.execute(sa.text(f"TRUNCATE {listed} RESTART IDENTITY CASCADE"))
+    if not keep_reference:
+        return False
+    load_reference(engine)
+    with engine.connect() as conn:
+        _PRISTINE[url] = reference_fingerprint(conn)
+    return True
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> Iterator[str]:
-    """A freshly migrated, empty database of each kind."""
+    """A freshly migrated database of each kind: empty, or, for a test that uses ``app``, with
+    the counties and course kinds ``app`` promises already loaded (by the same loaders, once per
+    SQLite template or PostgreSQL database, and checked unchanged before each reuse)."""
+    with_reference = "app" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "test.sqlite"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        template = "sqlite_reference_template" if with_reference else "sqlite_template"
+        shutil.copy(request.getfixturevalue(template), path)
+        url = f"sqlite:///{path}"
+        if with_reference:
+            REFERENCE_LOADED.add(url)
+        yield url
     else:
         url = request.getfixturevalue("postgres_url")
-        truncate_all(url)
+        if reset_postgres(url, keep_reference=with_reference):
+            REFERENCE_LOADED.add(url)
+        else:
+            REFERENCE_LOADED.discard(url)
         yield url
 
 
@@ -176,9 +244,8 @@ def app_config(database_url, tmp_path) -> dict:
 def app(app_config):
     """The application on a fresh database with counties and course kinds loaded."""
     application = create_app(app_config)
-    with session_scope(application.extensions["kp_engine"]) as session:
-        load_counties(session)
-        load_kinds(session)
+    if app_config["DATABASE_URL"] not in REFERENCE_LOADED:  # e.g. a test's own database URL
+        load_reference(application.extensions["kp_engine"])
     yield application
     application.extensions["kp_engine"].dispose()
 
