@@ -8,9 +8,7 @@ at the same moment are never refused.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -27,6 +25,7 @@ from core.limits import COUNTERS, DATABASE_STORAGE_URI, DatabaseStorage, limiter
 from core.models import County
 from enrollment.models import Enrollment, Participant
 from tests.test_serving import CSRF_FIELD, Browser, free_port, stop, wait_until_up
+from tests.test_serving import start_gunicorn as start_two_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = {"Accept-Language": "en"}
@@ -277,23 +276,9 @@ def test_a_failing_store_falls_back_to_counting_in_each_worker(app_config, reque
 
 
 def start_gunicorn(database_url: str, port: int, access_log: Path, **settings) -> subprocess.Popen:
-    """The app under the repository's gunicorn settings, two sync workers, rate limits on; the
-    access log records the pid of the worker that served each request."""
-    env = {
-        **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
-        "ACCESS_LOG": str(access_log), "FLASK_DATABASE_URL": database_url,
-        "FLASK_SECRET_KEY": "limits-" + "k" * 40, "FLASK_RATELIMIT_ENABLED": "true",
-        "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "FLASK_LOG_LEVEL": "WARNING",
-        **{f"FLASK_{name}": value for name, value in settings.items()},
-    }
-    env.pop("FLASK_TESTING", None)
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    return subprocess.Popen(
-        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"),
-         "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    """Two sync workers with rate limits on; the access log records each request's worker."""
+    return start_two_workers(database_url, port, access_log=access_log,
+                             RATELIMIT_ENABLED="true", **settings)
 
 
 def served(access_log: Path, method: str = "POST", at_least: int = 0) -> list[tuple[str, int]]:

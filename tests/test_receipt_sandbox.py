@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -27,7 +25,7 @@ from refunds.models import Receipt
 from tests.refunds_factories import engine_of
 from tests.test_refunds_uploads import png
 from tests.test_refunds_web import client_in, start_claim, world  # noqa: F401 (a fixture)
-from tests.test_serving import Browser, free_port, stop, wait_until_up
+from tests.test_serving import Browser, free_port, start_gunicorn, stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = sandbox.Limits(cpu_seconds=1, memory_mb=256, wall_seconds=5)
@@ -126,22 +124,10 @@ def many_objects_pdf(count: int = 240_000) -> bytes:
             + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
-def start_gunicorn(database_url: str, port: int, limits: sandbox.Limits) -> subprocess.Popen:
-    env = {
-        **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "ACCESS_LOG": "",
-        "FLASK_DATABASE_URL": database_url, "FLASK_SECRET_KEY": "sandbox-test-" + "k" * 32,
-        "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "FLASK_RATELIMIT_ENABLED": "false", "FLASK_LOG_LEVEL": "WARNING",
-        "FLASK_SANDBOX_CPU_SECONDS": str(limits.cpu_seconds),
-        "FLASK_SANDBOX_MEMORY_MB": str(limits.memory_mb),
-        "FLASK_SANDBOX_WALL_SECONDS": str(limits.wall_seconds),
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    return subprocess.Popen(
-        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+def start_with_limits(database_url: str, port: int, limits: sandbox.Limits) -> subprocess.Popen:
+    return start_gunicorn(database_url, port, SANDBOX_CPU_SECONDS=limits.cpu_seconds,
+                          SANDBOX_MEMORY_MB=limits.memory_mb,
+                          SANDBOX_WALL_SECONDS=limits.wall_seconds)
 
 
 def post_file(port: int, browser: Browser, path: str, csrf: str, data: bytes,
@@ -172,7 +158,7 @@ def test_a_crafted_pdf_is_refused_within_the_limit_while_another_upload_is_answe
     slow = many_objects_pdf()
     assert len(slow) <= 10 * 1024 * 1024
     port = free_port()
-    server = start_gunicorn(app_config["DATABASE_URL"], port, limits)
+    server = start_with_limits(app_config["DATABASE_URL"], port, limits)
     try:
         wait_until_up(server, port)
         browser = Browser()

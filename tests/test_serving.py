@@ -293,17 +293,26 @@ class Browser:
             conn.close()
 
 
-def start_gunicorn(database_url: str, port: int) -> subprocess.Popen:
-    """The app under the repository's gunicorn settings on 127.0.0.1:``port``."""
+def start_gunicorn(database_url: str, port: int, *, access_log: Path | str | None = None,
+                   **settings) -> subprocess.Popen:
+    """The app under the repository's gunicorn settings on 127.0.0.1:``port``: two sync workers,
+    production-like (TESTING off), rate limits off unless ``settings`` (each becomes a
+    ``FLASK_`` variable) say otherwise. With ``access_log``, each request's worker pid, method,
+    path and status are written there."""
     env = {
         **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2", "ACCESS_LOG": "",
-        "FLASK_DATABASE_URL": database_url, "FLASK_SECRET_KEY": "two-servers-" + "k" * 32,
+        "FLASK_DATABASE_URL": database_url, "FLASK_SECRET_KEY": "two-workers-" + "k" * 32,
         "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "FLASK_RATELIMIT_ENABLED": "false", "FLASK_LOG_LEVEL": "WARNING",
+        **{f"FLASK_{name}": str(value) for name, value in settings.items()},
     }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
+    env.pop("FLASK_TESTING", None)
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py")]
+    if access_log is not None:
+        env["ACCESS_LOG"] = str(access_log)
+        command += ["--access-logformat", "%(p)s %(m)s %(U)s %(s)s"]
     return subprocess.Popen(
-        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"), "app:create_app()"],
+        [*command, "app:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )

@@ -9,15 +9,12 @@ PostgreSQL (one shared database is its subject) and on SQLite.
 from __future__ import annotations
 
 import html
-import os
 import re
 import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -31,8 +28,8 @@ from core.staff_sessions import StaffSession
 from core.throttle import LoginThrottle
 from core.two_factor import RecoveryCode, SecretUnreadable, unseal
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET, staff_login, totp_code
-from tests.test_serving import ROOT, free_port, stop, wait_until_up
 from tests.test_serving import Browser as HttpBrowser
+from tests.test_serving import free_port, start_gunicorn, stop, wait_until_up
 
 EN = {"Accept-Language": "en"}
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -610,23 +607,9 @@ def test_audit_dates_out_of_range_are_a_field_error(app, make_staff, field, valu
 
 
 def start_two_workers(database_url: str, port: int, access_log: str) -> subprocess.Popen:
-    """The app under the repository's gunicorn settings, two sync workers, production-like
-    (TESTING off, CSRF on), its access log giving each answer's worker pid and status."""
-    env = {
-        **os.environ, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2",
-        "ACCESS_LOG": access_log, "FLASK_DATABASE_URL": database_url,
-        "FLASK_SECRET_KEY": "throttle-two-workers-" + "k" * 32,
-        "FLASK_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "FLASK_RATELIMIT_ENABLED": "false", "FLASK_LOG_LEVEL": "WARNING",
-        "FLASK_LOGIN_THROTTLE_BASE_SECONDS": "60",
-    }
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    return subprocess.Popen(
-        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py"),
-         "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    """Two sync workers, production-like (CSRF on), each answer's worker pid in the log."""
+    return start_gunicorn(database_url, port, access_log=access_log,
+                          LOGIN_THROTTLE_BASE_SECONDS=60)
 
 
 def wrong_password(port: int, email: str) -> tuple[int, str]:
