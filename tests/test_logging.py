@@ -137,24 +137,31 @@ def test_redact_replaces_tokens_and_addresses_but_keeps_the_lost_link_page():
     assert redact("a" * 42) == "a" * 42
 
 
+TOKEN = "AbC_def-0123456789abcdefghijklmnopqrstuvwxy"
+
+
+def log_a_mail_link(caplog, capsys) -> str:
+    """Log a mail line with an address and a manage link, as the mail log does; what reached
+    stderr (the server log)."""
+    capsys.readouterr()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("kursportal.mail").info("To: %s, link /manage/%s", EMAIL, TOKEN)
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_the_server_log_redacts_any_logger_while_other_handlers_keep_the_record(
     app_config, log_format, caplog, capsys
 ):
     app_config["LOG_FORMAT"] = log_format
     create_app(app_config).extensions["kp_engine"].dispose()
-    token = "AbC_def-0123456789abcdefghijklmnopqrstuvwxy"
-    capsys.readouterr()
 
-    with caplog.at_level(logging.INFO):
-        logging.getLogger("kursportal.mail").info("To: %s, link /manage/%s", EMAIL, token)
-
-    written = capsys.readouterr().err
+    written = log_a_mail_link(caplog, capsys)
     assert "To: [email], link /manage/[redacted]" in written
-    assert token not in written
+    assert TOKEN not in written
     assert EMAIL not in written
     # The development mail log shows the developer the link: only the server log redacts.
-    assert f"/manage/{token}" in caplog.text
+    assert f"/manage/{TOKEN}" in caplog.text
 
 
 def test_an_app_made_after_a_debug_app_in_the_same_process_still_redacts(
@@ -164,15 +171,10 @@ def test_an_app_made_after_a_debug_app_in_the_same_process_still_redacts(
     # same process must not inherit that handler.
     create_app({**app_config, "DEBUG": True}).extensions["kp_engine"].dispose()
     create_app(app_config).extensions["kp_engine"].dispose()
-    token = "AbC_def-0123456789abcdefghijklmnopqrstuvwxy"
-    capsys.readouterr()
 
-    with caplog.at_level(logging.INFO):
-        logging.getLogger("kursportal.mail").info("To: %s, link /manage/%s", EMAIL, token)
-
-    written = capsys.readouterr().err
+    written = log_a_mail_link(caplog, capsys)
     assert "link /manage/[redacted]" in written
-    assert token not in written
+    assert TOKEN not in written
 
 
 @pytest.fixture
