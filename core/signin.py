@@ -32,7 +32,7 @@ from flask_login import current_user, login_user, logout_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from core import audit, staff_sessions, throttle, two_factor
+from core import staff_sessions, throttle, two_factor
 from core.auth import (
     SESSION_KEY,
     StaffUser,
@@ -225,9 +225,6 @@ def second_factor():
         if accepted is not None:
             if accepted == "recovery":
                 left = two_factor.recovery_codes_left(session, user.id)
-                audit.record(session, actor=user, action="staff.recovery_code_used",
-                             object_type="staff_user", object_id=user.id,
-                             county_id=user.county_id, after={"left": left})
             target = _complete(user)
             if accepted == "recovery":
                 flash(ngettext("You used a recovery code. You have %(num)d left.",
@@ -267,8 +264,6 @@ def set_up_second_factor():
         session = get_session()
         codes = two_factor.confirm_enrolment(session, user, form.code.data, key)
         if codes is not None:
-            audit.record(session, actor=user, action="staff.two_factor_setup",
-                         object_type="staff_user", object_id=user.id, county_id=user.county_id)
             target = _complete(user)
             return no_store(current_app.make_response(
                 render_template("staff/recovery_codes.html", codes=codes, target=target)))
@@ -323,9 +318,7 @@ def end_all_sessions():
         abort(400)
     session = get_session()
     user = current_user._get_current_object()
-    ended = staff_sessions.end_all(session, user.id, staff_sessions.EndReason.ALL)
-    audit.record(session, actor=user, action="staff.logout_all", object_type="staff_user",
-                 object_id=user.id, county_id=user.county_id, after={"sessions": ended})
+    staff_sessions.end_everywhere(session, user)
     session.commit()
     logout_user()
     _fresh_cookie_session()

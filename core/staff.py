@@ -202,10 +202,7 @@ def reset_two_factor_command(email):
     user = session.scalar(sa.select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no account with {email}")
-    two_factor.reset(session, user)
-    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.TWO_FACTOR_RESET)
-    audit.record(session, actor=None, action="staff.two_factor_reset", object_type="staff_user",
-                 object_id=user.id, county_id=user.county_id)
+    two_factor.reset(session, user, actor=None)
     session.commit()
     click.echo(f"The second factor of {user.email} is reset.")
 

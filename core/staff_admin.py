@@ -249,12 +249,7 @@ def reset_second_factor(session: Session, user: StaffUser, *, actor: StaffUser) 
     login; their sessions end meanwhile."""
     if user.id == actor.id:
         raise OwnAccount()
-    before = {"two_factor": two_factor.is_enrolled(user)}
-    two_factor.reset(session, user)
-    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.TWO_FACTOR_RESET)
-    audit.record(session, actor=actor, action="staff.two_factor_reset", object_type="staff_user",
-                 object_id=user.id, county_id=user.county_id, before=before,
-                 after={"two_factor": False})
+    two_factor.reset(session, user, actor=actor)
 
 
 def change_scope(session: Session, user: StaffUser, county: County | None, is_admin: bool, *,

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import audit
 from core.db import Base, UTCDateTime, utcnow
 
 # ``last_seen_at`` is written at most this often: no write per request.
@@ -148,6 +149,15 @@ def end_all(session: Session, user_id: int, reason: str) -> int:
         StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
         .values(ended_at=utcnow(), end_reason=reason))
     return result.rowcount
+
+
+def end_everywhere(session: Session, user) -> int:
+    """"Log out all my sessions": end every open session of ``user`` (a staff member), audited;
+    returns how many were open."""
+    ended = end_all(session, user.id, EndReason.ALL)
+    audit.record(session, actor=user, action="staff.logout_all", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id, after={"sessions": ended})
+    return ended
 
 
 def active(session: Session, user_id: int, limits: Limits) -> list[StaffSession]:

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import audit, staff_sessions
 from core.auth import StaffUser
 from core.db import Base, UTCDateTime, utcnow
 
@@ -127,6 +128,8 @@ def confirm_enrolment(session: Session, user: StaffUser, code: str,
     if user.totp_secret is None or not _accept_totp(session, user, code, secret_key):
         return None
     user.totp_confirmed_at = utcnow()
+    audit.record(session, actor=user, action="staff.two_factor_setup", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id)
     return replace_recovery_codes(session, user)
 
 
@@ -139,12 +142,18 @@ def replace_recovery_codes(session: Session, user: StaffUser) -> list[str]:
     return codes
 
 
-def reset(session: Session, user: StaffUser) -> None:
-    """Forget the account's second factor; it is set up again at the next sign-in."""
+def reset(session: Session, user: StaffUser, *, actor: StaffUser | None) -> None:
+    """Forget the account's second factor (it is set up again at the next sign-in) and end its
+    sessions; audited with ``actor`` (None: the command line)."""
+    before = {"two_factor": is_enrolled(user)}
     user.totp_secret = None
     user.totp_confirmed_at = None
     user.totp_last_step = None
     session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    staff_sessions.end_all(session, user.id, staff_sessions.EndReason.TWO_FACTOR_RESET)
+    audit.record(session, actor=actor, action="staff.two_factor_reset", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id, before=before,
+                 after={"two_factor": False})
     session.flush()
 
 
@@ -188,7 +197,12 @@ def verify(session: Session, user: StaffUser, code: str, secret_key: str) -> str
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
-    return "recovery" if used else None
+    if not used:
+        return None
+    audit.record(session, actor=user, action="staff.recovery_code_used", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id,
+                 after={"left": recovery_codes_left(session, user.id)})
+    return "recovery"
 
 
 def recovery_codes_left(session: Session, user_id: int) -> int:
