@@ -100,6 +100,13 @@ def send_lost_links(session: Session, payload: dict) -> None:
     notify_links(session, enrollments[0].participant.email, links)
 
 
+def send_already_enrolled(session: Session, enrollment_id: int) -> None:
+    """Someone sent the form again for an existing enrollment: its holder gets a fresh link
+    (beside those already sent) in a mail to the enrollment's own address."""
+    enrollment = session.get(Enrollment, enrollment_id)
+    notify_already_enrolled(session, enrollment, issue_link(session, enrollment, utcnow()))
+
+
 def notify_already_enrolled(session: Session, enrollment: Enrollment, token: str) -> None:
     """Tell the holder of an enrollment that someone sent the form again with their address or
     HPR number: nothing changed, and here is a fresh link (with the enrollment's status)."""

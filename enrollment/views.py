@@ -51,7 +51,7 @@ from enrollment.forms import (
     EnrollmentForm,
     LostLinkForm,
 )
-from enrollment.models import CohortScheme, Enrollment, Role
+from enrollment.models import CohortScheme, Role
 from enrollment.panels import manage_panels, refund_rule
 
 bp = Blueprint("enrollment", __name__, template_folder="templates")
@@ -235,9 +235,7 @@ def enroll(offering_id: int):
             # The same answer as a new enrollment, so the form tells no stranger who is
             # enrolled; the holder of the enrollment gets a mail with a fresh link instead.
             session.rollback()
-            existing = session.get(Enrollment, exc.existing_id)
-            notifications.notify_already_enrolled(
-                session, existing, manage_links.issue_link(session, existing, utcnow()))
+            notifications.send_already_enrolled(session, exc.existing_id)
             session.commit()
             return _received(offering, form.email.data)
         except tuple(ERROR_MESSAGES) as exc:
