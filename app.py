@@ -24,6 +24,7 @@ from core import (
     signin,
     staff,
     staff_admin,
+    transaction,
     web,
 )
 
@@ -97,6 +98,7 @@ def register_extensions(app: Flask) -> None:
     staff.init_app(app)
     signin.init_app(app)
     staff_admin.init_app(app)
+    transaction.init_app(app)  # last: its after-request hook runs first (commits at the edge)
 
 
 def register_plugins(app: Flask) -> None:
