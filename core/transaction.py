@@ -148,9 +148,22 @@ def _commit_at_edge(response):
         return response
     if response.status_code < 400 or g.get("keep_when_refused"):
         session.commit()
+        for callback in g.pop("after_commit", ()):
+            try:
+                callback()
+            except Exception:  # the work is committed; what follows it must be able to catch up
+                log.exception("after-commit work failed: %s", getattr(callback, "__name__", "?"))
     else:
         session.rollback()
     return response
+
+
+def after_commit(callback) -> None:
+    """Run ``callback()`` once this request's changes are committed at the edge (never if they
+    are discarded). For work that must not hold the transaction's locks, such as rendering the
+    mail a change queued; it must be able to catch up later (the mail sender renders what is
+    left), since a failure here is logged, not answered."""
+    g.setdefault("after_commit", []).append(callback)
 
 
 def keep_when_refused() -> None:

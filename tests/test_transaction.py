@@ -127,3 +127,24 @@ def test_a_refusal_never_sends_the_person_to_another_site(edge_app):
         "/t/uncaught/closed", headers={"Referer": "http://attacker.example/t/flashes"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
+
+
+def test_after_commit_work_runs_only_when_the_change_is_committed(app):
+    from core.transaction import after_commit
+
+    ran = []
+    bp = Blueprint("after_commit_test", __name__)
+
+    @bp.post("/t/after/<slug>")
+    def change(slug):
+        after_commit(lambda: ran.append(slug))
+        with refusals() as refusal:
+            _rename(slug)
+            return "ok"
+        return "refused", refusal.status
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.post("/t/after/fine").status_code == 200
+    assert client.post("/t/after/taken").status_code == 400
+    assert ran == ["fine"]
