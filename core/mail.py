@@ -98,6 +98,11 @@ class OutboxMessage(Base):
     # have typed to be someone else's). Generic, because core knows no plugin's tables.
     subject_type: Mapped[str | None] = mapped_column(sa.String(40))
     subject_id: Mapped[int | None] = mapped_column()
+    # Recorded mail (core/mail_kinds.py): what to render after the commit — the kind of mail
+    # and the ids and facts it needs. Subject and bodies are empty until ``rendered_at``.
+    kind: Mapped[str | None] = mapped_column(sa.String(80))
+    params: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    rendered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Attachment(NamedTuple):
@@ -141,14 +146,14 @@ def queue_mail(
         if not value.strip() or "\r" in value or "\n" in value:
             raise ValueError(f"mail {name} must be one non-empty line")
     message = OutboxMessage(
-        message_id=f"<{uuid.uuid4().hex}@{MESSAGE_ID_DOMAIN}>",
+        message_id=new_message_id(),
         to_address=str(to).strip(),
         # str(): a lazy gettext string must be rendered now, in the caller's locale.
         subject=str(subject),
         body_text=str(text),
         body_html=None if html is None else str(html),
         locale=locale,
-        attachments=[_encode_attachment(Attachment(*item)) for item in attachments],
+        attachments=[encode_attachment(Attachment(*item)) for item in attachments],
         status=MailStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
@@ -158,6 +163,11 @@ def queue_mail(
     session.add(message)
     session.flush()
     return message
+
+
+def new_message_id() -> str:
+    """The Message-ID fixed when a mail is queued (a mail system spots a re-delivery by it)."""
+    return f"<{uuid.uuid4().hex}@{MESSAGE_ID_DOMAIN}>"
 
 
 def requeue_failed(session: Session, *, now: datetime | None = None) -> int:
@@ -221,8 +231,12 @@ def send_pending(
     if app is None and has_app_context():
         app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app is not None:
-        # Jobs queue mail: run them first, so this run delivers what they queued.
+        # Jobs queue mail: run them first, so this run delivers what they queued; then render
+        # what was recorded and not yet rendered after its commit.
+        from core.mail_kinds import render_recorded
+
         run_due_jobs(app, engine, now=max(now or utcnow(), utcnow()))
+        render_recorded(app, engine)
     now = now or utcnow()
     token = secrets.token_hex(16)
     claimed = _claim(engine, token, now, limit)
@@ -258,7 +272,7 @@ def send_pending(
     return SendReport(sent=sent, failed=failed, deferred=deferred)
 
 
-def _encode_attachment(item: Attachment) -> dict[str, str]:
+def encode_attachment(item: Attachment) -> dict[str, str]:
     data = item.data.encode("utf-8") if isinstance(item.data, str) else item.data
     return {
         "filename": item.filename,
@@ -277,6 +291,8 @@ def _claim(engine: Engine, token: str, now: datetime, limit: int) -> list[Outbox
                 OutboxMessage.status == MailStatus.PENDING,
                 OutboxMessage.next_attempt_at <= now,
                 sa.or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until <= now),
+                # Recorded mail waits for its rendering (core/mail_kinds.py).
+                sa.or_(OutboxMessage.kind.is_(None), OutboxMessage.rendered_at.is_not(None)),
             )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)

@@ -24,6 +24,7 @@ from core.db import Base, make_engine, session_scope, utcnow
 from core.jobs import queue_job
 from core.limits import RateLimitCounter
 from core.mail import queue_mail
+from core.mail_kinds import record_mail
 from core.models import County
 from enrollment import email_change, links, privacy
 from enrollment.demo import seed_demo
@@ -45,7 +46,10 @@ from tests.refunds_factories import (
 ROOT = Path(__file__).resolve().parent.parent
 # Rows a downgrade deletes on purpose (the revision undone → table → the rows' condition); every
 # other row of a table that both revisions have must survive the step.
-DELETED_BY_DOWNGRADE = {"7b3e9d1c4a26": {"rates": "kind = 'night_supplement'"}}
+DELETED_BY_DOWNGRADE = {
+    "7b3e9d1c4a26": {"rates": "kind = 'night_supplement'"},
+    "9c2e7f4a1b63": {"outbox_messages": "kind IS NOT NULL AND rendered_at IS NULL"},
+}
 
 
 def _differences(url: str) -> list:
@@ -194,6 +198,8 @@ def populate(app, make_offering) -> None:
             .order_by(Enrollment.id).limit(2))
         queue_mail(session, to=first.participant.email, subject="Stadfesting", text="Hei",
                    locale="nn", about=("participant", first.participant_id))
+        record_mail(session, "test.reminder", to=first.participant.email, locale="nn",
+                    about=("participant", first.participant_id), enrollment_id=first.id)
         queue_job(session, "lost_link", {"email": second.participant.email})
         email_change.request_change(session, first, "ny@example.no", now, timedelta(days=1))
         privacy.request_erasure(session, second, now)
