@@ -17,8 +17,22 @@ from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.models import County
-from enrollment import notifications, offering_mail, services
-from enrollment.cohorts import cohort_fits
+from enrollment import mail
+from enrollment.errors import (
+    AttendanceBeforeStart,
+    CapacityBelowTaken,
+    CohortMismatch,
+    DuplicateObjectiveCode,
+    HasParticipants,
+    InvalidCapacity,
+    InvalidOfferingTransition,
+    InvalidSchedule,
+    LastSession,
+    NoSessions,
+    SessionHasAttendance,
+    UnknownObjective,
+    UnknownReference,
+)
 from enrollment.models import (
     ACTIVE_STATUSES,
     Attendance,
@@ -30,6 +44,8 @@ from enrollment.models import (
     LearningObjective,
     OfferingStatus,
 )
+from enrollment.services import enrollments
+from enrollment.services.cohorts import cohort_fits
 
 # The only moves an offering's status may make. A cancelled offering stays cancelled: its
 # participants were told and their enrollments cancelled.
@@ -49,106 +65,6 @@ OFFERING_FIELDS = [
     "min_share_percent", "signer_name", "signer_title",
 ]
 SESSION_FIELDS = ["offering_id", "starts_at", "ends_at", "place"]
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class OfferingError(services.EnrollmentError):
-    """A rule about offerings, sessions or objectives refused the operation."""
-
-    code = "offering_error"
-
-
-class InvalidOfferingTransition(OfferingError):
-    """The status change is not in ``OFFERING_TRANSITIONS``."""
-
-    code = "invalid_offering_transition"
-
-    def __init__(self, current: OfferingStatus, target: OfferingStatus):
-        super().__init__(f"{current.value} → {target.value} is not allowed")
-        self.current, self.target = current, target
-
-
-class NoSessions(OfferingError):
-    """An offering without a single session cannot be published."""
-
-    code = "no_sessions"
-
-
-class HasParticipants(OfferingError):
-    """Unpublishing would hide a course people are enrolled in; it must be cancelled instead."""
-
-    code = "has_participants"
-
-
-class InvalidCapacity(OfferingError):
-    """The capacity is negative or larger than ``MAX_CAPACITY``."""
-
-    code = "invalid_capacity"
-
-
-class CapacityBelowTaken(InvalidCapacity):
-    """The new capacity is smaller than the number of seats already taken."""
-
-    code = "capacity_below_taken"
-
-    def __init__(self, capacity: int, seats_taken: int):
-        super().__init__(f"capacity {capacity} is below the {seats_taken} seats taken")
-        self.capacity, self.seats_taken = capacity, seats_taken
-
-
-class InvalidSchedule(OfferingError):
-    """A period ends before it starts (enrollment window or session)."""
-
-    code = "invalid_schedule"
-
-
-class UnknownReference(OfferingError):
-    """The course kind or county named does not exist."""
-
-    code = "unknown_reference"
-
-
-class CohortMismatch(OfferingError):
-    """The cohort is missing where the course kind needs one, or of another scheme."""
-
-    code = "cohort_mismatch"
-
-
-class SessionHasAttendance(OfferingError):
-    """Attendance is marked for the session; removing it would lose the record."""
-
-    code = "session_has_attendance"
-
-
-class AttendanceBeforeStart(OfferingError):
-    """Attendance was recorded for the session before the time it would be moved to: the
-    record would then say someone attended a day that had not begun."""
-
-    code = "attendance_before_start"
-
-
-class LastSession(OfferingError):
-    """The only session of a published offering cannot be removed."""
-
-    code = "last_session"
-
-
-class DuplicateObjectiveCode(OfferingError):
-    """Two learning objectives of one kind would have the same code."""
-
-    code = "duplicate_objective_code"
-
-    def __init__(self, objective_code: str):
-        super().__init__(f"objective code {objective_code!r} is used twice")
-        self.objective_code = objective_code
-
-
-class UnknownObjective(OfferingError):
-    """An objective id that does not belong to the kind."""
-
-    code = "unknown_objective"
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -212,7 +128,7 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def _lock(session: Session, offering: CourseOffering) -> CourseOffering:
-    locked = services.lock_offering(session, offering.id)
+    locked = enrollments.lock_offering(session, offering.id)
     if locked is None:
         raise UnknownReference("the offering no longer exists")
     return locked
@@ -240,9 +156,9 @@ def _apply_capacity(session: Session, offering: CourseOffering, capacity: int) -
         raise CapacityBelowTaken(capacity, offering.seats_taken)
     offering.capacity = capacity
     session.flush()
-    promoted = services.promote_waiting(session, offering)
+    promoted = enrollments.promote_waiting(session, offering)
     for enrollment in promoted:
-        notifications.notify_promoted(session, enrollment)
+        mail.notify_promoted(session, enrollment)
     return promoted
 
 
@@ -355,10 +271,10 @@ def cancel_offering(
               "active_enrollments": [e.id for e in active]}
     _move(offering, OfferingStatus.CANCELLED)
     for enrollment in active:
-        services.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
+        enrollments.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
     session.flush()
     for enrollment in active:
-        offering_mail.notify_offering_cancelled(session, enrollment, reason)
+        mail.notify_offering_cancelled(session, enrollment, reason)
     after = {"status": offering.status, "seats_taken": offering.seats_taken, "reason": reason,
              "cancelled_enrollments": [e.id for e in active]}
     _record(session, actor, "offering.cancel", offering, before, after)
