@@ -225,7 +225,7 @@ class ObjectiveEntry(Form):
         return valid
 
     def values(self) -> dict:
-        """The entry as the columns of ``offerings.ObjectiveValues`` (without the id)."""
+        """The entry as the columns of ``services.objectives.ObjectiveValues`` (without the id)."""
         return {
             "code": self.code.data, "text_nn": self.text_nn.data or "",
             "text_nb": self.text_nb.data or "", "text_en": self.text_en.data or "",

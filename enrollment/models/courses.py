@@ -51,7 +51,8 @@ _ROLE_PLURALS = {
 
 class CohortScheme(enum.StrEnum):
     """How a course kind's offerings are grouped in cohorts; the rules are in
-    ``enrollment.services.cohorts``, the scheme of each kind is data (``data/course_kinds.json``)."""
+    ``enrollment.services.cohorts``, the scheme of each kind is data
+    (``data/course_kinds.json``)."""
 
     # LIS1 doctors start their six months in the municipality in March or September.
     MUNICIPAL_START = "municipal_start"

@@ -22,7 +22,8 @@ from enrollment.models.courses import (
 
 
 class EnrollmentStatus(enum.StrEnum):
-    """Where an enrollment stands; allowed moves are in ``enrollment.services.TRANSITIONS``."""
+    """Where an enrollment stands; allowed moves are in
+    ``enrollment.services.enrollments.TRANSITIONS``."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"

@@ -14,7 +14,7 @@ from enrollment import errors
 from enrollment.forms.offerings import ObjectivesForm
 from enrollment.models import CourseKind
 from enrollment.routes.staff_offerings import actor, render_form
-from enrollment.services import offerings
+from enrollment.services import objectives
 
 routes = Routes()
 
@@ -52,13 +52,13 @@ def edit_objectives(kind_id: int):
     form = ObjectivesForm(data={"objectives": rows},
                           known_ids=frozenset(str(o.id) for o in kind.objectives))
     if form.validate_on_submit():
-        changed = [offerings.ObjectiveValues(
+        changed = [objectives.ObjectiveValues(
             id=int(e.objective_id.data) if e.objective_id.data else None, **e.values())
             for e in form.kept_entries()]
         removed = [int(e.form.objective_id.data) for e in form.objectives
                    if e.form.remove.data and e.form.objective_id.data in form.known_ids]
         try:
-            offerings.update_objectives(session, kind, changed, removed, actor())
+            objectives.update_objectives(session, kind, changed, removed, actor())
         except errors.OfferingError:
             session.rollback()
             form.form_errors.append(_("The objectives changed meanwhile. Reload the page."))

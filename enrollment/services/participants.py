@@ -1,8 +1,8 @@
 """Staff operations on the participants of an offering: approve, reject, cancel on someone's
 behalf, move to another offering, add by hand, and search.
 
-Like ``enrollment.services`` these take a session, plain values and the acting staff member,
-flush and never commit, and raise the domain errors of ``enrollment.services``. Every operation
+Like ``services.enrollments`` these take a session, plain values and the acting staff member,
+flush and never commit, and raise the domain errors of ``enrollment.errors``. Every operation
 writes exactly one audit event with the enrollment's state before and after; seats freed by an
 operation go to the waiting list in the same transaction, and those promoted are named in the
 event's ``after``. Who may touch which county is the view's business (``core.auth``).
