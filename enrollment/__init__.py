@@ -10,17 +10,13 @@ from core.staff import register_nav
 from core.web import register_home
 from enrollment import (
     cli,
-    manage_views,  # noqa: F401
-    notifications,
-    privacy,
-    privacy_views,  # noqa: F401
-    staff_attendance,  # noqa: F401
+    mail,
+    routes,
     staff_certificates,  # noqa: F401
-    staff_offerings,  # noqa: F401
-    staff_participants,  # noqa: F401
+    template_globals,
     verification,  # noqa: F401
-    views,
 )
+from enrollment.services import privacy
 from enrollment.settings import SETTINGS
 
 
@@ -28,10 +24,11 @@ def init_app(app: Flask) -> None:
     """Register the blueprint (the catalog is the front page), CLI commands, the lost-link job,
     the staff links and enrollment's part of the privacy notice and of the personal data."""
     declare(app, SETTINGS)  # enrollment/settings.py: the defaults, and a wrong one stops the start
-    app.register_blueprint(views.bp)
+    app.register_blueprint(routes.bp)
+    template_globals.register(app)
     register_home(app, "enrollment.show_catalog")
     register_notice_section(app, "enrollment/privacy_notice.html")
-    register_job(app, notifications.LOST_LINK_JOB, notifications.send_lost_links)
+    register_job(app, mail.LOST_LINK_JOB, mail.send_lost_links)
     cli.init_app(app)
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))

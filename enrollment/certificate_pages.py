@@ -16,8 +16,8 @@ from flask_babel import gettext as _
 from core.i18n import OSLO, format_number, format_short_day
 from enrollment.certificate_service import display_code
 from enrollment.certificates import CertificateFact, CertificateObjective, CertificatePage
-from enrollment.cohorts import cohort_label
 from enrollment.models import Certificate, Role
+from enrollment.services.cohorts import cohort_label
 
 
 def _localised(value: dict | str, locale: str) -> str:

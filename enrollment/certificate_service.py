@@ -35,7 +35,6 @@ from core import audit
 from core.collation import sort_key
 from core.db import utcnow
 from core.i18n import LOCALES, OSLO
-from enrollment.attendance import ATTENDED
 from enrollment.certificate_rules import Breach, breaches, required_count
 from enrollment.models import (
     Attendance,
@@ -46,7 +45,8 @@ from enrollment.models import (
     Enrollment,
     EnrollmentStatus,
 )
-from enrollment.services import lock_offering
+from enrollment.services.attendance import ATTENDED
+from enrollment.services.enrollments import lock_offering
 
 # Crockford's base 32: digits and capitals without I, L, O and U, which are read wrongly.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

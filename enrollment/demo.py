@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session
 from core.i18n import OSLO
 from core.models import County
 from enrollment import certificate_service
-from enrollment.attendance import Mark, save_attendance
-from enrollment.cohorts import cohort_containing
 from enrollment.models import (
     CohortScheme,
     CourseKind,
@@ -35,6 +33,8 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services.attendance import Mark, save_attendance
+from enrollment.services.cohorts import cohort_containing
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.i18n import to_local
-from enrollment.participants import Roster
+from enrollment.services.participants import Roster
 
 CSV_DELIMITER = ";"
 # The control characters an XLSX cell cannot hold: openpyxl's ILLEGAL_CHARACTERS_RE, copied so

@@ -27,8 +27,8 @@ from enrollment import certificate_service as certs
 from enrollment.certificates import build_certificates
 from enrollment.forms import no_control_characters, strip
 from enrollment.models import Certificate, CourseOffering, Enrollment
+from enrollment.routes import bp
 from enrollment.verification import pdf_response, verify_url
-from enrollment.views import bp
 
 STAFF_ENDPOINTS = frozenset({"print_certificates", "issue_certificate", "revoke_certificate"})
 

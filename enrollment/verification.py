@@ -24,7 +24,8 @@ from enrollment import certificate_service as certs
 from enrollment.certificates import build_certificate
 from enrollment.forms import no_control_characters, strip
 from enrollment.models import Certificate
-from enrollment.views import _enrollment_or_404, bp
+from enrollment.routes import bp
+from enrollment.routes.manage import enrollment_or_404 as _enrollment_or_404
 
 PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate", "download_certificate"})
 

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.i18n import to_local
-from enrollment.attendance import ATTENDED
 from enrollment.models import Attendance, CourseSession, Enrollment
+from enrollment.services.attendance import ATTENDED
 from refunds.calc import CalcError
 from refunds.errors import NoAttendance
 from refunds.models import ClaimLine, RateScheme

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from core.i18n import format_short_day, to_local
 from core.privacy import Anonymisation, Hold, Provider, Retention, register_provider, row_dict
 from enrollment.models import Enrollment
-from enrollment.privacy import audit_events_about
+from enrollment.services.privacy import audit_events_about
 from refunds.models import Claim, ClaimStatus
 
 LINE_TEXT = ("description", "from_place", "to_place", "taxi_reason", "adjust_note")

@@ -22,8 +22,8 @@ from sqlalchemy.orm import joinedload
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_day, to_local
-from enrollment.cohorts import cohort_code, cohort_short, parse_cohort
 from enrollment.models import CourseOffering, CourseSession, Enrollment
+from enrollment.services.cohorts import cohort_code, cohort_short, parse_cohort
 from refunds import exports, notifications, services
 from refunds.errors import DOMAIN_ERRORS
 from refunds.forms import (

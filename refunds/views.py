@@ -28,8 +28,8 @@ from markupsafe import Markup
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_day, to_local
 from core.web import no_store
-from enrollment import services as enrollment_services
 from enrollment.models import Enrollment, EnrollmentStatus
+from enrollment.services import links as enrollment_services
 from refunds import notifications
 from refunds.bank import InvalidAccountNumber, format_account
 from refunds.calc import CalcError, LinesRefused, explain

@@ -26,7 +26,7 @@ from core.audit import AuditEvent
 from core.db import session_scope
 from core.i18n import format_moment
 from core.pdf import PdfMetadata
-from enrollment import certificate_pages, certificate_qr, services
+from enrollment import certificate_pages, certificate_qr
 from enrollment import certificate_service as certs
 from enrollment.certificate_qr import qr_codewords, qr_matrix
 from enrollment.certificates import (
@@ -49,6 +49,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import links
 from tests.conftest import require
 from tests.test_pdf import assert_only_embedded_bundled_fonts, pdftotext, pypdf_text
 
@@ -121,7 +122,7 @@ def course(make_offering, kind: str = "public_health", days: int = 2, **values):
 def enroll(app, offering_id: int, name: str, *, locale: str = "nn",
            status: EnrollmentStatus = S.CONFIRMED) -> tuple[int, str]:
     """Enroll ``name``; returns the enrollment id and its manage token."""
-    token, digest = services.new_token()
+    token, digest = links.new_token()
     with session_scope(engine_of(app)) as session:
         offering = session.get(CourseOffering, offering_id)
         participant = Participant(

@@ -17,7 +17,6 @@ from sqlalchemy.orm import selectinload
 
 from core.db import session_scope
 from core.i18n import OSLO
-from enrollment import cohorts
 from enrollment.demo import is_holiday, seed_demo
 from enrollment.models import (
     Attendance,
@@ -31,6 +30,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import cohorts, links
 from tests.test_certificates import download, pdf_texts
 from tests.test_staff_offerings import form_data, kind_id, reading
 
@@ -263,13 +263,11 @@ def test_dashboard_shows_current_cohorts_of_both_schemes_and_courses_without_one
 
 def _certified(app, make_offering, now, cohort, kind="physio_intern_course"):
     """A finished course whose one participant attended every day; returns the token."""
-    from enrollment import services
-
     offering = make_offering(kind=kind, cohort=cohort, days=2,
                              first_day=(now - timedelta(days=10)).replace(
                                  hour=0, minute=0, second=0, microsecond=0),
                              title_nn="Kurs", title_nb="Kurs", title_en="Course")
-    token, digest = services.new_token()
+    token, digest = links.new_token()
     with session_scope(app.extensions["kp_engine"]) as session:
         course = session.get(CourseOffering, offering.id)
         enrollment = Enrollment(offering=course, status=EnrollmentStatus.CONFIRMED,

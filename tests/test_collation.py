@@ -21,7 +21,6 @@ from openpyxl import load_workbook
 from core import collation
 from core.collation import collated, sort_key
 from core.db import make_engine, session_scope
-from enrollment.cohorts import cohorts_around
 from enrollment.models import (
     CohortScheme,
     CourseOffering,
@@ -32,6 +31,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services.cohorts import cohorts_around
 from tests.test_pdf import pdftotext
 
 SHY, ZWSP, LRM = "\u00ad", "\u200b", "\u200e"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from core.auth import StaffUser, make_reset_token
 from core.db import session_scope, utcnow
-from enrollment import email_change, links
+from enrollment.services import email_change, links
 from tests.conftest import STAFF_PASSWORD, totp_code
 from tests.test_staff_scoping import (
     build_world,

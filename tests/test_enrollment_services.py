@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
 from core.db import make_engine, new_session, session_scope
-from enrollment import links, services
+from enrollment import errors
+from enrollment.errors import InvalidTransition
 from enrollment.models import (
     CourseOffering,
     Enrollment,
@@ -31,7 +32,8 @@ from enrollment.models import (
     Participant,
     Role,
 )
-from enrollment.services import TRANSITIONS, InvalidTransition, PersonDetails
+from enrollment.services import enrollments, links
+from enrollment.services.enrollments import TRANSITIONS, PersonDetails
 
 S = EnrollmentStatus
 
@@ -67,17 +69,17 @@ def reading(app) -> Iterator[Session]:
         session.close()
 
 
-def enroll(app, offering_id: int, n: int, when: datetime, **overrides) -> services.EnrollResult:
+def enroll(app, offering_id: int, n: int, when: datetime, **overrides) -> enrollments.EnrollResult:
     """Enroll participant ``n`` and commit, as the enrollment view does."""
     with session_scope(engine_of(app)) as session:
-        return services.enroll(session, offering_id, person(n, **overrides), when)
+        return enrollments.enroll(session, offering_id, person(n, **overrides), when)
 
 
 def duplicate_of(app, offering_id: int, n: int, when: datetime, **overrides) -> int:
     """Try to enroll participant ``n``, expecting AlreadyEnrolled; the id of the one it names."""
     with new_session(engine_of(app)) as session:
-        with pytest.raises(services.AlreadyEnrolled) as info:
-            services.enroll(session, offering_id, person(n, **overrides), when)
+        with pytest.raises(errors.AlreadyEnrolled) as info:
+            enrollments.enroll(session, offering_id, person(n, **overrides), when)
         existing_id = info.value.existing.id
         session.rollback()
     return existing_id
@@ -87,7 +89,7 @@ def cancel(app, enrollment_id: int, when: datetime, **kwargs) -> list[int]:
     """Cancel an enrollment and commit; returns the ids of those promoted."""
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
-        return [e.id for e in services.cancel(session, enrollment, when, **kwargs)]
+        return [e.id for e in enrollments.cancel(session, enrollment, when, **kwargs)]
 
 
 def statuses(app, offering_id: int) -> dict[int, EnrollmentStatus]:
@@ -109,8 +111,8 @@ def seats_taken(app, offering_id: int) -> int:
 def queue(app, offering_id: int) -> list[tuple[int, int]]:
     """The committed waiting list as (enrollment id, position), first in line first."""
     with reading(app) as session:
-        return [(e.id, services.waitlist_position(session, e))
-                for e in services.waitlist(session, offering_id)]
+        return [(e.id, enrollments.waitlist_position(session, e))
+                for e in enrollments.waitlist(session, offering_id)]
 
 
 # --- the table of status moves (no database needed) ----------------------------------------
@@ -138,7 +140,7 @@ def test_allowed_transition_moves_status_and_keeps_seat_count(current, target):
     enrollment = Enrollment(status=current)
     before = offering.seats_taken
 
-    previous = services.change_status(enrollment, target, offering, reason="staff decision")
+    previous = enrollments.change_status(enrollment, target, offering, reason="staff decision")
 
     assert previous == current
     assert enrollment.status == target
@@ -156,7 +158,7 @@ def test_transition_not_in_table_is_refused_and_changes_nothing(current, target)
     before = offering.seats_taken
 
     with pytest.raises(InvalidTransition) as info:
-        services.change_status(enrollment, target, offering, reason="should not stick")
+        enrollments.change_status(enrollment, target, offering, reason="should not stick")
 
     assert (info.value.current, info.value.target) == (current, target)
     assert enrollment.status == current
@@ -170,7 +172,7 @@ def test_confirming_is_refused_when_every_seat_is_taken(current):
     enrollment = Enrollment(status=current)
 
     with pytest.raises(InvalidTransition):
-        services.change_status(enrollment, S.CONFIRMED, offering)
+        enrollments.change_status(enrollment, S.CONFIRMED, offering)
 
     assert enrollment.status == current
     assert offering.seats_taken == 2
@@ -226,13 +228,14 @@ def test_enroll_with_approval_required_leaves_pending_without_taking_a_seat(
 
     # Staff approve the first: that takes the only seat; the second cannot be confirmed too.
     with session_scope(engine_of(app)) as session:
-        locked = services.lock_offering(session, offering.id)
-        services.change_status(session.get(Enrollment, first.enrollment.id), S.CONFIRMED, locked)
+        locked = enrollments.lock_offering(session, offering.id)
+        enrollments.change_status(session.get(Enrollment, first.enrollment.id), S.CONFIRMED, locked)
         with pytest.raises(InvalidTransition):
-            services.change_status(
+            enrollments.change_status(
                 session.get(Enrollment, second.enrollment.id), S.CONFIRMED, locked
             )
-        services.change_status(session.get(Enrollment, second.enrollment.id), S.WAITLISTED, locked)
+        enrollments.change_status(session.get(Enrollment, second.enrollment.id), S.WAITLISTED,
+                                  locked)
 
     assert statuses(app, offering.id) == {
         first.enrollment.id: S.CONFIRMED, second.enrollment.id: S.WAITLISTED,
@@ -243,7 +246,7 @@ def test_enroll_with_approval_required_leaves_pending_without_taking_a_seat(
 def test_supervisor_is_not_eligible_for_emergency_medicine(app, make_offering, now):
     offering = make_offering(kind="emergency_medicine")
 
-    with pytest.raises(services.NotEligible):
+    with pytest.raises(errors.NotEligible):
         enroll(app, offering.id, 1, now, role=Role.SUPERVISOR)
 
     assert statuses(app, offering.id) == {}
@@ -256,10 +259,10 @@ def test_supervisor_is_not_eligible_for_emergency_medicine(app, make_offering, n
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
-        ("enroll_opens_at", timedelta(hours=1), services.NotOpenYet),
-        ("enroll_closes_at", timedelta(seconds=-1), services.EnrollmentClosed),
-        ("status", OfferingStatus.CANCELLED, services.OfferingCancelled),
-        ("status", OfferingStatus.DRAFT, services.OfferingCancelled),
+        ("enroll_opens_at", timedelta(hours=1), errors.NotOpenYet),
+        ("enroll_closes_at", timedelta(seconds=-1), errors.EnrollmentClosed),
+        ("status", OfferingStatus.CANCELLED, errors.OfferingCancelled),
+        ("status", OfferingStatus.DRAFT, errors.OfferingCancelled),
     ],
     ids=["not-open-yet", "closed", "cancelled", "draft"],
 )
@@ -281,14 +284,14 @@ def test_enrollment_window_opens_at_its_first_instant_and_closes_at_its_last(
     offering = make_offering()
 
     assert enroll(app, offering.id, 1, offering.enroll_opens_at).enrollment.status == S.CONFIRMED
-    with pytest.raises(services.NotOpenYet):
+    with pytest.raises(errors.NotOpenYet):
         enroll(app, offering.id, 2, offering.enroll_opens_at - timedelta(microseconds=1))
-    with pytest.raises(services.EnrollmentClosed):
+    with pytest.raises(errors.EnrollmentClosed):
         enroll(app, offering.id, 3, offering.enroll_closes_at)
 
 
 def test_enroll_in_unknown_offering_is_refused(app, now):
-    with pytest.raises(services.OfferingCancelled):
+    with pytest.raises(errors.OfferingCancelled):
         enroll(app, 999_999, 1, now)
 
 
@@ -376,7 +379,7 @@ def test_cancellation_and_promotion_are_one_transaction(app, full_with_queue, no
     offering_id, (a, b, c, d, e) = full_with_queue
 
     with new_session(engine_of(app)) as session:
-        promoted = services.cancel(session, session.get(Enrollment, a), now)
+        promoted = enrollments.cancel(session, session.get(Enrollment, a), now)
         assert [p.id for p in promoted] == [c]
         session.rollback()
 
@@ -433,7 +436,7 @@ def test_participant_cannot_cancel_after_deadline_but_staff_can(app, full_with_q
     offering_id, (a, _b, c, _d, _e) = full_with_queue
     after = now + timedelta(days=30, seconds=1)  # make_offering's deadline is now + 30 days
 
-    with pytest.raises(services.CancelDeadlinePassed):
+    with pytest.raises(errors.CancelDeadlinePassed):
         cancel(app, a, after)
     assert statuses(app, offering_id)[a] == S.CONFIRMED
 
@@ -453,7 +456,7 @@ def test_without_cancel_deadline_the_first_session_start_is_the_deadline(
     late = enroll(app, offering.id, 2, now).enrollment.id
 
     cancel(app, early, first_start - timedelta(seconds=1))
-    with pytest.raises(services.CancelDeadlinePassed):
+    with pytest.raises(errors.CancelDeadlinePassed):
         cancel(app, late, first_start)
 
     assert statuses(app, offering.id) == {early: S.CANCELLED, late: S.CONFIRMED}
@@ -469,7 +472,7 @@ def test_manage_token_finds_enrollment_and_is_stored_only_as_sha256(app, make_of
 
     assert len(token) >= 43  # 256 bits, URL-safe base64
     with reading(app) as session:
-        found = services.find_by_token(session, token)
+        found = links.find_by_token(session, token)
         assert found.id == result.enrollment.id
         assert found.participant.email == "deltakar1@example.no"
         row = session.execute(
@@ -502,7 +505,7 @@ def test_find_by_token_returns_none_for_wrong_token(app, make_offering, now, mak
     token = enroll(app, offering.id, 1, now).token
 
     with reading(app) as session:
-        assert services.find_by_token(session, make_wrong(token)) is None
+        assert links.find_by_token(session, make_wrong(token)) is None
 
 
 def test_a_new_link_leaves_the_old_one_working(app, make_offering, now):
@@ -514,11 +517,11 @@ def test_a_new_link_leaves_the_old_one_working(app, make_offering, now):
 
     assert new != result.token
     with reading(app) as session:
-        assert services.find_by_token(session, result.token).id == result.enrollment.id
-        assert services.find_by_token(session, new).id == result.enrollment.id
+        assert links.find_by_token(session, result.token).id == result.enrollment.id
+        assert links.find_by_token(session, new).id == result.enrollment.id
         stored = session.scalars(sa.select(ManageLink.token_hash).where(
             ManageLink.enrollment_id == result.enrollment.id).order_by(ManageLink.id)).all()
-    assert stored == [services.hash_token(result.token), services.hash_token(new)]
+    assert stored == [links.hash_token(result.token), links.hash_token(new)]
 
 
 def test_withdrawing_other_links_keeps_only_the_one_in_use(app, make_offering, now):
@@ -534,17 +537,17 @@ def test_withdrawing_other_links_keeps_only_the_one_in_use(app, make_offering, n
         assert links.withdraw_other_links(session, enrollment, second, now) == 2
 
     with reading(app) as session:
-        assert services.find_by_token(session, second).id == result.enrollment.id
-        assert services.find_by_token(session, result.token) is None
-        assert services.find_by_token(session, third) is None
+        assert links.find_by_token(session, second).id == result.enrollment.id
+        assert links.find_by_token(session, result.token) is None
+        assert links.find_by_token(session, third) is None
         withdrawn = dict(session.execute(
             sa.select(ManageLink.token_hash, ManageLink.withdrawn_at)
             .where(ManageLink.enrollment_id == result.enrollment.id)).all())
         [event] = session.scalars(sa.select(AuditEvent).where(
             AuditEvent.action == "enrollment.links_withdrawn")).all()
-    assert withdrawn[services.hash_token(second)] is None
-    assert withdrawn[services.hash_token(result.token)] == now
-    assert withdrawn[services.hash_token(third)] == now
+    assert withdrawn[links.hash_token(second)] is None
+    assert withdrawn[links.hash_token(result.token)] == now
+    assert withdrawn[links.hash_token(third)] == now
     assert (event.object_id, event.after, event.actor_email) == (
         result.enrollment.id, {"withdrawn": 2}, "participant")
 
@@ -652,7 +655,7 @@ def race_enrollments(app, make_offering, now, threads: int, rounds: int) -> None
 
             def work(i: int, offering_id=offering_id, round_no=round_no):
                 with new_session(engine, write=True) as session:
-                    result = services.enroll(
+                    result = enrollments.enroll(
                         session, offering_id, person(round_no * 1000 + i), now
                     )
                     session.commit()
@@ -729,9 +732,10 @@ def test_simultaneous_cancellations_and_enrollments_never_overbook(
             with new_session(engine, write=True) as session:
                 if i % 2 == 0:
                     enrollment = session.get(Enrollment, confirmed_before[i // 2])
-                    outcome = ("cancel", [e.id for e in services.cancel(session, enrollment, now)])
+                    cancelled = enrollments.cancel(session, enrollment, now)
+                    outcome = ("cancel", [e.id for e in cancelled])
                 else:
-                    result = services.enroll(session, offering_id, person(100 + i), now)
+                    result = enrollments.enroll(session, offering_id, person(100 + i), now)
                     outcome = ("enroll", result.enrollment.id)
                 session.commit()
             with engine.connect() as conn:
@@ -784,8 +788,8 @@ def test_simultaneous_double_submissions_enroll_the_person_once(app, make_offeri
         def work(i: int) -> str:
             with new_session(engine, write=True) as session:
                 try:
-                    services.enroll(session, offering_id, person(1), now)
-                except services.AlreadyEnrolled:
+                    enrollments.enroll(session, offering_id, person(1), now)
+                except errors.AlreadyEnrolled:
                     return "duplicate"
                 session.commit()
                 return "enrolled"

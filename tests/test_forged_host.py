@@ -29,7 +29,6 @@ from core.auth import StaffUser
 from core.db import session_scope
 from core.jobs import DeferredJob, run_due_jobs
 from core.mail import OutboxMessage
-from enrollment import services as enrollment_services
 from enrollment.models import (
     Enrollment,
     EnrollmentStatus,
@@ -37,6 +36,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import links
 from refunds.models import Claim
 from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.refunds_factories import attend, load_rates
@@ -193,7 +193,7 @@ def enrollment_id_of(app, email: str) -> int:
 
 def enroll_with_token(app, offering_id: int, email: str) -> tuple[int, str]:
     """A confirmed enrollment written directly, present at every session begun so far."""
-    token, digest = enrollment_services.new_token()
+    token, digest = links.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
             offering_id=offering_id, status=EnrollmentStatus.CONFIRMED,

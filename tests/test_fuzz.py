@@ -46,8 +46,6 @@ from core.auth import StaffUser
 from core.db import session_scope, utcnow
 from core.mail import OutboxMessage
 from core.models import County
-from enrollment import services
-from enrollment.cohorts import cohort_code
 from enrollment.models import (
     CourseKind,
     CourseOffering,
@@ -59,6 +57,8 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import enrollments, links
+from enrollment.services.cohorts import cohort_code
 from refunds.models import COST_KINDS, Claim, ClaimLine, Receipt, TravelMeans
 from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import attend, load_rates
@@ -372,11 +372,11 @@ def report_runs(request):
 
 def enroll_directly(app, offering, email: str, hpr: str = "7654321") -> str:
     """A LIS1 doctor's enrollment made through the service layer; returns its manage token."""
-    person = services.PersonDetails(
+    person = enrollments.PersonDetails(
         full_name="Kari Nordmann", email=email, phone="412 34 567", role=Role.LIS1,
         hpr_number=hpr, employer="Bergen kommune", locale="en", start_month=offering.cohort)
     with session_scope(app.extensions["kp_engine"]) as session:
-        return services.enroll(session, offering.id, person, utcnow()).token
+        return enrollments.enroll(session, offering.id, person, utcnow()).token
 
 
 def test_fuzz_enrollment_form(fuzz_config, run_fuzz, app, client, make_offering):
@@ -428,7 +428,7 @@ def test_fuzz_manage_contact_update(fuzz_config, run_fuzz, app, client, make_off
                      Participant.employer, Participant.locale, Enrollment.needs)
            .join(Enrollment.participant)
            .join(ManageLink, ManageLink.enrollment_id == Enrollment.id)
-           .where(ManageLink.token_hash == services.hash_token(token)))
+           .where(ManageLink.token_hash == links.hash_token(token)))
     snapshots = Snapshots(app.extensions["kp_engine"], lambda conn: (
         *counts(conn, Participant, Enrollment), *conn.execute(own).one()))
 
@@ -742,7 +742,7 @@ def test_fuzz_refund_claim_form(fuzz_config, run_fuzz, app, client, make_offerin
     def new_claim() -> None:
         """A fresh enrollment in the course, present at both days, and a draft claim started
         through the web."""
-        token, digest = services.new_token()
+        token, digest = links.new_token()
         with session_scope(app.extensions["kp_engine"]) as session:
             enrollment = Enrollment(
                 offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from app import create_app
 from core.db import session_scope, utcnow
 from core.logging import REQUEST_LOGGER, redact
-from enrollment import services
 from enrollment.models import Role
+from enrollment.services import enrollments, links
 
 EN = {"Accept-Language": "en"}
 EMAIL = "kari.secret@example.org"
@@ -26,11 +26,11 @@ NAME = "Kari Hemmelegsdotter"
 
 def enroll_directly(app, offering, email: str = EMAIL, name: str = NAME) -> str:
     """Enroll a supervisor through the service layer; returns the manage token."""
-    person = services.PersonDetails(full_name=name, email=email, phone="412 34 567",
+    person = enrollments.PersonDetails(full_name=name, email=email, phone="412 34 567",
                                     role=Role.SUPERVISOR, hpr_number=None,
                                     employer="Bergen kommune", locale="en")
     with session_scope(app.extensions["kp_engine"]) as session:
-        return services.enroll(session, offering.id, person, utcnow()).token
+        return enrollments.enroll(session, offering.id, person, utcnow()).token
 
 
 def request_records(caplog) -> list[logging.LogRecord]:
@@ -204,7 +204,7 @@ def test_manage_token_email_and_name_never_reach_any_log(
     def broken(session, given):
         raise RuntimeError(f"lookup failed for {given} of {EMAIL}")
 
-    monkeypatch.setattr(services, "find_by_token", broken)
+    monkeypatch.setattr(links, "find_by_token", broken)
     failed = client.get(f"/manage/{token}", headers=EN)
     assert failed.status_code == 500
 
@@ -254,7 +254,7 @@ def test_forced_error_logs_a_traceback_while_the_page_shows_none(
     def broken(*args, **kwargs):
         raise RuntimeError(f"forced failure while rendering {token}")
 
-    monkeypatch.setattr(services, "waitlist_position", broken)
+    monkeypatch.setattr(enrollments, "waitlist_position", broken)
     response = client.get(f"/manage/{token}", headers=EN)
 
     body = response.get_data(as_text=True)

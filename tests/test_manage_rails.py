@@ -14,8 +14,8 @@ from flask_babel import force_locale, ngettext
 from core.audit import AuditEvent
 from core.db import session_scope
 from core.mail import SendReport
-from enrollment import links, participants
 from enrollment.models import Enrollment, EnrollmentStatus, ManageLink
+from enrollment.services import links, participants
 from tests.refunds_factories import car_leg, draft_claim, load_rates, make_enrollment
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_csrf import csrf_on  # noqa: F401

@@ -26,9 +26,9 @@ from core.limits import RateLimitCounter
 from core.mail import queue_mail
 from core.mail_kinds import record_mail
 from core.models import County
-from enrollment import email_change, links, privacy
 from enrollment.demo import seed_demo
 from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
+from enrollment.services import email_change, links, privacy
 from refunds import services
 from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
 from refunds.uploads import CheckedReceipt

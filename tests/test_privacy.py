@@ -22,7 +22,7 @@ from core.audit import AuditEvent
 from core.cli import load_counties
 from core.db import Base, session_scope
 from core.mail import MailStatus, OutboxMessage, queue_mail
-from enrollment import certificate_service, links, privacy
+from enrollment import certificate_service
 from enrollment.cli import load_kinds
 from enrollment.models import (
     Attendance,
@@ -33,6 +33,7 @@ from enrollment.models import (
     ManageLink,
     Participant,
 )
+from enrollment.services import links, privacy
 from refunds import services as refund_services
 from refunds.models import Claim, ClaimLine, Receipt
 from refunds.uploads import read_receipt

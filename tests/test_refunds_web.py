@@ -25,8 +25,8 @@ from core.audit import AuditEvent
 from core.db import session_scope, utcnow
 from core.i18n import format_money, to_local
 from core.mail import OutboxMessage
-from enrollment import services as enrollment_services
 from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
+from enrollment.services import links
 from refunds.calc import explain
 from refunds.forms import parse_kroner
 from refunds.messages import CLAIM_MESSAGES, LINE_MESSAGES, RECEIPT_MESSAGES
@@ -65,7 +65,7 @@ def enroll_person(app, offering_id: int, *, email: str = "lege@example.no", loca
                   attended: bool = True) -> tuple[int, str]:
     """An enrollment with a real manage token, present at every session that has begun
     unless ``attended`` is False; returns (enrollment id, token)."""
-    token, digest = enrollment_services.new_token()
+    token, digest = links.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
             offering_id=offering_id, status=status, manage_links=[ManageLink(token_hash=digest)],

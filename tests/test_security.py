@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.db import session_scope, utcnow
-from enrollment import services
 from enrollment.models import Role
+from enrollment.services import enrollments
 from tests.test_staff_scoping import (
     MARK,
     build_world,
@@ -40,7 +40,7 @@ def other_participant(app, make_offering) -> str:
     """A second person, enrolled in another county's course: their own manage link."""
     offering = make_offering(county="rogaland", title_en="Another course")
     with session_scope(app.extensions["kp_engine"]) as session:
-        result = services.enroll(session, offering.id, services.PersonDetails(
+        result = enrollments.enroll(session, offering.id, enrollments.PersonDetails(
             full_name="Other Person", email="other.person@example.org", phone="98765432",
             role=Role.LIS1, hpr_number="9876543", employer="Stavanger kommune", locale="en",
         ), utcnow())

@@ -32,8 +32,8 @@ from flask import request
 from gunicorn.config import Config
 
 from core.db import session_scope, utcnow
-from enrollment import services
 from enrollment.models import CourseOffering, Enrollment, EnrollmentStatus, Role
+from enrollment.services import enrollments
 
 ROOT = Path(__file__).resolve().parent.parent
 EN = {"Accept-Language": "en"}
@@ -42,12 +42,12 @@ CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 def enroll(app, offering_id: int, number: int) -> str:
     """Enroll a LIS1 doctor straight through the service layer; returns the manage token."""
-    person = services.PersonDetails(
+    person = enrollments.PersonDetails(
         full_name=f"Person {number}", email=f"p{number}@example.org", phone="412 34 567",
         role=Role.LIS1, hpr_number=str(2000000 + number), employer="Bergen kommune",
         locale="en")
     with session_scope(app.extensions["kp_engine"]) as session:
-        return services.enroll(session, offering_id, person, utcnow()).token
+        return enrollments.enroll(session, offering_id, person, utcnow()).token
 
 
 # --- public pages: cacheable for a minute, with validators --------------------------------------

@@ -17,13 +17,6 @@ from core.auth import StaffUser
 from core.collation import sort_key
 from core.db import session_scope
 from core.i18n import format_clock, format_day
-from enrollment.attendance import (
-    AUDIT_ACTION,
-    AttendanceNotOpen,
-    Mark,
-    save_attendance,
-)
-from enrollment.cohorts import cohorts_around
 from enrollment.models import (
     Attendance,
     CohortScheme,
@@ -36,6 +29,13 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services.attendance import (
+    AUDIT_ACTION,
+    AttendanceNotOpen,
+    Mark,
+    save_attendance,
+)
+from enrollment.services.cohorts import cohorts_around
 
 S = EnrollmentStatus
 

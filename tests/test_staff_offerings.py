@@ -18,7 +18,7 @@ from core.db import new_session, session_scope
 from core.i18n import OSLO, format_day
 from core.mail import OutboxMessage
 from core.models import County
-from enrollment import offerings, services
+from enrollment import errors
 from enrollment.models import (
     Attendance,
     CourseKind,
@@ -30,6 +30,7 @@ from enrollment.models import (
     OfferingStatus,
     Role,
 )
+from enrollment.services import enrollments, offerings
 
 S = EnrollmentStatus
 
@@ -119,13 +120,13 @@ def get_offering(app, offering_id: int) -> CourseOffering:
 
 def enroll(app, offering_id: int, n: int, when: datetime, locale: str = "nn") -> int:
     """Enroll participant ``n`` as the public form does; returns the enrollment id."""
-    person = services.PersonDetails(
+    person = enrollments.PersonDetails(
         full_name=f"Deltakar {n}", email=f"deltakar{n}@example.no", phone="+47 400 00 000",
         role=Role.LIS1, hpr_number=str(1_000_000 + n), employer="Bergen kommune",
         locale=locale,
     )
     with session_scope(app.extensions["kp_engine"]) as session:
-        return services.enroll(session, offering_id, person, when).enrollment.id
+        return enrollments.enroll(session, offering_id, person, when).enrollment.id
 
 
 def statuses(app, offering_id: int) -> dict[int, EnrollmentStatus]:
@@ -399,7 +400,7 @@ def test_set_capacity_service_promotes_and_writes_one_event(app, make_offering, 
 
         actor = session.get(StaffUser, staff_id)
         row = session.get(CourseOffering, offering.id)
-        with pytest.raises(offerings.CapacityBelowTaken):
+        with pytest.raises(errors.CapacityBelowTaken):
             offerings.set_capacity(session, row, 0, actor)
         promoted = offerings.set_capacity(session, row, 2, actor)
         assert [e.id for e in promoted] == [ids[1]]

@@ -22,10 +22,11 @@ from core.audit import AuditEvent
 from core.db import new_session, session_scope
 from core.i18n import format_day
 from core.mail import OutboxMessage
-from enrollment import participants, services
+from enrollment import errors
 from enrollment.exports import neutralise
 from enrollment.models import CourseOffering, Enrollment, EnrollmentStatus, Participant, Role
-from enrollment.services import PersonDetails
+from enrollment.services import enrollments, links, participants
+from enrollment.services.enrollments import PersonDetails
 
 S = EnrollmentStatus
 OTHER_COUNTY = "rogaland"
@@ -57,10 +58,10 @@ def person(n: int, **overrides) -> PersonDetails:
     return PersonDetails(**values)
 
 
-def enroll(app, offering_id: int, n: int, when, **overrides) -> services.EnrollResult:
+def enroll(app, offering_id: int, n: int, when, **overrides) -> enrollments.EnrollResult:
     """Enroll participant ``n`` as the public form does, and commit."""
     with session_scope(engine_of(app)) as session:
-        return services.enroll(session, offering_id, person(n, **overrides), when)
+        return enrollments.enroll(session, offering_id, person(n, **overrides), when)
 
 
 def status_of(app, enrollment_id: int) -> EnrollmentStatus:
@@ -120,7 +121,7 @@ def test_participants_page_shows_sections_with_waiting_list_in_order(
     enroll(app, offering.id, 4, now + timedelta(seconds=3))
     gone = enroll(app, offering.id, 5, now + timedelta(seconds=4))
     with session_scope(engine_of(app)) as session:
-        services.cancel(session, session.get(Enrollment, gone.enrollment.id), now)
+        enrollments.cancel(session, session.get(Enrollment, gone.enrollment.id), now)
 
     response = client.get(f"/staff/courses/{offering.id}/participants")
 
@@ -143,9 +144,9 @@ def test_participants_page_query_count_does_not_grow_with_participants(
     small, large = make_offering(capacity=3), make_offering(capacity=30)
     with session_scope(engine_of(app)) as session:
         for n in range(5):
-            services.enroll(session, small.id, person(n), now)
+            enrollments.enroll(session, small.id, person(n), now)
         for n in range(50):
-            services.enroll(session, large.id, person(100 + n), now)
+            enrollments.enroll(session, large.id, person(100 + n), now)
     counts = []
     for offering in (small, large):
         with count_queries() as statements:
@@ -266,7 +267,7 @@ def test_reject_sends_the_reason_to_the_participant_and_audits(
 def test_reject_service_requires_a_reason(app, make_offering, now, make_staff):
     offering = make_offering(requires_approval=True)
     pending = enroll(app, offering.id, 1, now).enrollment.id
-    with session_scope(engine_of(app)) as session, pytest.raises(participants.ReasonRequired):
+    with session_scope(engine_of(app)) as session, pytest.raises(errors.ReasonRequired):
         participants.reject(session, pending, " ", actor=None)
 
 
@@ -334,7 +335,7 @@ def test_move_to_same_kind_gives_seat_there_and_promotes_next_here(
         assert new.status == S.CONFIRMED
         assert new.participant.email == "deltakar1@example.no"
         # The participant's own link now opens the enrollment in the new course.
-        assert services.find_by_token(session, mover.token).id == new.id
+        assert links.find_by_token(session, mover.token).id == new.id
     moved_mail, promoted_mail = outbox(app)[mails:]
     assert (moved_mail.to_address, moved_mail.locale) == ("deltakar1@example.no", "en")
     assert moved_mail.subject == "Your enrollment has been moved: Autumn course"
@@ -390,7 +391,7 @@ def test_move_to_another_kind_or_county_is_refused(app, client, staff, make_offe
     assert (seats_taken(app, source.id), seats_taken(app, other_kind.id)) == (1, 0)
     assert len(outbox(app)) == mails
     assert audit_events(app) == []
-    with session_scope(engine_of(app)) as session, pytest.raises(participants.NotMovable):
+    with session_scope(engine_of(app)) as session, pytest.raises(errors.NotMovable):
         participants.move(session, mover, other_kind.id, actor=None, now=now)
 
 

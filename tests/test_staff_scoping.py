@@ -26,7 +26,7 @@ from core import audit
 from core.auth import admin_required
 from core.db import Base, session_scope, utcnow
 from core.models import County
-from enrollment import certificate_service, services
+from enrollment import certificate_service
 from enrollment.models import (
     Attendance,
     CourseOffering,
@@ -37,6 +37,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import enrollments, links
 from refunds import services as refund_services
 from refunds.calc import LegInput
 from refunds.cli import load_rate_schemes
@@ -71,8 +72,8 @@ class World:
     vestland_enrollment_ids: list[int] = field(default_factory=list)
 
 
-def _person(number: int, role: Role = Role.LIS1) -> services.PersonDetails:
-    return services.PersonDetails(
+def _person(number: int, role: Role = Role.LIS1) -> enrollments.PersonDetails:
+    return enrollments.PersonDetails(
         full_name=f"Zqx Person{number}", email=f"zqx.person{number}@example.org",
         phone="412 34 567", role=role, hpr_number=str(3000000 + number),
         employer="Zqx kommune", locale="en",
@@ -96,12 +97,13 @@ def build_world(app, make_offering, make_staff) -> World:
     make_staff(email="admin@sf.no", admin=True, name="Ada Admin")
     with session_scope(app.extensions["kp_engine"]) as session:
         now = utcnow()
-        confirmed = services.enroll(session, offering.id, _person(1), now)
-        waitlisted = services.enroll(session, offering.id, _person(2), now + timedelta(seconds=1))
+        confirmed = enrollments.enroll(session, offering.id, _person(1), now)
+        waitlisted = enrollments.enroll(session, offering.id, _person(2),
+                                        now + timedelta(seconds=1))
         assert confirmed.enrollment.status == EnrollmentStatus.CONFIRMED
         assert waitlisted.enrollment.status == EnrollmentStatus.WAITLISTED
         person = _person(3)
-        _token, digest = services.new_token()
+        _token, digest = links.new_token()
         pending = Enrollment(
             offering_id=offering.id, status=EnrollmentStatus.PENDING,
             manage_links=[ManageLink(token_hash=digest)],

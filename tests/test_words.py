@@ -25,7 +25,6 @@ from core.db import session_scope, utcnow
 from core.i18n import to_local
 from core.mail import OutboxMessage
 from core.models import Region
-from enrollment import services as enrollment_services
 from enrollment.cli import load_kinds
 from enrollment.models import (
     Attendance,
@@ -38,6 +37,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services import links
 from refunds.eligibility import check_eligible
 from refunds.errors import NotEligible
 from refunds.models import Claim, ClaimStatus
@@ -82,7 +82,7 @@ def enroll_person(app, offering_id: int, *, locale: str, role: Role = Role.LIS1,
                   status: EnrollmentStatus = EnrollmentStatus.CONFIRMED,
                   name: str = "Åse Ødegård", email: str = "ase@example.no") -> tuple[int, str]:
     """An enrollment with a real manage link; returns (enrollment id, token)."""
-    token, digest = enrollment_services.new_token()
+    token, digest = links.new_token()
     with session_scope(engine_of(app)) as session:
         enrollment = Enrollment(
             offering_id=offering_id, status=status,

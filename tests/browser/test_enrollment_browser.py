@@ -9,8 +9,8 @@ from playwright.sync_api import Page
 
 from core.db import session_scope
 from core.mail import send_pending
-from enrollment.links import issue_link
 from enrollment.models import Enrollment, EnrollmentStatus
+from enrollment.services.links import issue_link
 from tests.browser.conftest import assert_no_axe_violations
 from tests.smtp import smtp_server  # noqa: F401
 

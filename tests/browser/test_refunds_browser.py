@@ -19,8 +19,8 @@ from playwright.sync_api import Page
 from core.db import session_scope
 from core.i18n import to_local
 from core.mail import send_pending
-from enrollment import services as enrollment_services
 from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
+from enrollment.services import links
 from refunds.calc import explain
 from refunds.models import Claim, ClaimStatus
 from tests.browser.conftest import assert_no_axe_violations
@@ -53,7 +53,7 @@ def course(app, make_offering, make_staff, now):
                              title_nb="Offentlig helsearbeid i Bergen",
                              title_en="Public health in Bergen")
     make_staff(email="kari@sfvl.no", county="vestland")
-    token, digest = enrollment_services.new_token()
+    token, digest = links.new_token()
     with session_scope(app.extensions["kp_engine"]) as session:
         enrollment = Enrollment(
             offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,

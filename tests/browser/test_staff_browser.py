@@ -13,7 +13,6 @@ from playwright.sync_api import Page
 
 from core.db import session_scope
 from core.i18n import to_local
-from enrollment.links import issue_link
 from enrollment.models import (
     Attendance,
     CourseOffering,
@@ -23,12 +22,8 @@ from enrollment.models import (
     OfferingStatus,
     Role,
 )
-from enrollment.services import (
-    PersonDetails,
-    change_status,
-    enroll,
-    lock_offering,
-)
+from enrollment.services.enrollments import PersonDetails, change_status, enroll, lock_offering
+from enrollment.services.links import issue_link
 from refunds.cli import load_rate_schemes
 from tests.browser.conftest import assert_no_axe_violations
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET

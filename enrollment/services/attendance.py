@@ -22,6 +22,9 @@ from sqlalchemy.orm import Session, contains_eager
 from core import audit
 from core.collation import collated
 from core.db import utcnow
+from enrollment.errors import (
+    AttendanceNotOpen,
+)
 from enrollment.models import (
     Attendance,
     CourseOffering,
@@ -56,16 +59,6 @@ class Mark(enum.StrEnum):
         if present is None:
             return cls.NOT_RECORDED
         return cls.PRESENT if present else cls.ABSENT
-
-
-class AttendanceNotOpen(Exception):
-    """The course day has not begun, so no attendance can be recorded for it yet."""
-
-    code = "attendance_not_open"
-
-    def __init__(self, opens_at: datetime):
-        super().__init__(f"attendance opens at {opens_at.isoformat()}")
-        self.opens_at = opens_at
 
 
 def is_open(course_session: CourseSession, now: datetime) -> bool:

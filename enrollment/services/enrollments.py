@@ -14,11 +14,16 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-# The manage links are their own subject (``enrollment.links``); these stay importable from
-# here, as the rest of the app and the other plugins know them.
-from enrollment.links import find_by_token as find_by_token
-from enrollment.links import hash_token as hash_token
-from enrollment.links import new_token
+from enrollment.errors import (
+    AlreadyEnrolled,
+    CancelDeadlinePassed,
+    CourseFull,
+    EnrollmentClosed,
+    InvalidTransition,
+    NotEligible,
+    NotOpenYet,
+    OfferingCancelled,
+)
 from enrollment.models import (
     ACTIVE_STATUSES,
     CourseOffering,
@@ -30,6 +35,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services.links import new_token
 
 S = EnrollmentStatus
 
@@ -41,73 +47,6 @@ TRANSITIONS: dict[EnrollmentStatus, frozenset[EnrollmentStatus]] = {
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),
 }
-
-
-class EnrollmentError(Exception):
-    """A domain rule refused the operation; ``code`` names which."""
-
-    code = "error"
-
-
-class NotEligible(EnrollmentError):
-    """The person's role may not enroll in this course kind."""
-
-    code = "not_eligible"
-
-
-class NotOpenYet(EnrollmentError):
-    """Enrollment has not opened."""
-
-    code = "not_open_yet"
-
-
-class EnrollmentClosed(EnrollmentError):
-    """The enrollment deadline has passed."""
-
-    code = "closed"
-
-
-class OfferingCancelled(EnrollmentError):
-    """The offering is cancelled or not published."""
-
-    code = "cancelled"
-
-
-class AlreadyEnrolled(EnrollmentError):
-    """An active enrollment with the same e-mail or HPR number exists."""
-
-    code = "duplicate"
-
-    def __init__(self, existing: Enrollment):
-        super().__init__("already enrolled")
-        self.existing = existing
-        self.existing_id = existing.id
-
-
-class CancelDeadlinePassed(EnrollmentError):
-    """The participant can no longer cancel by themselves."""
-
-    code = "cancel_deadline"
-
-
-class InvalidTransition(EnrollmentError):
-    """The status change is not in ``TRANSITIONS``."""
-
-    code = "invalid_transition"
-
-    def __init__(self, current: EnrollmentStatus, target: EnrollmentStatus):
-        super().__init__(f"{current.value} → {target.value} is not allowed")
-        self.current, self.target = current, target
-
-
-class CourseFull(InvalidTransition):
-    """No seat is free for a confirmation."""
-
-    code = "full"
-
-    def __init__(self, current: EnrollmentStatus):
-        EnrollmentError.__init__(self, "no free seat")
-        self.current, self.target = current, EnrollmentStatus.CONFIRMED
 
 
 @dataclass(frozen=True)

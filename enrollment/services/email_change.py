@@ -20,9 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit
-from enrollment.links import ParticipantActor, hash_token, new_token
+from enrollment.errors import AlreadyEnrolled
 from enrollment.models import CourseOffering, EmailChange, Enrollment
-from enrollment.services import AlreadyEnrolled, _find_active_duplicate
+from enrollment.services.enrollments import _find_active_duplicate
+from enrollment.services.links import ParticipantActor, hash_token, new_token
 
 CONFIRM, CANCEL = "confirm", "cancel"
 

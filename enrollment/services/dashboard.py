@@ -23,13 +23,6 @@ from sqlalchemy.orm import Session, aliased, contains_eager
 from core.collation import collated
 from core.i18n import OSLO, current_locale, format_number, to_local
 from core.models import County
-from enrollment import cohorts as cohort_rules
-from enrollment.attendance import (
-    AttendanceFigures,
-    SessionFigures,
-    figures_by_offering,
-    session_figures,
-)
 from enrollment.models import (
     CourseKind,
     CourseOffering,
@@ -37,6 +30,13 @@ from enrollment.models import (
     Enrollment,
     EnrollmentStatus,
     OfferingStatus,
+)
+from enrollment.services import cohorts as cohort_rules
+from enrollment.services.attendance import (
+    AttendanceFigures,
+    SessionFigures,
+    figures_by_offering,
+    session_figures,
 )
 
 S = EnrollmentStatus

@@ -32,7 +32,6 @@ from core.privacy import (
     register_provider,
     row_dict,
 )
-from enrollment.links import ParticipantActor, withdraw_all_links
 from enrollment.models import (
     Attendance,
     Certificate,
@@ -45,6 +44,7 @@ from enrollment.models import (
     ManageLink,
     Participant,
 )
+from enrollment.services.links import ParticipantActor, withdraw_all_links
 
 # Links in mails open an enrollment or reset a password: never hand them out in an export.
 _SECRET_LINK = re.compile(r"(/manage/|/password/reset/|/email-change/)[A-Za-z0-9_.\-]+")

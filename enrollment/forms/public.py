@@ -1,9 +1,10 @@
-"""Forms of the enrollment plugin."""
+"""The public forms: the catalog filter, enrollment, contact details, lost links, and the
+buttons on a participant's manage pages."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -20,15 +21,19 @@ from wtforms.validators import (
     Email,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
 
+from core.db import utcnow
 from core.forms import AppForm
-from enrollment.cohorts import parse_cohort
-from enrollment.models import Role
+from core.i18n import format_short_month, to_local
+from enrollment.forms import digits_only, no_control_characters, strip
+from enrollment.models import CohortScheme, Role
+from enrollment.services import cohorts
+from enrollment.services.cohorts import parse_cohort
+from enrollment.services.enrollments import PersonDetails
 
 PUBLIC_ROLES = (Role.LIS1, Role.PHYSIO_INTERN, Role.CHIRO_INTERN, Role.SUPERVISOR)
 
@@ -78,38 +83,6 @@ HPR_PATTERN = re.compile(r"^[0-9]{7,9}\Z")
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ]{6,18}[0-9]$")
 ROLES_NEEDING_HPR = frozenset({Role.LIS1.value, Role.PHYSIO_INTERN.value, Role.CHIRO_INTERN.value})
 LANGUAGE_CHOICES = [("nn", "Nynorsk"), ("nb", "Bokmål"), ("en", "English")]
-
-
-def no_control_characters(form, field):
-    """Refuse control characters (line breaks are allowed in free text only)."""
-    allowed = "\n\r\t" if field.type == "TextAreaField" else ""
-    if field.data and any(
-        unicodedata.category(ch) in ("Cc", "Cs", "Co") and ch not in allowed for ch in field.data
-    ):
-        raise ValidationError(_l("Remove the invisible control characters from this field."))
-
-
-class IntegerRange(NumberRange):
-    """``NumberRange`` for whole numbers that also refuses numbers too large for a float.
-
-    WTForms calls ``math.isnan`` on the value, which raises OverflowError for an integer of
-    more than 308 digits: a 500 where a person typed a long number (found by the fuzz tests).
-    """
-
-    def __call__(self, form, field):  # noqa: D102
-        if isinstance(field.data, int) and abs(field.data) > 2**53:
-            raise ValidationError(self.message)
-        super().__call__(form, field)
-
-
-def strip(value):
-    """Trim surrounding whitespace from text input."""
-    return value.strip() if isinstance(value, str) else value
-
-
-def digits_only(value):
-    """Drop spaces from numbers typed in groups ('123 4567')."""
-    return value.replace(" ", "").strip() if isinstance(value, str) else value
 
 
 class ContactForm(AppForm):
@@ -223,6 +196,32 @@ class EnrollmentForm(ContactForm):
             raise ValidationError(_l("Choose a month from the list."))
         if not field.data and self.role.data == Role.LIS1.value:
             raise ValidationError(_l("Choose when your municipal service starts."))
+
+    def person(self) -> PersonDetails:
+        """The person as the form gives them, for ``enrollments.enroll`` and staff's ``add``."""
+        start = self.start_month.data
+        return PersonDetails(
+            full_name=self.full_name.data, email=self.email.data, phone=self.phone.data,
+            role=Role(self.role.data), hpr_number=self.hpr_number.data or None,
+            employer=self.employer.data, locale=self.locale.data, needs=self.needs.data or "",
+            start_month=date(int(start[:4]), int(start[5:7]), 1) if start else None,
+        )
+
+
+def start_month_choices(offering) -> list[tuple[str, str]]:
+    """The municipal-start months around the offering's cohort, for LIS1 doctors to choose
+    from; for an offering of another scheme or none, around the start in service when the
+    course begins (or today)."""
+    anchor = offering.cohort
+    if anchor is None or cohorts.scheme_of(anchor) != CohortScheme.MUNICIPAL_START:
+        begins = offering.sessions[0].starts_at if offering.sessions else utcnow()
+        anchor = cohorts.cohort_containing(CohortScheme.MUNICIPAL_START, to_local(begins).date())
+    months = []
+    for delta in (-12, -6, 0, 6, 12):
+        total = anchor.year * 12 + anchor.month - 1 + delta
+        month = date(total // 12, total % 12 + 1, 1)
+        months.append((month.strftime("%Y-%m"), format_short_month(month)))
+    return months
 
 
 class LostLinkForm(AppForm):

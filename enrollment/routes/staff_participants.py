@@ -2,7 +2,7 @@
 add by hand, search, and the CSV and XLSX exports.
 
 Every object is loaded through ``scoped_or_404``, so county staff reach only their own county's
-enrollments (others answer 404); the domain work is in ``enrollment.participants``.
+enrollments (others answer 404); the domain work is in ``enrollment.services.participants``.
 """
 
 from __future__ import annotations
@@ -10,21 +10,28 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
-from core.forms import AppForm
 from core.i18n import current_locale, format_short_day
+from core.routes import Routes
 from core.web import no_store
-from enrollment import decision_mail, exports, notifications, participants, services
-from enrollment.forms import EnrollmentForm, no_control_characters, strip
+from enrollment import errors, exports, mail
+from enrollment.forms.participants import (
+    AddParticipantForm,
+    ConfirmForm,
+    MoveForm,
+    RejectForm,
+    SearchForm,
+    StaffCancelForm,
+)
+from enrollment.forms.public import start_month_choices
 from enrollment.models import CourseKind, CourseOffering, Enrollment, Role
-from enrollment.views import _person, _start_month_choices, bp
+from enrollment.services import enrollments, participants
+
+routes = Routes()
 
 STAFF_ENDPOINTS = frozenset({
     "list_participants", "approve_enrollment", "reject_enrollment", "cancel_enrollment",
@@ -33,96 +40,11 @@ STAFF_ENDPOINTS = frozenset({
 })
 
 
-@bp.after_request
+@routes.after_request
 def _staff_pages_are_not_cached(response):
     if request.endpoint and request.endpoint.split(".")[-1] in STAFF_ENDPOINTS:
         no_store(response)
     return response
-
-
-# --- forms -------------------------------------------------------------------------------------
-
-
-class ConfirmForm(AppForm):
-    """A button; the CSRF token is its only field."""
-
-
-class RejectForm(AppForm):
-    """Why an enrollment is rejected; the participant reads it."""
-
-    reason = TextAreaField(
-        _l("Reason (sent to the participant)"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Write why the enrollment is rejected.")),
-            Length(max=2000, message=_l("At most 2,000 characters.")),
-            no_control_characters,
-        ],
-    )
-
-
-class StaffCancelForm(AppForm):
-    """Cancel on the participant's behalf, optionally saying why."""
-
-    reason = TextAreaField(
-        _l("Message to the participant (optional)"),
-        filters=[strip],
-        validators=[Optional(), Length(max=2000, message=_l("At most 2,000 characters.")),
-                    no_control_characters],
-    )
-
-
-def _int_or_none(value):
-    """An offering id from the form, None when it is not a number."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class MoveForm(AppForm):
-    """The offering to move an enrollment to (one of ``participants.move_targets``)."""
-
-    target = SelectField(
-        _l("Move to course"), coerce=_int_or_none, validate_choice=False,
-        validators=[InputRequired(message=_l("Choose a course to move to."))],
-    )
-
-    def validate_target(self, field):
-        """Only a listed course: same kind, same county."""
-        if field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Choose one of the listed courses."))
-
-
-class AddParticipantForm(EnrollmentForm):
-    """The enrollment form as staff fill it in for someone; no consent box, start month
-    optional."""
-
-    consent = None
-
-    def validate_start_month(self, field):
-        """A start month, when given, must be one offered."""
-        known = {code for code, _label in self.start_month.choices if code}
-        if field.data and field.data not in known:
-            raise ValidationError(_l("Choose a month from the list."))
-
-
-class SearchForm(AppForm):
-    """Find participants by name, e-mail or HPR number (read from the query string)."""
-
-    class Meta:
-        csrf = False
-
-    q = StringField(
-        _l("Name, e-mail or HPR number"),
-        filters=[strip],
-        validators=[
-            Optional(),
-            Length(min=participants.SEARCH_MIN_LENGTH, max=200,
-                   message=_l("Enter between 2 and 200 characters.")),
-            no_control_characters,
-        ],
-    )
 
 
 # --- loading, always scoped to the user's county -----------------------------------------------
@@ -167,7 +89,7 @@ def _refused(offering_id: int):
 # --- the list ------------------------------------------------------------------------------------
 
 
-@bp.get("/staff/courses/<int:offering_id>/participants")
+@routes.get("/staff/courses/<int:offering_id>/participants")
 @staff_required
 def list_participants(offering_id: int):
     """Confirmed, pending, waiting list in order, then cancelled and rejected."""
@@ -192,7 +114,7 @@ def _row_urls() -> dict[str, str]:
             for name, endpoint in ROW_ACTIONS.items()}
 
 
-@bp.post("/staff/enrollments/<int:enrollment_id>/approve")
+@routes.post("/staff/enrollments/<int:enrollment_id>/approve")
 @staff_required
 def approve_enrollment(enrollment_id: int):
     """Approve a pending enrollment: a seat if one is free, else the waiting list."""
@@ -202,9 +124,9 @@ def approve_enrollment(enrollment_id: int):
     session = get_session()
     try:
         decision = participants.approve(session, enrollment.id, actor=current_user)
-    except services.EnrollmentError:
+    except errors.EnrollmentError:
         return _refused(enrollment.offering_id)
-    decision_mail.notify_approved(session, decision.enrollment, decision.waitlist_position)
+    mail.notify_approved(session, decision.enrollment, decision.waitlist_position)
     session.commit()
     name = enrollment.participant.full_name
     if decision.waitlist_position is None:
@@ -215,7 +137,7 @@ def approve_enrollment(enrollment_id: int):
     return _back_to_list(enrollment.offering_id)
 
 
-@bp.route("/staff/enrollments/<int:enrollment_id>/reject", methods=["GET", "POST"])
+@routes.route("/staff/enrollments/<int:enrollment_id>/reject", methods=["GET", "POST"])
 @staff_required
 def reject_enrollment(enrollment_id: int):
     """Reject a pending or waitlisted enrollment, with a reason the participant is sent."""
@@ -225,9 +147,9 @@ def reject_enrollment(enrollment_id: int):
         session = get_session()
         try:
             participants.reject(session, enrollment.id, form.reason.data, actor=current_user)
-        except services.EnrollmentError:
+        except errors.EnrollmentError:
             return _refused(enrollment.offering_id)
-        decision_mail.notify_rejected(session, enrollment)
+        mail.notify_rejected(session, enrollment)
         session.commit()
         flash(_("The enrollment of %(name)s is rejected.",
                 name=enrollment.participant.full_name), "success")
@@ -236,7 +158,7 @@ def reject_enrollment(enrollment_id: int):
                            form=form), 400 if form.errors else 200
 
 
-@bp.route("/staff/enrollments/<int:enrollment_id>/cancel", methods=["GET", "POST"])
+@routes.route("/staff/enrollments/<int:enrollment_id>/cancel", methods=["GET", "POST"])
 @staff_required
 def cancel_enrollment(enrollment_id: int):
     """Cancel on the participant's behalf, whatever the deadline; the next in line moves up."""
@@ -247,10 +169,10 @@ def cancel_enrollment(enrollment_id: int):
         try:
             decision = participants.cancel(session, enrollment.id, form.reason.data or "",
                                            actor=current_user, now=utcnow())
-        except services.EnrollmentError:
+        except errors.EnrollmentError:
             return _refused(enrollment.offering_id)
-        decision_mail.notify_cancelled_by_staff(session, enrollment)
-        decision_mail.notify_promoted_all(session, decision.promoted)
+        mail.notify_cancelled_by_staff(session, enrollment)
+        mail.notify_promoted_all(session, decision.promoted)
         session.commit()
         flash(_("The enrollment of %(name)s is cancelled.",
                 name=enrollment.participant.full_name), "success")
@@ -271,7 +193,7 @@ def _target_label(offering: CourseOffering) -> str:
     return _("%(course)s (%(seats)s seats left)", course=label, seats=offering.seats_left)
 
 
-@bp.route("/staff/enrollments/<int:enrollment_id>/move", methods=["GET", "POST"])
+@routes.route("/staff/enrollments/<int:enrollment_id>/move", methods=["GET", "POST"])
 @staff_required
 def move_enrollment(enrollment_id: int):
     """Move an enrollment to another offering of the same kind in the same county."""
@@ -285,17 +207,17 @@ def move_enrollment(enrollment_id: int):
         try:
             move = participants.move(session, enrollment.id, form.target.data,
                                      actor=current_user, now=utcnow())
-        except services.AlreadyEnrolled:
+        except errors.AlreadyEnrolled:
             session.rollback()
             form.target.errors = [_("This person is already enrolled in that course.")]
-        except (participants.NotMovable, services.OfferingCancelled):
+        except (errors.NotMovable, errors.OfferingCancelled):
             session.rollback()
             form.target.errors = [_("Choose one of the listed courses.")]
-        except services.InvalidTransition:
+        except errors.InvalidTransition:
             return _refused(enrollment.offering_id)
         else:
-            decision_mail.notify_moved(session, move)
-            decision_mail.notify_promoted_all(session, move.promoted)
+            mail.notify_moved(session, move)
+            mail.notify_promoted_all(session, move.promoted)
             session.commit()
             flash(_("%(name)s is moved to %(course)s.", name=enrollment.participant.full_name,
                     course=move.new.offering.title()), "success")
@@ -304,33 +226,33 @@ def move_enrollment(enrollment_id: int):
                            form=form, targets=targets), 400 if form.errors else 200
 
 
-@bp.route("/staff/courses/<int:offering_id>/participants/new", methods=["GET", "POST"])
+@routes.route("/staff/courses/<int:offering_id>/participants/new", methods=["GET", "POST"])
 @staff_required
 def add_participant(offering_id: int):
     """Enroll someone by hand, also outside the enrollment window."""
     offering = _offering_or_404(offering_id)
     session = get_session()
-    form = AddParticipantForm(allowed_roles=services.eligible_roles(session, offering),
-                              start_months=_start_month_choices(offering))
+    form = AddParticipantForm(allowed_roles=enrollments.eligible_roles(session, offering),
+                              start_months=start_month_choices(offering))
     if request.method == "GET":
         form.locale.data = offering.county.default_locale
     if form.validate_on_submit():
         try:
-            result = participants.add(session, offering.id, _person(form), actor=current_user,
+            result = participants.add(session, offering.id, form.person(), actor=current_user,
                                       now=utcnow())
-        except services.AlreadyEnrolled:
+        except errors.AlreadyEnrolled:
             session.rollback()
             form.email.errors = [_("This person is already enrolled in this course (same "
                                    "e-mail or HPR number).")]
-        except services.NotEligible:
+        except errors.NotEligible:
             session.rollback()
             form.role.errors = [_("This course is not open to that role.")]
-        except services.OfferingCancelled:
+        except errors.OfferingCancelled:
             session.rollback()
             flash(_("This course is cancelled and takes no enrollments."), "error")
             return _back_to_list(offering.id)
         else:
-            notifications.notify_enrolled(session, result.enrollment, result.token,
+            mail.notify_enrolled(session, result.enrollment, result.token,
                                           result.waitlist_position)
             session.commit()
             flash(_("%(name)s is added: %(status)s.", name=result.enrollment.participant.full_name,
@@ -340,7 +262,7 @@ def add_participant(offering_id: int):
                            form=form), 400 if form.errors else 200
 
 
-@bp.get("/staff/participants/search")
+@routes.get("/staff/participants/search")
 @staff_required
 def search_participants():
     """Find enrollments in one's county by the participant's name, e-mail or HPR number."""
@@ -362,7 +284,7 @@ def _download(offering: CourseOffering, body: bytes, extension: str, mimetype: s
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-@bp.get("/staff/courses/<int:offering_id>/participants.csv")
+@routes.get("/staff/courses/<int:offering_id>/participants.csv")
 @staff_required
 def export_participants_csv(offering_id: int):
     """The participant list as CSV (UTF-8 with BOM, ``;`` separated) for Excel."""
@@ -371,7 +293,7 @@ def export_participants_csv(offering_id: int):
     return _download(offering, body, "csv", exports.CSV_MIMETYPE)
 
 
-@bp.get("/staff/courses/<int:offering_id>/participants.xlsx")
+@routes.get("/staff/courses/<int:offering_id>/participants.xlsx")
 @staff_required
 def export_participants_xlsx(offering_id: int):
     """The participant list as an Excel workbook."""

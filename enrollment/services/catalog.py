@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from core.audit import AuditEvent
 from core.collation import collated
 from core.models import County
-from enrollment.cohorts import SCHEME_MONTHS, scheme_of
 from enrollment.models import (
     CourseKind,
     CourseOffering,
@@ -22,6 +21,7 @@ from enrollment.models import (
     OfferingStatus,
     Role,
 )
+from enrollment.services.cohorts import SCHEME_MONTHS, scheme_of
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,29 @@
-"""Staff pages for attendance: marking a course day, its sign-in sheet, and the dashboard.
+"""Staff pages for attendance: marking a course day, and its sign-in sheet.
 
-Every object is loaded through ``scoped_or_404`` or limited by ``county_scope``: county staff
-see their own county's course days, administrators all.
+Every object is loaded through ``scoped_or_404``: county staff see their own county's course
+days, administrators all.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager
-from wtforms import SubmitField
 
-from core.auth import county_scope, scoped_or_404, staff_required, visible_counties
+from core.auth import scoped_or_404, staff_required
 from core.db import get_session, utcnow
-from core.forms import AppForm
 from core.i18n import current_locale, format_clock, format_day, format_moment
+from core.routes import Routes
 from core.web import no_store
-from enrollment import attendance, dashboard
+from enrollment import errors
+from enrollment.forms.attendance import AttendanceForm
 from enrollment.models import CourseOffering, CourseSession
+from enrollment.services import attendance
 from enrollment.signin_sheet import SignInLabels, SignInRow, SignInSheet, build_sign_in_sheet
-from enrollment.views import bp
 
-
-class AttendanceForm(AppForm):
-    """Which button was pressed; each person's mark is a radio group of its own,
-    ``mark-<enrollment id>``, read by ``_posted_marks`` (the roster decides the names)."""
-
-    save = SubmitField(_l("Save attendance"))
-    mark_all = SubmitField(_l("Mark everyone present"))
-    mark_none = SubmitField(_l("Mark everyone absent"))
+routes = Routes()
 
 
 def _posted_marks(entries: list[attendance.RosterEntry]) -> dict[int, attendance.Mark] | None:
@@ -80,7 +70,7 @@ def _opens_message(course_session: CourseSession) -> str:
              day=format_day(course_session.starts_at), time=format_clock(course_session.starts_at))
 
 
-@bp.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
+@routes.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
 @staff_required
 def mark_attendance(session_id: int):
     """Mark each person present, absent or not recorded, once the course day has begun;
@@ -107,7 +97,7 @@ def mark_attendance(session_id: int):
             try:
                 saved = attendance.save_attendance(db, course_session, posted,
                                                    current_user._get_current_object())
-            except attendance.AttendanceNotOpen:
+            except errors.AttendanceNotOpen:
                 db.rollback()
                 refused, status = True, 409
             else:
@@ -124,7 +114,7 @@ def mark_attendance(session_id: int):
         opens=None if is_open else _opens_message(course_session)), status)
 
 
-@bp.get("/staff/sessions/<int:session_id>/sign-in.pdf")
+@routes.get("/staff/sessions/<int:session_id>/sign-in.pdf")
 @staff_required
 def download_sign_in_sheet(session_id: int):
     """The course day's sign-in sheet as a PDF, in the staff member's language."""
@@ -148,31 +138,3 @@ def download_sign_in_sheet(session_id: int):
     response.headers["Content-Disposition"] = (
         f'inline; filename="sign-in-{day}-{course_session.id}.pdf"')
     return response
-
-
-def _chart_labels(stats: list[dashboard.OfferingStats], with_county: bool) -> list[str]:
-    return [f"{s.offering.title()} – {s.offering.county.name()}" if with_county
-            else s.offering.title() for s in stats]
-
-
-@bp.get("/staff/")
-@staff_required
-def show_dashboard():
-    """Seats, waiting lists and attendance of the current and next cohort's offerings."""
-    db = get_session()
-    scope = county_scope(CourseOffering.county_id)
-    counties = visible_counties(db) if current_user.is_admin else []
-    county = None
-    if request.args.get("county"):
-        county = next((c for c in counties if c.slug == request.args["county"]), None)
-        if county is None:
-            abort(404)
-        scope = sa.and_(scope, CourseOffering.county_id == county.id)
-    now: datetime = utcnow()
-    board = dashboard.dashboard(db, scope, now)
-    labels = _chart_labels(board.offerings, current_user.is_admin and county is None)
-    return _private(render_template(
-        "enrollment/staff/dashboard.html", board=board, counties=counties, county=county,
-        labels=labels, seats_chart=dashboard.seats_chart(board.offerings, labels),
-        attendance_chart=dashboard.attendance_chart(board.offerings, labels),
-        percent=dashboard.percent, now=now))

@@ -1,8 +1,8 @@
 """Staff operations on the participants of an offering: approve, reject, cancel on someone's
 behalf, move to another offering, add by hand, and search.
 
-Like ``enrollment.services`` these take a session, plain values and the acting staff member,
-flush and never commit, and raise the domain errors of ``enrollment.services``. Every operation
+Like ``services.enrollments`` these take a session, plain values and the acting staff member,
+flush and never commit, and raise the domain errors of ``enrollment.errors``. Every operation
 writes exactly one audit event with the enrollment's state before and after; seats freed by an
 operation go to the waiting list in the same transaction, and those promoted are named in the
 event's ``after``. Who may touch which county is the view's business (``core.auth``).
@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from core import audit
 from core.collation import collated
-from enrollment import links, services
+from enrollment.errors import (
+    AlreadyEnrolled,
+    InvalidTransition,
+    NotEligible,
+    NotMovable,
+    OfferingCancelled,
+    ReasonRequired,
+)
 from enrollment.models import (
     CourseOffering,
     CourseSession,
@@ -28,12 +35,8 @@ from enrollment.models import (
     OfferingStatus,
     Participant,
 )
-from enrollment.services import (
-    AlreadyEnrolled,
-    EnrollmentError,
-    InvalidTransition,
-    NotEligible,
-    OfferingCancelled,
+from enrollment.services import enrollments, links
+from enrollment.services.enrollments import (
     PersonDetails,
     change_status,
     lock_offering,
@@ -47,18 +50,6 @@ S = EnrollmentStatus
 AUDIT_FIELDS = ["status", "offering_id", "status_reason"]
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 100
-
-
-class ReasonRequired(EnrollmentError):
-    """A rejection must tell the participant why."""
-
-    code = "reason_required"
-
-
-class NotMovable(EnrollmentError):
-    """The target offering is not another offering of the same kind in the same county."""
-
-    code = "not_movable"
 
 
 @dataclass(frozen=True)
@@ -190,7 +181,7 @@ def cancel(session: Session, enrollment_id: int, reason: str, *, actor,
     enrollment, offering = _locked(session, enrollment_id)
     before = audit.snapshot(enrollment, AUDIT_FIELDS)
     previous = enrollment.status
-    promoted = services.cancel(session, enrollment, now, by_staff=True,
+    promoted = enrollments.cancel(session, enrollment, now, by_staff=True,
                                reason=(reason or "").strip())
     _audit(session, actor, "enrollment.cancel", enrollment, offering.county_id, before,
            {**audit.snapshot(enrollment, AUDIT_FIELDS), "promoted": [e.id for e in promoted]})
@@ -248,10 +239,10 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
         raise OfferingCancelled()
     old = _load(session, enrollment_id)
     person = old.participant
-    if old.status not in services.ACTIVE_STATUSES:
+    if old.status not in enrollments.ACTIVE_STATUSES:
         raise InvalidTransition(old.status, S.CONFIRMED)
     # The same duplicate rule as a participant's own enrollment (same package, same rule).
-    duplicate = services._find_active_duplicate(
+    duplicate = enrollments._find_active_duplicate(
         session, target.id, person.email, person.hpr_number)
     if duplicate is not None:
         raise AlreadyEnrolled(duplicate)
@@ -276,17 +267,17 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
 
 
 def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
-        now: datetime) -> services.EnrollResult:
+        now: datetime) -> enrollments.EnrollResult:
     """Enroll a person by hand. Staff may do so before or after the enrollment window and in
     an offering that requires approval; seats, the waiting list, the roles the course kind
     admits and the one-enrollment-per-person rule still hold."""
     offering = lock_offering(session, offering_id)
     if offering is None or offering.status == OfferingStatus.CANCELLED:
         raise OfferingCancelled()
-    if person.role not in services.eligible_roles(session, offering):
+    if person.role not in enrollments.eligible_roles(session, offering):
         raise NotEligible()
     email = person.email.strip().lower()
-    duplicate = services._find_active_duplicate(
+    duplicate = enrollments._find_active_duplicate(
         session, offering.id, email, person.hpr_number)
     if duplicate is not None:
         raise AlreadyEnrolled(duplicate)
@@ -294,7 +285,7 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
         full_name=person.full_name, email=email, phone=person.phone, role=person.role,
         hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
     )
-    token, digest = services.new_token()
+    token, digest = links.new_token()
     enrollment = Enrollment(
         offering=offering, participant=participant, status=S.PENDING, arrived_at=now,
         manage_links=[ManageLink(token_hash=digest, created_at=now)],
@@ -306,7 +297,7 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
     session.flush()
     _audit(session, actor, "enrollment.add", enrollment, offering.county_id, None,
            {**audit.snapshot(enrollment, AUDIT_FIELDS), "participant_id": participant.id})
-    return services.EnrollResult(enrollment, token, waitlist_position(session, enrollment))
+    return enrollments.EnrollResult(enrollment, token, waitlist_position(session, enrollment))
 
 
 def search(session: Session, query: str, *, scope: sa.ColumnElement[bool],

@@ -1,6 +1,7 @@
-"""Staff operations on course offerings, their sessions and the learning objectives of a kind.
+"""Staff operations on course offerings and their sessions (the learning objectives of a kind
+are in ``objectives``).
 
-Plain functions in the shape of ``enrollment.services``: they take a session, plain values and
+Plain functions in the shape of ``services.enrollments``: they take a session, plain values and
 the acting staff member, flush and never commit, raise an ``OfferingError`` when a rule refuses,
 and write one audit event (with before/after) for every change they make. The mails a change
 causes (cancelled course, seat from the waiting list) are queued in the same transaction.
@@ -8,7 +9,6 @@ causes (cancelled course, seat from the waiting list) are queued in the same tra
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
@@ -17,8 +17,20 @@ from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.models import County
-from enrollment import notifications, offering_mail, services
-from enrollment.cohorts import cohort_fits
+from enrollment import mail
+from enrollment.errors import (
+    AttendanceBeforeStart,
+    CapacityBelowTaken,
+    CohortMismatch,
+    HasParticipants,
+    InvalidCapacity,
+    InvalidOfferingTransition,
+    InvalidSchedule,
+    LastSession,
+    NoSessions,
+    SessionHasAttendance,
+    UnknownReference,
+)
 from enrollment.models import (
     ACTIVE_STATUSES,
     Attendance,
@@ -27,9 +39,10 @@ from enrollment.models import (
     CourseSession,
     Enrollment,
     EnrollmentStatus,
-    LearningObjective,
     OfferingStatus,
 )
+from enrollment.services import enrollments
+from enrollment.services.cohorts import cohort_fits
 
 # The only moves an offering's status may make. A cancelled offering stays cancelled: its
 # participants were told and their enrollments cancelled.
@@ -49,106 +62,6 @@ OFFERING_FIELDS = [
     "min_share_percent", "signer_name", "signer_title",
 ]
 SESSION_FIELDS = ["offering_id", "starts_at", "ends_at", "place"]
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class OfferingError(services.EnrollmentError):
-    """A rule about offerings, sessions or objectives refused the operation."""
-
-    code = "offering_error"
-
-
-class InvalidOfferingTransition(OfferingError):
-    """The status change is not in ``OFFERING_TRANSITIONS``."""
-
-    code = "invalid_offering_transition"
-
-    def __init__(self, current: OfferingStatus, target: OfferingStatus):
-        super().__init__(f"{current.value} → {target.value} is not allowed")
-        self.current, self.target = current, target
-
-
-class NoSessions(OfferingError):
-    """An offering without a single session cannot be published."""
-
-    code = "no_sessions"
-
-
-class HasParticipants(OfferingError):
-    """Unpublishing would hide a course people are enrolled in; it must be cancelled instead."""
-
-    code = "has_participants"
-
-
-class InvalidCapacity(OfferingError):
-    """The capacity is negative or larger than ``MAX_CAPACITY``."""
-
-    code = "invalid_capacity"
-
-
-class CapacityBelowTaken(InvalidCapacity):
-    """The new capacity is smaller than the number of seats already taken."""
-
-    code = "capacity_below_taken"
-
-    def __init__(self, capacity: int, seats_taken: int):
-        super().__init__(f"capacity {capacity} is below the {seats_taken} seats taken")
-        self.capacity, self.seats_taken = capacity, seats_taken
-
-
-class InvalidSchedule(OfferingError):
-    """A period ends before it starts (enrollment window or session)."""
-
-    code = "invalid_schedule"
-
-
-class UnknownReference(OfferingError):
-    """The course kind or county named does not exist."""
-
-    code = "unknown_reference"
-
-
-class CohortMismatch(OfferingError):
-    """The cohort is missing where the course kind needs one, or of another scheme."""
-
-    code = "cohort_mismatch"
-
-
-class SessionHasAttendance(OfferingError):
-    """Attendance is marked for the session; removing it would lose the record."""
-
-    code = "session_has_attendance"
-
-
-class AttendanceBeforeStart(OfferingError):
-    """Attendance was recorded for the session before the time it would be moved to: the
-    record would then say someone attended a day that had not begun."""
-
-    code = "attendance_before_start"
-
-
-class LastSession(OfferingError):
-    """The only session of a published offering cannot be removed."""
-
-    code = "last_session"
-
-
-class DuplicateObjectiveCode(OfferingError):
-    """Two learning objectives of one kind would have the same code."""
-
-    code = "duplicate_objective_code"
-
-    def __init__(self, objective_code: str):
-        super().__init__(f"objective code {objective_code!r} is used twice")
-        self.objective_code = objective_code
-
-
-class UnknownObjective(OfferingError):
-    """An objective id that does not belong to the kind."""
-
-    code = "unknown_objective"
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -179,22 +92,6 @@ class OfferingValues:
     signer_title: str = ""
 
 
-@dataclass(frozen=True)
-class ObjectiveValues:
-    """One learning objective as staff want it; ``id`` None for a new one."""
-
-    id: int | None
-    code: str
-    text_nn: str
-    text_nb: str
-    text_en: str
-    official_number: str | None = None
-    source_url: str = ""
-    version_date: date | None = None
-    confirmed: bool = False
-    translated: str = ""
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 
@@ -212,7 +109,7 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def _lock(session: Session, offering: CourseOffering) -> CourseOffering:
-    locked = services.lock_offering(session, offering.id)
+    locked = enrollments.lock_offering(session, offering.id)
     if locked is None:
         raise UnknownReference("the offering no longer exists")
     return locked
@@ -240,9 +137,9 @@ def _apply_capacity(session: Session, offering: CourseOffering, capacity: int) -
         raise CapacityBelowTaken(capacity, offering.seats_taken)
     offering.capacity = capacity
     session.flush()
-    promoted = services.promote_waiting(session, offering)
+    promoted = enrollments.promote_waiting(session, offering)
     for enrollment in promoted:
-        notifications.notify_promoted(session, enrollment)
+        mail.notify_promoted(session, enrollment)
     return promoted
 
 
@@ -355,10 +252,10 @@ def cancel_offering(
               "active_enrollments": [e.id for e in active]}
     _move(offering, OfferingStatus.CANCELLED)
     for enrollment in active:
-        services.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
+        enrollments.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
     session.flush()
     for enrollment in active:
-        offering_mail.notify_offering_cancelled(session, enrollment, reason)
+        mail.notify_offering_cancelled(session, enrollment, reason)
     after = {"status": offering.status, "seats_taken": offering.seats_taken, "reason": reason,
              "cancelled_enrollments": [e.id for e in active]}
     _record(session, actor, "offering.cancel", offering, before, after)
@@ -432,78 +329,3 @@ def remove_session(session: Session, course_session: CourseSession, actor) -> No
     session.flush()
     _record(session, actor, "session.remove", offering, before, None,
             object_type="course_session", object_id=session_id)
-
-
-# --- learning objectives ----------------------------------------------------------------------
-
-
-def _objective_rows(kind: CourseKind) -> list[dict]:
-    return [
-        {"id": o.id, "code": o.code, "text_nn": o.text_nn, "text_nb": o.text_nb,
-         "text_en": o.text_en, "official_number": o.official_number,
-         "source_url": o.source_url,
-         "version_date": o.version_date.isoformat() if o.version_date else None,
-         "confirmed": o.confirmed, "translated": o.translated}
-        for o in sorted(kind.objectives, key=lambda o: o.position)
-    ]
-
-
-def _set_objective(objective: LearningObjective, item: ObjectiveValues) -> None:
-    objective.code = item.code
-    objective.text_nn, objective.text_nb, objective.text_en = (
-        item.text_nn, item.text_nb, item.text_en)
-    objective.official_number = item.official_number
-    objective.source_url, objective.version_date = item.source_url, item.version_date
-    # Only an objective with its official number can be confirmed (and so printed).
-    objective.confirmed = item.confirmed and bool(item.official_number)
-    objective.translated = item.translated
-
-
-def update_objectives(
-    session: Session, kind: CourseKind, changed: Sequence[ObjectiveValues],
-    removed: Collection[int], actor,
-) -> bool:
-    """Change the kind's learning objectives: entries of ``changed`` with an id update that
-    objective, those without one are added at the end, ids in ``removed`` are deleted; others
-    are left as they are (another administrator may have added one meanwhile). Returns whether
-    anything changed.
-
-    Certificates keep a snapshot of the objectives, so issued ones do not change with this.
-    """
-    existing = {o.id: o for o in kind.objectives}
-    named = [item.id for item in changed if item.id is not None] + list(removed)
-    if any(i not in existing for i in named):
-        raise UnknownObjective()
-    updates = {item.id: item for item in changed if item.id is not None}
-    added = [item for item in changed if item.id is None]
-    kept = [o for o in sorted(kind.objectives, key=lambda o: o.position) if o.id not in removed]
-    codes = [updates[o.id].code if o.id in updates else o.code for o in kept]
-    codes += [item.code for item in added]
-    for code in codes:
-        if codes.count(code) > 1:
-            raise DuplicateObjectiveCode(code)
-    before = _objective_rows(kind)
-    for objective in [o for o in kind.objectives if o.id in removed]:
-        kind.objectives.remove(objective)
-    # Codes are unique per kind at every flush; a swap of two codes passes through a free one.
-    for objective in kept:
-        if objective.id in updates and updates[objective.id].code != objective.code:
-            objective.code = f"~{objective.id}"
-    session.flush()
-    for position, objective in enumerate(kept):
-        item = updates.get(objective.id)
-        if item is not None:
-            _set_objective(objective, item)
-        objective.position = position
-    for position, item in enumerate(added, start=len(kept)):
-        objective = LearningObjective(position=position)
-        _set_objective(objective, item)
-        kind.objectives.append(objective)
-    session.flush()
-    after = _objective_rows(kind)
-    if before == after:
-        return False
-    audit.record(session, actor=actor, action="kind.update_objectives", object_type="course_kind",
-                 object_id=kind.id, county_id=None, before={"objectives": before},
-                 after={"objectives": after})
-    return True

@@ -1,0 +1,35 @@
+"""The enrollment plugin's tables, by subject: ``courses`` (roles, course kinds, learning
+objectives, offerings, sessions) and ``enrollments`` (participants, enrollments, manage links,
+attendance, certificates, erasure requests, e-mail changes). Everything is importable from here.
+"""
+
+from enrollment.models.courses import (
+    CohortScheme,
+    CourseKind,
+    CourseOffering,
+    CourseSession,
+    KindRole,
+    LearningObjective,
+    OfferingStatus,
+    Role,
+)
+from enrollment.models.enrollments import (
+    ACTIVE_STATUSES,
+    Attendance,
+    Certificate,
+    EmailChange,
+    Enrollment,
+    EnrollmentStatus,
+    ErasureRequest,
+    ErasureStatus,
+    ManageLink,
+    Participant,
+    about,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES", "Attendance", "Certificate", "CohortScheme", "CourseKind",
+    "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
+    "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective", "ManageLink",
+    "OfferingStatus", "Participant", "Role", "about",
+]

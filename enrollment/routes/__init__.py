@@ -1,0 +1,41 @@
+"""The enrollment blueprint and every routes table it serves, one module per subject.
+
+Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a participant's manage
+link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
+Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
+``staff_participants``, ``staff_attendance``, ``staff_erasure``.
+"""
+
+from flask import Blueprint
+
+from core.routes import attach
+from enrollment.routes import (
+    catalog,
+    enroll,
+    manage,
+    privacy,
+    staff_attendance,
+    staff_dashboard,
+    staff_erasure,
+    staff_kinds,
+    staff_offerings,
+    staff_participants,
+    staff_sessions,
+)
+
+# Named after the package, so the blueprint's templates/ is enrollment/templates.
+bp = Blueprint("enrollment", "enrollment", template_folder="templates")
+attach(
+    bp,
+    catalog.routes,
+    enroll.routes,
+    manage.routes,
+    privacy.routes,
+    staff_dashboard.routes,
+    staff_offerings.routes,
+    staff_sessions.routes,
+    staff_kinds.routes,
+    staff_participants.routes,
+    staff_attendance.routes,
+    staff_erasure.routes,
+)
