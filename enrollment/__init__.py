@@ -1,4 +1,4 @@
-"""The enrollment plugin: catalog, course pages, enrollment, attendance and certificates."""
+"""The enrollment plugin: catalog, course pages, enrollment and attendance."""
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -15,10 +15,8 @@ from enrollment import (
     privacy,
     privacy_views,  # noqa: F401
     staff_attendance,  # noqa: F401
-    staff_certificates,  # noqa: F401
     staff_offerings,  # noqa: F401
     staff_participants,  # noqa: F401
-    verification,  # noqa: F401
     views,
 )
 from enrollment.settings import SETTINGS

@@ -35,7 +35,6 @@ from core.limits import (
 from core.web import external_url, no_store, public_host
 from enrollment import (
     catalog,
-    certificate_service,
     cohorts,
     email_change,
     notifications,
@@ -318,7 +317,6 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         position=services.waitlist_position(session, enrollment),
         deadline=services.cancellation_deadline(enrollment.offering), now=utcnow(),
         panels=[p for p in panels if p],
-        certificate=certificate_service.status_for(session, enrollment),
         erasure_request=privacy.pending_request(session, enrollment.participant_id),
         email_change=email_change.pending_change(session, enrollment.participant_id, utcnow()),
     ), status

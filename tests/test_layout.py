@@ -1,0 +1,92 @@
+"""The one inner shape of every plugin (DESIGN.md, "Layout"): no module over 400 lines, and a
+plugin's routes modules declare their routes on a ``core.routes.Routes`` table that the plugin's
+``routes/__init__.py`` attaches, never on a Blueprint directly."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_LINES = 400
+BLUEPRINT_METHODS = {"route", "get", "post", "put", "patch", "delete", "before_request",
+                     "after_request", "app_template_global", "app_template_filter",
+                     "errorhandler", "context_processor"}
+
+
+def _too_long(package: str, root: Path = ROOT) -> list[str]:
+    return [f"{path.relative_to(root)}: {lines} lines"
+            for path in sorted((root / package).rglob("*.py"))
+            if (lines := len(path.read_text().splitlines())) > MAX_LINES]
+
+
+def _routes_problems(package: str, root: Path = ROOT) -> list[str]:
+    """What in ``<package>/routes/`` registers on a Blueprint, or escapes its ``__init__``."""
+    folder = root / package / "routes"
+    problems = []
+    init = ast.parse((folder / "__init__.py").read_text())
+    attached = {node.value.id for node in ast.walk(init)
+                if isinstance(node, ast.Attribute) and node.attr == "routes"
+                and isinstance(node.value, ast.Name)}
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        tree = ast.parse(path.read_text())
+        name = path.relative_to(root)
+        tables = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and isinstance(node.value, ast.Call)
+                  and getattr(node.value.func, "id", None) == "Routes"
+                  for target in node.targets if isinstance(target, ast.Name)}
+        if tables != {"routes"}:
+            problems.append(f"{name}: declares no `routes = Routes()` table")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Blueprint":
+                problems.append(f"{name}:{node.lineno}: makes a Blueprint")
+            decorators = getattr(node, "decorator_list", [])
+            for decorator in decorators:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if (isinstance(call, ast.Attribute) and call.attr in BLUEPRINT_METHODS
+                        and isinstance(call.value, ast.Name) and call.value.id not in tables):
+                    problems.append(f"{name}:{decorator.lineno}: registers on "
+                                    f"`{call.value.id}`, not on its Routes table")
+        if path.stem not in attached:
+            problems.append(f"{name}: its table is not attached in routes/__init__.py")
+    return problems
+
+
+def test_certificates_has_the_plugin_shape_and_no_module_over_400_lines():
+    package = ROOT / "certificates"
+    for name in ("__init__.py", "settings.py", "models.py", "forms.py", "errors.py",
+                 "services.py", "cli.py", "routes/__init__.py"):
+        assert (package / name).is_file(), name
+    assert (package / "templates" / "certificates").is_dir()
+    assert _too_long("certificates") == []
+    assert _routes_problems("certificates") == []
+    # No form is declared outside forms.py.
+    stray = [f"{path.relative_to(ROOT)}: {node.name}"
+             for path in sorted(package.rglob("*.py")) if path.name != "forms.py"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.ClassDef)
+             and any(getattr(base, "id", "").endswith("Form") for base in node.bases)]
+    assert stray == []
+
+
+def test_the_layout_check_catches_a_long_module_and_a_routes_module_using_its_blueprint(
+        tmp_path):
+    routes = tmp_path / "plugin" / "routes"
+    routes.mkdir(parents=True)
+    (routes / "__init__.py").write_text(
+        "from flask import Blueprint\nfrom core.routes import attach\n"
+        "from plugin.routes import good\nbp = attach(Blueprint('p', 'p'), good.routes)\n")
+    (routes / "good.py").write_text(
+        "from core.routes import Routes\nroutes = Routes()\n\n"
+        "@routes.get('/a')\ndef a():\n    return ''\n")
+    (routes / "bad.py").write_text(
+        "from plugin.routes import bp\n\n@bp.get('/b')\ndef b():\n    return ''\n")
+    (tmp_path / "plugin" / "long.py").write_text("x = 1\n" * 401)
+    assert _too_long("plugin", tmp_path) == ["plugin/long.py: 401 lines"]
+    assert _routes_problems("plugin", tmp_path) == [
+        "plugin/routes/bad.py: declares no `routes = Routes()` table",
+        "plugin/routes/bad.py:3: registers on `bp`, not on its Routes table",
+        "plugin/routes/bad.py: its table is not attached in routes/__init__.py",
+    ]
