@@ -81,7 +81,7 @@ lint: $(VENV)/.installed-test
 
 test: install-test
 	$(BIN)/ruff check .
-	$(BIN)/bandit -q -c pyproject.toml -r app.py core enrollment refunds -lll
+	$(BIN)/bandit -q -c pyproject.toml -r app.py core enrollment certificates refunds -lll
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:

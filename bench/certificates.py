@@ -1,7 +1,7 @@
 """Benchmark: certificates of attendance printed in bulk, in pages per second.
 
 Builds N certificates (default 1,000: different names and codes, the same course, as when staff
-print an offering) into one PDF with ``enrollment.certificates``, and in the same run two
+print an offering) into one PDF with ``certificates.pdf``, and in the same run two
 baselines with the same content:
 
 (a) reportlab the obvious way: a canvas, the text drawn line by line with ``drawString`` and
@@ -47,16 +47,16 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from core.pdf import FONT_DIR, SANS, SANS_BOLD, PdfMetadata, register_fonts
-from enrollment import certificates
-from enrollment.certificate_qr import qr_matrix
-from enrollment.certificate_service import CODE_ALPHABET, display_code
-from enrollment.certificates import (
+from certificates import pdf as certificates
+from certificates.codes import CODE_ALPHABET, display_code
+from certificates.pdf import (
     CertificateFact,
     CertificateObjective,
     CertificatePage,
     build_certificates,
 )
+from certificates.qr import qr_matrix
+from core.pdf import FONT_DIR, SANS, SANS_BOLD, PdfMetadata, register_fonts
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_PAGES_PER_SECOND = 150
@@ -336,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"(rl_accel: {accelerated}), {platform.machine()}")
     print(f"{'builder':<44} {'pages':>6} {'median s':>9} {'pages/s':>9} {'min–max pages/s':>17}"
           f"{'KiB/pg':>7}")
-    ours = measure("ours: enrollment.certificates", build_ours, pages[:args.n], args.repeat,
+    ours = measure("ours: certificates.pdf", build_ours, pages[:args.n], args.repeat,
                    args.keep, "ours.pdf")
     widget = measure("(a) reportlab QrCodeWidget + getBounds", build_reportlab_widget,
                      pages[:args.baseline_n], args.repeat, args.keep,

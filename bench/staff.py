@@ -55,7 +55,7 @@ from refunds.models import Claim, ClaimLine, ClaimStatus, LineKind, RateScheme, 
 P99_GOAL_MS = 100.0
 PASSWORD = "bench-password-correct-horse"  # noqa: S105 (a throwaway account)
 TOTP_SECRET = "JBSWY3DPEHPK3PXPKURSPORTALBENCH2"  # noqa: S105 (the throwaway account's app)
-PLUGINS = '["enrollment", "refunds"]'
+PLUGINS = '["enrollment", "certificates", "refunds"]'
 # What the performance migration (aed647ebcc3d) adds, as (name, statement that restores it,
 # statement of the baseline without it): for the baseline the enrollments index is dropped and
 # the claims queue's index goes back to (status, submitted_at), then both are restored.
@@ -232,7 +232,7 @@ def explain(url: str, email: str, paths: dict[str, str], label: str,
     printed, and written to ``plans_dir/<page>-<label>.txt`` when given."""
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY,
                       "TESTING": True, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
-                      "PLUGINS": ["enrollment", "refunds"], "LOG_LEVEL": "WARNING"})
+                      "PLUGINS": ["enrollment", "certificates", "refunds"], "LOG_LEVEL": "WARNING"})
     engine = app.extensions["kp_engine"]
     client = app.test_client()
     client.post("/staff/login", data={"email": email, "password": PASSWORD})

@@ -269,7 +269,7 @@ CORE = (
     Setting("PROXY_FIX_X_PORT", Integer(least=0), 0),
     Setting("PROXY_FIX_X_PREFIX", Integer(least=0), 0),
     Setting("DEFAULT_LOCALE", Choice(*LOCALES), "nn"),
-    Setting("PLUGINS", TextList(), ["enrollment", "refunds"]),
+    Setting("PLUGINS", TextList(), ["enrollment", "certificates", "refunds"]),
     # Flask sets these two itself (DEBUG from FLASK_DEBUG or --debug): no default of ours.
     Setting("DEBUG", Boolean(), optional=True),
     Setting("TESTING", Boolean(), optional=True),

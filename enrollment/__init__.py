@@ -1,4 +1,4 @@
-"""The enrollment plugin: catalog, course pages, enrollment, attendance and certificates."""
+"""The enrollment plugin: catalog, course pages, enrollment and attendance."""
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -12,9 +12,7 @@ from enrollment import (
     cli,
     mail,
     routes,
-    staff_certificates,  # noqa: F401
     template_globals,
-    verification,  # noqa: F401
 )
 from enrollment.services import privacy
 from enrollment.settings import SETTINGS

@@ -1,5 +1,4 @@
-"""Command-line commands of the enrollment plugin: course kinds, the demo data set, and the
-audit of certificates and attendance against the time rules."""
+"""Command-line commands of the enrollment plugin: course kinds and the demo data set."""
 
 from __future__ import annotations
 
@@ -16,21 +15,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.cli import load_counties
 from core.db import get_session, utcnow
-from core.models import County
-from enrollment.certificate_rules import Breach, audit_rules
-from enrollment.certificate_service import display_code
 from enrollment.demo import seed_demo
 from enrollment.models import CohortScheme, CourseKind, KindRole, LearningObjective, Role
 
 KINDS_FILE = Path(__file__).resolve().parent / "data" / "course_kinds.json"
 
 kinds_cli = AppGroup("kinds", help="Course kinds and their learning objectives.")
-certificates_cli = AppGroup("certificates", help="Certificates of attendance.")
-
-_WHY = {
-    Breach.ISSUED_EARLY: "issued before the end of the last session it counts",
-    Breach.NOT_COMPLETED: "completion rule not met by ended sessions with present marks",
-}
 
 
 def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
@@ -144,39 +134,7 @@ def seed_demo_command() -> None:
     click.echo(f"Demo data: {created} offerings created.")
 
 
-@certificates_cli.command("audit")
-@click.option("--county", "county_slug", metavar="SLUG",
-              help="Only this county's offerings (its slug, such as vestland).")
-def certificates_audit(county_slug: str | None) -> None:
-    """List every certificate (not revoked) that breaks the time and completion rules, and
-    every attendance mark recorded before its session began. Changes nothing: revoke with a
-    reason (or issue again) on the staff pages."""
-    session = get_session()
-    county_id = None
-    if county_slug:
-        county_id = session.scalar(sa.select(County.id).where(County.slug == county_slug))
-        if county_id is None:
-            raise click.BadParameter(f"no county {county_slug!r}", param_hint="--county")
-    found = audit_rules(session, county_id)
-    session.rollback()
-    for c in found.certificates:
-        why = "; ".join(_WHY[b] for b in c.breaches)
-        click.echo(f"certificate {display_code(c.code)}\t{c.participant}\t{c.course}\t"
-                   f"{c.county}\tissued {c.issued_at.isoformat()}"
-                   f"{' by hand' if c.by_hand else ''}\t{why}")
-    for m in found.early_marks:
-        mark = "present" if m.present else "absent"
-        click.echo(f"attendance enrollment {m.enrollment_id} session {m.session_id}\t"
-                   f"{m.participant}\t{m.course}\t{m.county}\t{mark} marked "
-                   f"{m.marked_at.isoformat()}, session began {m.starts_at.isoformat()}\t"
-                   "recorded before the session began")
-    click.echo(f"Certificates breaking the rules: {len(found.certificates)}")
-    click.echo(f"Attendance marks recorded before their session began: "
-               f"{len(found.early_marks)}")
-
-
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(kinds_cli)
-    app.cli.add_command(certificates_cli)
     app.cli.add_command(seed_demo_command)

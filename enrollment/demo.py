@@ -4,8 +4,9 @@ Dated from the day it is loaded, the way an office plans: no course day in the C
 (24 December to 1 January) or the July holiday; LIS1 courses in the municipal-start cohort
 (March/September) of their course days, the interns' course in its turnus year, one supervisor
 course without a cohort. One course lies in the past and tells its whole story truthfully:
-attendance marked during each day, after it began, and certificates only for those who
-attended every day, issued the day after the course ended.
+attendance marked during each day, after it began; the day after the course ended, other
+plugins add what they would hold by then (``enrollment.panels.register_demo_step``: the
+certificates plugin issues certificates to those who attended every day).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from core.i18n import OSLO
 from core.models import County
-from enrollment import certificate_service
 from enrollment.models import (
     CohortScheme,
     CourseKind,
@@ -33,6 +33,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.panels import demo_steps
 from enrollment.services.attendance import Mark, save_attendance
 from enrollment.services.cohorts import cohort_containing
 
@@ -169,8 +170,8 @@ def _add_people(session: Session, offering: CourseOffering, recipe: DemoOffering
 
 def _record_what_happened(session: Session, offering: CourseOffering, recipe: DemoOffering,
                           now: datetime) -> None:
-    """Attendance marked two hours into each course day, then certificates the day after the
-    last day for those who met the completion rule (none before ``now``)."""
+    """Attendance marked two hours into each course day, then the other plugins' demo steps the
+    day after the last day (none before ``now``)."""
     session.flush()
     confirmed = sorted((e for e in session.scalars(
         sa.select(Enrollment).where(Enrollment.offering_id == offering.id,
@@ -183,12 +184,11 @@ def _record_what_happened(session: Session, offering: CourseOffering, recipe: De
         save_attendance(session, course_session, marks, None,
                         now=course_session.starts_at + timedelta(hours=2))
     last_end = offering.sessions[-1].ends_at.astimezone(OSLO)
-    issued_at = datetime.combine(last_end.date() + timedelta(days=1), time(10), tzinfo=OSLO)
-    if issued_at > now:
+    wrapped_up_at = datetime.combine(last_end.date() + timedelta(days=1), time(10), tzinfo=OSLO)
+    if wrapped_up_at > now:
         return
-    for enrollment in confirmed:
-        if certificate_service.completion(session, enrollment, now=issued_at).met:
-            certificate_service.issue(session, enrollment.id, now=issued_at)
+    for step in demo_steps():
+        step(session, offering, confirmed, wrapped_up_at)
 
 
 def seed_demo(session: Session, now: datetime) -> int:

@@ -1,17 +1,21 @@
-"""Extension points for the participant's manage page, the cancel confirmation page and the
-course page.
+"""Extension points for the participant's manage page, the cancel confirmation page, the course
+page, the staff participant list and the demo data.
 
-Other plugins (refunds) add panels and cancel notices at registration; enrollment never imports
-them. A panel is a callable ``(enrollment, token) -> Markup | None``. The registries live on the
-application, so an app built with ``PLUGINS = ["enrollment"]`` alone shows none.
+Other plugins (certificates, refunds) add panels, cancel notices, participant-list links and
+actions, and demo data at registration; enrollment never imports them. A panel is a callable
+``(enrollment, token) -> Markup | None``. The registries live on the application, so an app
+built with ``PLUGINS = ["enrollment"]`` alone shows none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Flask, current_app
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 ManagePanel = Callable[[object, str], Markup | None]
 
@@ -30,7 +34,7 @@ def manage_panels() -> list[ManagePanel]:
     return current_app.extensions.get(_KEY, [])
 
 
-# --- what cancelling would do, as other plugins see it -------------------------------------------
+# --- what cancelling would do, as other plugins see it --------------------------------------------
 
 CancelNotice = Callable[[object], str | None]
 
@@ -67,3 +71,55 @@ def register_refund_rule(app: Flask, rule: RefundRule) -> None:
 def refund_rule() -> RefundRule | None:
     """The refund rule registered on the current application, if a plugin gave one."""
     return current_app.extensions.get(_RULE_KEY)
+
+
+# --- the staff participant list, as other plugins add to it ---------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterPart:
+    """What a plugin adds to one offering's participant list: links beside "Add a participant"
+    and the actions of each confirmed participant's row (``(enrollment) -> Markup``)."""
+
+    links: Markup = Markup("")
+    confirmed_actions: Callable[[object], Markup] | None = None
+
+
+RosterHook = Callable[[object], RosterPart]
+
+_ROSTER_KEY = "enrollment.roster_parts"
+
+
+def register_roster_part(app: Flask, hook: RosterHook) -> None:
+    """Let ``hook(offering)`` add to the participant list of ``offering``. It is called once per
+    page, so it loads what every row needs at once: the list can hold hundreds of rows."""
+    hooks = app.extensions.setdefault(_ROSTER_KEY, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def roster_parts(offering) -> list[RosterPart]:
+    """What the plugins of the current application add to ``offering``'s participant list."""
+    return [hook(offering) for hook in current_app.extensions.get(_ROSTER_KEY, [])]
+
+
+# --- the demo data, as other plugins complete it --------------------------------------------------
+
+# ``(session, offering, confirmed enrollments, when)``: called for a demo course that has
+# ended, after its attendance was marked, with the moment the office wraps the course up (the
+# day after its last day), so a plugin adds what it would hold by then (certificates).
+DemoStep = Callable[[Session, object, list, datetime], None]
+
+_DEMO_KEY = "enrollment.demo_steps"
+
+
+def register_demo_step(app: Flask, step: DemoStep) -> None:
+    """Run ``step`` for every ended demo course that ``flask seed-demo`` creates."""
+    steps = app.extensions.setdefault(_DEMO_KEY, [])
+    if step not in steps:
+        steps.append(step)
+
+
+def demo_steps() -> list[DemoStep]:
+    """The demo steps registered on the current application."""
+    return current_app.extensions.get(_DEMO_KEY, [])

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from app import create_app
+from certificates.models import Certificate  # noqa: F401  (its table on Base.metadata)
 from core.cli import alembic_config, load_counties
 from core.db import Base, session_scope
 from core.models import County

@@ -89,13 +89,15 @@ def test_enrollment_plugin_alone_runs(app_config):
     # interpreter that enrollment alone never loads it.
     alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
     assert "enrollment.show_catalog" in alone.view_functions
-    assert not any(endpoint.startswith("refunds.") for endpoint in alone.view_functions)
+    assert not any(endpoint.startswith(("refunds.", "certificates."))
+                   for endpoint in alone.view_functions)
     alone.extensions["kp_engine"].dispose()
 
 
-def test_refunds_plugin_is_on_by_default(app):
-    assert app.config["PLUGINS"] == ["enrollment", "refunds"]
+def test_certificates_and_refunds_plugins_are_on_by_default(app):
+    assert app.config["PLUGINS"] == ["enrollment", "certificates", "refunds"]
     assert "refunds.show_queue" in app.view_functions
+    assert "certificates.verify_certificate" in app.view_functions
 
 
 def test_healthz_reports_database_ok(client):

@@ -22,23 +22,25 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 from reportlab.graphics.barcode import qrencoder
 
-from core.audit import AuditEvent
-from core.db import session_scope
-from core.i18n import format_moment
-from core.pdf import PdfMetadata
-from enrollment import certificate_pages, certificate_qr
-from enrollment import certificate_service as certs
-from enrollment.certificate_qr import qr_codewords, qr_matrix
-from enrollment.certificates import (
+from app import create_app
+from certificates import codes, errors, qr, rules, wording
+from certificates import completion as completion_rule
+from certificates import services as certs
+from certificates.models import Certificate
+from certificates.pdf import (
     CertificateFact,
     CertificateObjective,
     CertificatePage,
     build_certificate,
     build_certificates,
 )
+from certificates.qr import qr_codewords, qr_matrix
+from core.audit import AuditEvent
+from core.db import session_scope
+from core.i18n import format_moment
+from core.pdf import PdfMetadata
 from enrollment.models import (
     Attendance,
-    Certificate,
     CourseKind,
     CourseOffering,
     CourseSession,
@@ -50,7 +52,7 @@ from enrollment.models import (
     Role,
 )
 from enrollment.services import links
-from tests.conftest import require
+from tests.conftest import require, staff_login
 from tests.test_pdf import assert_only_embedded_bundled_fonts, pdftotext, pypdf_text
 
 S = EnrollmentStatus
@@ -206,11 +208,11 @@ def sample_page(**values) -> CertificatePage:
 
 
 def test_new_codes_are_ten_unambiguous_characters():
-    codes = {certs.new_code() for _ in range(500)}
-    assert len(codes) == 500
-    for code in codes:
+    made = {codes.new_code() for _ in range(500)}
+    assert len(made) == 500
+    for code in made:
         assert len(code) == 10
-        assert set(code) <= set(certs.CODE_ALPHABET)
+        assert set(code) <= set(codes.CODE_ALPHABET)
         assert not set(code) & set("ILOU")
 
 
@@ -229,15 +231,15 @@ def test_new_codes_are_ten_unambiguous_characters():
     (None, None),
 ])
 def test_typed_codes_are_normalised(typed, expected):
-    assert certs.normalise_code(typed) == expected
+    assert codes.normalise_code(typed) == expected
 
 
 def test_display_code_groups_in_fives():
-    assert certs.display_code("7K3M9QX2WP") == "7K3M9-QX2WP"
+    assert codes.display_code("7K3M9QX2WP") == "7K3M9-QX2WP"
 
 
 def test_qr_symbol_is_exactly_reportlabs_for_the_chosen_mask():
-    texts = [f"https://kurs.statsforvaltaren.no/verify/{certs.new_code()}" for _ in range(20)]
+    texts = [f"https://kurs.statsforvaltaren.no/verify/{codes.new_code()}" for _ in range(20)]
     texts += ["http://localhost/verify/7K3M9QX2WP", "HELLO 123", "Åse Ødegård", "x" * 400]
     for text in texts:
         reference = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
@@ -276,12 +278,12 @@ def plain_penalty(rows: list[int], size: int) -> int:
 def test_mask_penalties_of_all_eight_masks_at_once_match_the_plain_reading():
     rng = random.Random(5)
     for version in (1, 2, 4, 7, 10):
-        layout = certificate_qr._layout(version)
+        layout = qr._layout(version)
         for rows in ([rng.getrandbits(layout.size) for _ in range(layout.size)],
                      list(layout.function_rows)):
             expected = [plain_penalty([r ^ m for r, m in zip(rows, layout.masks[k], strict=True)],
                                       layout.size) for k in range(8)]
-            assert certificate_qr._penalties(rows, layout) == expected
+            assert qr._penalties(rows, layout) == expected
 
 
 def test_bulk_builder_reads_a_generator_and_gives_a_page_each(tmp_path):
@@ -338,7 +340,7 @@ def test_participant_downloads_certificate_with_names_objectives_and_code(
         for text in pdf_texts(data):
             assert name in text
             assert TITLES[lang] in text
-            assert certs.display_code(certificate.code) in text
+            assert codes.display_code(certificate.code) in text
             assert f"/verify/{certificate.code}" in text
             for objective in confirmed_objectives:
                 assert objective.official_number in text
@@ -393,7 +395,7 @@ def test_downloading_again_gives_the_same_certificate(app, client, make_offering
     assert first.status_code == second.status_code == 200
     (certificate,) = certificates_of(app, enrollment_id)
     for response in (first, second):
-        assert certs.display_code(certificate.code) in pdf_texts(response.data)[0]
+        assert codes.display_code(certificate.code) in pdf_texts(response.data)[0]
     assert audit_actions(app) == []
 
 
@@ -482,7 +484,7 @@ def test_completion_rule_in_the_service(app, make_offering):
         ids[label] = enroll(app, offering.id, f"Person {label}", status=status)[0]
         attend(app, ids[label], present=present)
     with session_scope(engine_of(app)) as session:
-        results = {label: certs.completion(session, session.get(Enrollment, eid))
+        results = {label: completion_rule.completion(session, session.get(Enrollment, eid))
                    for label, eid in ids.items()}
     assert {label: r.met for label, r in results.items()} == {
         "five": True, "four": False, "gone": False, "waiting": False}
@@ -529,7 +531,7 @@ def test_staff_issue_a_certificate_by_hand_with_a_reason(app, client, make_offer
     assert certificate.issued_by_id is not None
     assert audit_actions(app) == ["certificate.issue_by_hand"]
     listing = text_of(client.get(done.headers["Location"]))
-    assert f"A certificate with code {certs.display_code(certificate.code)} is issued" in listing
+    assert f"A certificate with code {codes.display_code(certificate.code)} is issued" in listing
     text = pdf_texts(download(client, token).data)[1]
     assert "Attended 1 of 2 days" in text
     assert "Åse Ødegård" in text
@@ -636,8 +638,8 @@ def test_code_collisions_are_retried(app, client, make_offering, monkeypatch):
     second, second_token = enroll(app, offering.id, "Máret Čuđđá Ŋŧž")
     attend(app, first)
     attend(app, second)
-    codes = iter(["AAAAAAAAAA", "AAAAAAAAAA", "AAAAAAAAAA", "BBBBBBBBBB"])
-    monkeypatch.setattr(certs, "new_code", lambda: next(codes))
+    drawn = iter(["AAAAAAAAAA", "AAAAAAAAAA", "AAAAAAAAAA", "BBBBBBBBBB"])
+    monkeypatch.setattr(certs, "new_code", lambda: next(drawn))
 
     assert download(client, first_token).status_code == 200
     assert download(client, second_token).status_code == 200
@@ -672,7 +674,7 @@ def test_verification_shows_the_listed_fields_and_nothing_else(app, client, make
     assert "Máret Čuđđá Ŋŧž" in main
     assert TITLES["en"] in main
     assert "The County Governor of Vestland" in main
-    assert ", ".join(certificate_pages.session_days(certificate.snapshot, "en")) in main
+    assert ", ".join(wording.session_days(certificate.snapshot, "en")) in main
     assert date.fromisoformat(certificate.snapshot["issued_on"]).strftime("%B") in main
     assert re.findall(r"<dt>(.*?)</dt>", main) == [
         "Participant", "Course", "Dates", "Issued by", "Date of issue"]
@@ -685,7 +687,7 @@ def test_verification_shows_the_listed_fields_and_nothing_else(app, client, make
 def test_codes_typed_loosely_lead_to_the_certificate(app, client, make_offering, typed):
     certificate = issued(app, client, make_offering)
     code = certificate.code
-    value = typed.format(code_lower=code.lower(), dashed=certs.display_code(code).lower(),
+    value = typed.format(code_lower=code.lower(), dashed=codes.display_code(code).lower(),
                          spaced=f" {code[:5]} {code[5:]} ")
 
     response = client.get("/verify", query_string={"code": value})
@@ -911,7 +913,7 @@ def test_no_certificate_until_the_last_counted_day_has_ended(
         certificate = certs.issue(session, enrollment_id, now=last_end)
         assert certificate.snapshot["attended"] == 2
         assert date.fromisoformat(certificate.snapshot["issued_on"]) >= last_end.date()
-        assert certs.breaches(certificate) == ()
+        assert rules.breaches(certificate) == ()
 
 
 def test_present_marks_on_days_not_ended_do_not_count_in_the_service(app, make_offering):
@@ -922,12 +924,12 @@ def test_present_marks_on_days_not_ended_do_not_count_in_the_service(app, make_o
     mark_present(app, enrollment_id)
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
-        done = certs.completion(session, enrollment, now)
+        done = completion_rule.completion(session, enrollment, now)
         # Two meetings ended, one under way, one tomorrow: 2 of the 3 needed count.
         assert (done.attended, len(done.pending_sessions), done.required) == (2, 2, 3)
         assert not done.met
         assert done.ready_at == enrollment.offering.sessions[2].ends_at
-        with pytest.raises(certs.NotCompleted):
+        with pytest.raises(errors.NotCompleted):
             certs.issue(session, enrollment_id, now=now)
 
 
@@ -943,11 +945,12 @@ def plant_certificate(app, enrollment_id: int, issued_at: datetime, *, present: 
         for s in sessions:
             session.add(Attendance(enrollment_id=enrollment_id, session_id=s.id,
                                    present=s.id in ids, marked_at=issued_at))
-        done = certs.completion_from(enrollment, ids, now=datetime(2100, 1, 1, tzinfo=UTC))
+        done = completion_rule.completion_from(enrollment, ids,
+                                               now=datetime(2100, 1, 1, tzinfo=UTC))
         snapshot = certs.take_snapshot(enrollment, done, issued_at)
         del snapshot["required"], snapshot["course_ends_at"]
         certificate = Certificate(
-            enrollment_id=enrollment_id, code=certs.new_code(), locale="nn",
+            enrollment_id=enrollment_id, code=codes.new_code(), locale="nn",
             issued_at=issued_at, manual_reason=manual_reason, snapshot=snapshot,
             revoked_at=issued_at if revoked else None,
             revoked_reason="Planted" if revoked else "")
@@ -1039,8 +1042,8 @@ def test_audit_command_lists_exactly_the_planted_bad_certificates_and_early_mark
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     listed = [line.split("\t") for line in lines if line.startswith("certificate ")]
-    codes = {line[0].removeprefix("certificate ") for line in listed}
-    assert codes == {certs.display_code(c.code) for c in (early, early_hand, short, elsewhere)}
+    printed = {line[0].removeprefix("certificate ") for line in listed}
+    assert printed == {codes.display_code(c.code) for c in (early, early_hand, short, elsewhere)}
     why = {line[1]: line[-1] for line in listed}
     assert why["Early Auto"] == ("issued before the end of the last session it counts; "
                                  "completion rule not met by ended sessions with present marks")
@@ -1081,3 +1084,49 @@ def test_audit_command_lists_exactly_the_planted_bad_certificates_and_early_mark
                      sa.select(Certificate).order_by(Certificate.id))])
     assert after == before
     assert audit_actions(app) == []
+
+
+# --- the plugin switched off ------------------------------------------------------------------
+
+
+def test_without_the_certificates_plugin_no_page_offers_or_answers_for_certificates(
+        app, app_config, client, make_offering, make_staff):
+    offering = course(make_offering)
+    enrollment_id, token = enroll(app, offering.id, "Åse Ødegård")
+    attend(app, enrollment_id)
+    make_staff()
+    alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
+    own = alone.test_client()
+    staff = alone.test_client()
+    try:
+        staff_login(alone, staff)
+        own.get("/lang/en")
+        manage = text_of(own.get(f"/manage/{token}"))
+        participants = text_of(staff.get(f"/staff/courses/{offering.id}/participants"))
+        document = own.get(f"/manage/{token}/my-data.json").get_json()
+        missing = [own.get(url).status_code for url in (
+            "/verify", f"/manage/{token}/certificate.pdf",
+            f"/staff/enrollments/{enrollment_id}/certificate/issue")]
+        demo = alone.test_cli_runner().invoke(args=["seed-demo"])
+        audit = alone.test_cli_runner().invoke(args=["certificates", "audit"])
+
+        assert "Your enrollment" in manage
+        assert "certificate" not in manage.lower()
+        assert "Åse Ødegård" in participants
+        assert "certificate" not in participants.lower()
+        assert "certificates" not in document["tables"]
+        assert missing == [404, 404, 404]
+        assert demo.exit_code == 0, demo.output
+        assert audit.exit_code != 0
+        assert "No such command" in audit.output
+        with session_scope(engine_of(alone)) as session:
+            assert session.scalar(sa.select(sa.func.count()).select_from(Certificate)) == 0
+            assert session.scalar(sa.select(sa.func.count()).select_from(Attendance)) > 2
+    finally:
+        alone.extensions["kp_engine"].dispose()
+
+    # The same enrollment, with the plugin on, has its certificate section and download.
+    client.get("/lang/en")
+    assert "Download certificate of attendance" in text_of(client.get(f"/manage/{token}"))
+    assert download(client, token).status_code == 200
+    assert len(certificates_of(app, enrollment_id)) == 1

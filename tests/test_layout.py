@@ -1,5 +1,6 @@
-"""The plugins keep the one inner shape: no module over 400 lines, and routes modules declare
-their routes on a ``core.routes.Routes`` table, never on a Blueprint directly."""
+"""The one inner shape of every plugin (DESIGN.md, "Layout"): no module over 400 lines, and a
+plugin's routes modules declare their routes on a ``core.routes.Routes`` table that the plugin's
+``routes/__init__.py`` attaches, never on a Blueprint directly."""
 
 from __future__ import annotations
 
@@ -8,65 +9,84 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINES = 400
+BLUEPRINT_METHODS = {"route", "get", "post", "put", "patch", "delete", "before_request",
+                     "after_request", "app_template_global", "app_template_filter",
+                     "errorhandler", "context_processor"}
 
-# The certificate modules still in enrollment/ move to certificates/ (issue 14, part cert).
-NOT_YET_MOVED = {"certificate_service.py"}
+
+def _too_long(package: str, root: Path = ROOT) -> list[str]:
+    return [f"{path.relative_to(root)}: {lines} lines"
+            for path in sorted((root / package).rglob("*.py"))
+            if (lines := len(path.read_text().splitlines())) > MAX_LINES]
 
 
-def _too_long(package: str, skip=frozenset()) -> dict[str, int]:
-    lengths = {}
-    for path in sorted((ROOT / package).rglob("*.py")):
-        if path.name in skip:
+def _routes_problems(package: str, root: Path = ROOT) -> list[str]:
+    """What in ``<package>/routes/`` registers on a Blueprint, or escapes its ``__init__``."""
+    folder = root / package / "routes"
+    problems = []
+    init = ast.parse((folder / "__init__.py").read_text())
+    attached = {node.value.id for node in ast.walk(init)
+                if isinstance(node, ast.Attribute) and node.attr == "routes"
+                and isinstance(node.value, ast.Name)}
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__init__.py":
             continue
-        lines = len(path.read_text(encoding="utf-8").splitlines())
-        if lines > MAX_LINES:
-            lengths[str(path.relative_to(ROOT))] = lines
-    return lengths
-
-
-def _blueprint_routes(routes_dir: Path) -> list[str]:
-    """Decorators like ``@bp.get`` or ``@something.route`` on anything but a Routes table
-    named ``routes``, and any Blueprint made outside ``routes/__init__.py``."""
-    found = []
-    for path in sorted(routes_dir.glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = ast.parse(path.read_text())
+        name = path.relative_to(root)
+        tables = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and isinstance(node.value, ast.Call)
+                  and getattr(node.value.func, "id", None) == "Routes"
+                  for target in node.targets if isinstance(target, ast.Name)}
+        if tables != {"routes"}:
+            problems.append(f"{name}: declares no `routes = Routes()` table")
         for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef):
-                for deco in node.decorator_list:
-                    target = deco.func if isinstance(deco, ast.Call) else deco
-                    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
-                            and target.attr in {"get", "post", "route", "put", "delete",
-                                                "before_request", "after_request"}
-                            and target.value.id != "routes"):
-                        found.append(f"{path.name}:{node.lineno} @{target.value.id}.{target.attr}")
-            if (path.name != "__init__.py" and isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name) and node.func.id == "Blueprint"):
-                found.append(f"{path.name}:{node.lineno} Blueprint(...)")
-        if path.name != "__init__.py" and "routes = Routes()" not in path.read_text("utf-8"):
-            found.append(f"{path.name}: no `routes = Routes()` table")
-    return found
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Blueprint":
+                problems.append(f"{name}:{node.lineno}: makes a Blueprint")
+            decorators = getattr(node, "decorator_list", [])
+            for decorator in decorators:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if (isinstance(call, ast.Attribute) and call.attr in BLUEPRINT_METHODS
+                        and isinstance(call.value, ast.Name) and call.value.id not in tables):
+                    problems.append(f"{name}:{decorator.lineno}: registers on "
+                                    f"`{call.value.id}`, not on its Routes table")
+        if path.stem not in attached:
+            problems.append(f"{name}: its table is not attached in routes/__init__.py")
+    return problems
 
 
-def test_no_enrollment_module_passes_400_lines():
-    """A module that grows past 400 lines is split by subject (DESIGN.md)."""
-    assert _too_long("enrollment", skip=NOT_YET_MOVED) == {}
+def test_certificates_has_the_plugin_shape_and_no_module_over_400_lines():
+    package = ROOT / "certificates"
+    for name in ("__init__.py", "settings.py", "models.py", "forms.py", "errors.py",
+                 "services.py", "cli.py", "routes/__init__.py"):
+        assert (package / name).is_file(), name
+    assert (package / "templates" / "certificates").is_dir()
+    assert _too_long("certificates") == []
+    assert _routes_problems("certificates") == []
+    # No form is declared outside forms.py.
+    stray = [f"{path.relative_to(ROOT)}: {node.name}"
+             for path in sorted(package.rglob("*.py")) if path.name != "forms.py"
+             for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.ClassDef)
+             and any(getattr(base, "id", "").endswith("Form") for base in node.bases)]
+    assert stray == []
 
 
-def test_enrollment_routes_modules_use_routes_tables_not_the_blueprint():
-    """Each routes module declares its own table; routes/__init__.py attaches them all."""
-    assert _blueprint_routes(ROOT / "enrollment" / "routes") == []
-    init = (ROOT / "enrollment" / "routes" / "__init__.py").read_text("utf-8")
-    modules = sorted(p.stem for p in (ROOT / "enrollment" / "routes").glob("*.py")
-                     if p.stem != "__init__")
-    for name in modules:
-        assert f"{name}.routes" in init, f"routes/{name}.py is not attached"
-
-
-def test_the_layout_check_catches_a_blueprint_route(tmp_path):
-    """The check itself: a module decorating with ``@bp.get`` is reported."""
-    (tmp_path / "bad.py").write_text(
-        "from flask import Blueprint\nbp = Blueprint('x', __name__)\n\n"
-        "@bp.get('/')\ndef home():\n    return ''\n", encoding="utf-8")
-    found = _blueprint_routes(tmp_path)
-    assert any("@bp.get" in f for f in found)
-    assert any("Blueprint(" in f for f in found)
+def test_the_layout_check_catches_a_long_module_and_a_routes_module_using_its_blueprint(
+        tmp_path):
+    routes = tmp_path / "plugin" / "routes"
+    routes.mkdir(parents=True)
+    (routes / "__init__.py").write_text(
+        "from flask import Blueprint\nfrom core.routes import attach\n"
+        "from plugin.routes import good\nbp = attach(Blueprint('p', 'p'), good.routes)\n")
+    (routes / "good.py").write_text(
+        "from core.routes import Routes\nroutes = Routes()\n\n"
+        "@routes.get('/a')\ndef a():\n    return ''\n")
+    (routes / "bad.py").write_text(
+        "from plugin.routes import bp\n\n@bp.get('/b')\ndef b():\n    return ''\n")
+    (tmp_path / "plugin" / "long.py").write_text("x = 1\n" * 401)
+    assert _too_long("plugin", tmp_path) == ["plugin/long.py: 401 lines"]
+    assert _routes_problems("plugin", tmp_path) == [
+        "plugin/routes/bad.py: declares no `routes = Routes()` table",
+        "plugin/routes/bad.py:3: registers on `bp`, not on its Routes table",
+        "plugin/routes/bad.py: its table is not attached in routes/__init__.py",
+    ]

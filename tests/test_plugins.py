@@ -1,6 +1,7 @@
 """The plugin boundaries: core boots alone, each combination of plugins boots and renders the
 pages every deployment has, and the one-way dependency rule (``refunds → enrollment → core``,
-no plugin imports ``app``) holds in the imports of every module and in what a fresh interpreter
+``certificates → enrollment → core``, refunds and certificates never import each other, no
+plugin imports ``app``) holds in the imports of every module and in what a fresh interpreter
 actually loads for each combination."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from core.models import County
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PLUGINS = {"core", "tests", "bench", "migrations", "translations", "templates", "static",
                "instance", "build", "docs"}
-# Every package beside core with an ``init_app`` is a plugin (a future ``certificates`` too).
+# Every package beside core with an ``init_app`` is a plugin.
 PLUGINS = sorted(
     path.parent.name for path in ROOT.glob("*/__init__.py")
     if path.parent.name not in NOT_PLUGINS and "def init_app" in path.read_text()
@@ -33,15 +34,16 @@ PLUGINS = sorted(
 FORBIDDEN = {"core": set(PLUGINS) | {"app"},
              "enrollment": {"refunds", "certificates", "app"},
              **{plugin: {"app"} for plugin in PLUGINS if plugin != "enrollment"}}
-# Plugin lists an application is built with; ``certificates`` joins when the package exists.
-COMBINATIONS = [[], ["enrollment"], ["enrollment", "refunds"]]
-if "certificates" in PLUGINS:
-    COMBINATIONS += [["enrollment", "certificates"], ["enrollment", "certificates", "refunds"]]
+FORBIDDEN["certificates"] |= {"refunds"}
+FORBIDDEN["refunds"] |= {"certificates"}
+# Plugin lists an application is built with.
+COMBINATIONS = [[], ["enrollment"], ["enrollment", "certificates"], ["enrollment", "refunds"],
+                ["enrollment", "certificates", "refunds"]]
 EN = {"Accept-Language": "en"}
 
 
 def test_the_plugins_are_the_packages_beside_core():
-    assert {"enrollment", "refunds"} <= set(PLUGINS)
+    assert {"enrollment", "certificates", "refunds"} <= set(PLUGINS)
     assert set(FORBIDDEN) == {"core", *PLUGINS}
 
 

@@ -18,15 +18,15 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
+from certificates import services as certificate_service
+from certificates.models import Certificate
 from core.audit import AuditEvent
 from core.cli import load_counties
 from core.db import Base, session_scope
 from core.mail import MailStatus, OutboxMessage, queue_mail
-from enrollment import certificate_service
 from enrollment.cli import load_kinds
 from enrollment.models import (
     Attendance,
-    Certificate,
     Enrollment,
     ErasureRequest,
     ErasureStatus,

@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
+from certificates.settings import SETTINGS as CERTIFICATES_SETTINGS
 from core import settings as core_settings
 from core.settings import ConfigurationError
 from enrollment.settings import SETTINGS as ENROLLMENT_SETTINGS
@@ -26,7 +27,8 @@ from tests.test_refunds_web import claim_row, staff_client, submitted_claim, wor
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = [*(ROOT / "core").rglob("*.py"), *(ROOT / "enrollment").rglob("*.py"),
-           *(ROOT / "refunds").rglob("*.py"), ROOT / "app.py", ROOT / "gunicorn.conf.py"]
+           *(ROOT / "certificates").rglob("*.py"), *(ROOT / "refunds").rglob("*.py"),
+           ROOT / "app.py", ROOT / "gunicorn.conf.py"]
 TEMPLATES = [*ROOT.glob("templates/**/*.html"), *ROOT.glob("*/templates/**/*.html")]
 CONFIG_NAMES = {"config", "cfg"}  # what the code calls a configuration mapping
 READ_METHODS = {"get", "setdefault", "pop", "__getitem__"}
@@ -140,7 +142,8 @@ def documented() -> tuple[set[str], set[str]]:
 
 def declared() -> set[str]:
     """The settings with a type and a check (core and the plugins)."""
-    return {s.name for s in (*core_settings.CORE, *ENROLLMENT_SETTINGS, *REFUNDS_SETTINGS)}
+    return {s.name for s in (*core_settings.CORE, *ENROLLMENT_SETTINGS, *CERTIFICATES_SETTINGS,
+                             *REFUNDS_SETTINGS)}
 
 
 def _external(name: str) -> bool:

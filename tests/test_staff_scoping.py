@@ -22,11 +22,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from certificates import services as certificate_service
 from core import audit
 from core.auth import admin_required
 from core.db import Base, session_scope, utcnow
 from core.models import County
-from enrollment import certificate_service
 from enrollment.models import (
     Attendance,
     CourseOffering,

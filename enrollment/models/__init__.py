@@ -1,6 +1,6 @@
 """The enrollment plugin's tables, by subject: ``courses`` (roles, course kinds, learning
 objectives, offerings, sessions) and ``enrollments`` (participants, enrollments, manage links,
-attendance, certificates, erasure requests, e-mail changes). Everything is importable from here.
+attendance, erasure requests, e-mail changes). Everything is importable from here.
 """
 
 from enrollment.models.courses import (
@@ -16,7 +16,6 @@ from enrollment.models.courses import (
 from enrollment.models.enrollments import (
     ACTIVE_STATUSES,
     Attendance,
-    Certificate,
     EmailChange,
     Enrollment,
     EnrollmentStatus,
@@ -28,7 +27,7 @@ from enrollment.models.enrollments import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES", "Attendance", "Certificate", "CohortScheme", "CourseKind",
+    "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective", "ManageLink",
     "OfferingStatus", "Participant", "Role", "about",

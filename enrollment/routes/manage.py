@@ -18,7 +18,7 @@ from core.jobs import queue_job
 from core.limits import config_limit, form_email_key, limiter
 from core.routes import Routes
 from core.web import no_store
-from enrollment import certificate_service, errors, mail
+from enrollment import errors, mail
 from enrollment.forms.public import (
     CancelForm,
     ContactForm,
@@ -94,7 +94,6 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         position=enrollments.waitlist_position(session, enrollment),
         deadline=enrollments.cancellation_deadline(enrollment.offering), now=utcnow(),
         panels=[p for p in panels if p],
-        certificate=certificate_service.status_for(session, enrollment),
         erasure_request=privacy.pending_request(session, enrollment.participant_id),
         email_change=address_change.pending_change(session, enrollment.participant_id,
                                                    utcnow()),

@@ -29,6 +29,7 @@ from enrollment.forms.participants import (
 )
 from enrollment.forms.public import start_month_choices
 from enrollment.models import CourseKind, CourseOffering, Enrollment, Role
+from enrollment.panels import roster_parts
 from enrollment.services import enrollments, participants
 
 routes = Routes()
@@ -96,14 +97,13 @@ def list_participants(offering_id: int):
     offering = _offering_or_404(offering_id)
     roster = participants.roster(get_session(), offering.id)
     return render_template("enrollment/staff/participants.html", offering=offering,
-                           roster=roster, row_urls=_row_urls(),
+                           roster=roster, row_urls=_row_urls(), parts=roster_parts(offering),
                            role_titles={role: str(role.title) for role in Role})
 
 
 # The row actions' endpoints; ``_row_urls`` builds each once per page.
 ROW_ACTIONS = {"approve": "enrollment.approve_enrollment", "reject": "enrollment.reject_enrollment",
-               "move": "enrollment.move_enrollment", "cancel": "enrollment.cancel_enrollment",
-               "issue": "enrollment.issue_certificate"}
+               "move": "enrollment.move_enrollment", "cancel": "enrollment.cancel_enrollment"}
 _ID_MARK = 987654321
 
 

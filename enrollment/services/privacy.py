@@ -1,10 +1,10 @@
 """Enrollment's personal data: what it holds about a participant, how it is anonymised, who is
 due for the purge, and participants' requests for erasure.
 
-Registered with ``core.privacy`` at ``init_app``. Anonymising keeps what statistics and
-certificate verification need: the role, language, enrollment status and dates, attendance,
-and the certificate with the name it states (unless the person asked for erasure). The audit
-log is never changed: it is the record of what staff did, and no code path updates it.
+Registered with ``core.privacy`` at ``init_app``. Anonymising keeps what statistics need: the
+role, language, enrollment status and dates, attendance (certificates are the certificates
+plugin's: ``certificates/privacy.py``). The audit log is never changed: it is the record of
+what staff did, and no code path updates it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from core import audit
@@ -34,7 +32,6 @@ from core.privacy import (
 )
 from enrollment.models import (
     Attendance,
-    Certificate,
     CourseOffering,
     CourseSession,
     EmailChange,
@@ -109,8 +106,6 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         return {}
     enrollments = _enrollments(session, person_id)
     enrollment_ids = [e.id for e in enrollments]
-    certificates = list(session.scalars(sa.select(Certificate).where(
-        Certificate.enrollment_id.in_(enrollment_ids)).order_by(Certificate.id)))
     attendances = session.scalars(sa.select(Attendance).where(
         Attendance.enrollment_id.in_(enrollment_ids)))
     manage_links = session.scalars(sa.select(ManageLink).where(
@@ -125,14 +120,12 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         # When each link was made and withdrawn; never the hash, which could be tried offline.
         "manage_links": [row_dict(link, exclude=("token_hash",)) for link in manage_links],
         "attendances": [row_dict(a) for a in attendances],
-        "certificates": [row_dict(c) for c in certificates],
         "erasure_requests": [row_dict(r) for r in requests],
         # Asked changes of address; never the hashes of their links.
         "email_changes": [row_dict(c, exclude=("confirm_hash", "cancel_hash")) for c in changes],
         "outbox_messages": [_mail_row(m) for m in _mail_about(session, person)],
         "audit_events": audit_events_about(session, [
-            ("participant", [person_id]), ("enrollment", enrollment_ids),
-            ("certificate", [c.id for c in certificates])]),
+            ("participant", [person_id]), ("enrollment", enrollment_ids)]),
     }
 
 
@@ -145,23 +138,6 @@ def _set(obj, **values) -> int:
     for name, value in changed.items():
         setattr(obj, name, value)
     return 1 if changed else 0
-
-
-def _erase_certificate(certificate: Certificate, plan: Anonymisation, locale: str) -> int:
-    snapshot = dict(certificate.snapshot)
-    changed = snapshot.get("hpr_number") not in ("", None)
-    snapshot["hpr_number"] = ""
-    if plan.erasure and snapshot.get("name"):
-        snapshot["name"] = ""
-        changed = True
-        if certificate.revoked_at is None:
-            with force_locale(locale):
-                certificate.revoked_reason = _("erased at the holder's request")
-            certificate.revoked_at = plan.now
-            certificate.revoked_by_id = getattr(plan.actor, "id", None)
-    if changed:
-        certificate.snapshot = snapshot
-    return int(changed)
 
 
 def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
@@ -185,12 +161,6 @@ def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
         if withdraw_all_links(session, enrollment.id, plan.now) or person.anonymised_at is None:
             changed = 1
         counts["enrollments"] += changed
-        certificates = session.scalars(sa.select(Certificate).where(
-            Certificate.enrollment_id == enrollment.id)).all()
-        for certificate in certificates:
-            counts["certificates"] += _erase_certificate(
-                certificate, plan, session.get(CourseOffering, enrollment.offering_id)
-                .county.default_locale)
     changed = _set(person, email="", phone="", hpr_number=None, employer="")
     if not plan.held:
         changed |= _set(person, full_name="")
@@ -261,7 +231,8 @@ def pending_requests(session: Session, scope) -> list[ErasureRequest]:
 def confirm_erasure(
     session: Session, request: ErasureRequest, *, actor, now: datetime, retention: Retention,
 ) -> PersonResult:
-    """Anonymise the person now, certificate name included unless a hold keeps it; audited."""
+    """Anonymise the person now in every plugin (the name on certificates too, unless a hold
+    keeps it); audited."""
     result = anonymise_person(session, request.participant_id, now=now, retention=retention,
                               erasure=True, actor=actor)
     for pending in session.scalars(sa.select(ErasureRequest).where(

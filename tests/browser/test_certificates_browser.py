@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page
 from pypdf import PdfReader
 
-from enrollment.certificate_service import display_code
+from certificates.codes import display_code
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_staff_browser import log_in
 from tests.test_certificates import attend, certificates_of, course, enroll

@@ -18,14 +18,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from certificates.models import Certificate
 from core.collation import sort_key
-from enrollment.models import (
-    Attendance,
-    Certificate,
-    CourseOffering,
-    CourseSession,
-    Enrollment,
-)
+from enrollment.models import Attendance, CourseOffering, CourseSession, Enrollment
 
 
 class Breach(enum.StrEnum):

@@ -13,10 +13,11 @@ from datetime import date, datetime
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from certificates.codes import display_code
+from certificates.models import Certificate
+from certificates.pdf import CertificateFact, CertificateObjective, CertificatePage
 from core.i18n import OSLO, format_number, format_short_day
-from enrollment.certificate_service import display_code
-from enrollment.certificates import CertificateFact, CertificateObjective, CertificatePage
-from enrollment.models import Certificate, Role
+from enrollment.models import Role
 from enrollment.services.cohorts import cohort_label
 
 

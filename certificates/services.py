@@ -1,11 +1,8 @@
-"""Certificates of attendance: who has earned one, issuing it with a snapshot of what it states,
-re-issue and issue by hand, revocation, and lookup by code (``certificate_pages`` turns a
-snapshot into words).
+"""Certificates of attendance: issuing one with a snapshot of what it states, re-issue and issue
+by hand, revocation, and lookup by code (``certificates.wording`` turns a snapshot into words).
 
-The completion rule: a confirmed enrollment whose participant attended every session of a
-course, or, for kinds completed by share (group guidance), at least the offering's
-``min_share_percent`` of the meetings. Only sessions that have ended count: a present mark on
-a course day still under way counts once it is over. So a certificate's date of issue is never
+Who has earned one is the completion rule (``certificates.completion``): only sessions that
+have ended count. So a certificate's date of issue is never
 before the end of the last session it counts; issuing by hand without the rule met waits until
 the offering's last session has ended. ``breaches`` tells whether an existing certificate
 (perhaps issued before these rules) keeps them; one that does not is never shown as valid.
@@ -22,199 +19,40 @@ so two requests cannot both issue a first certificate for the same enrollment.
 
 from __future__ import annotations
 
-import re
-import secrets
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from certificates.codes import new_code, normalise_code
+from certificates.completion import Completion, completion, completion_from
+from certificates.errors import (
+    AlreadyRevoked,
+    BreachesRules,
+    CertificateRevoked,
+    NotCompleted,
+    NotIssuable,
+    NotYetEnded,
+    ReasonRequired,
+)
+from certificates.models import Certificate
+from certificates.rules import Breach, breaches
 from core import audit
 from core.collation import sort_key
-from core.db import utcnow
 from core.i18n import LOCALES, OSLO
-from enrollment.certificate_rules import Breach, breaches, required_count
 from enrollment.models import (
     Attendance,
-    Certificate,
     CourseKind,
     CourseOffering,
-    CourseSession,
     Enrollment,
     EnrollmentStatus,
 )
 from enrollment.services.attendance import ATTENDED
 from enrollment.services.enrollments import lock_offering
 
-# Crockford's base 32: digits and capitals without I, L, O and U, which are read wrongly.
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_LENGTH = 10
-# What people type for the letters left out.
-_LOOKALIKES = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—]+")
 SNAPSHOT_VERSION = 1
 MAX_REASON = 2000
-
-
-class CertificateError(Exception):
-    """A certificate operation that the rules do not allow."""
-
-
-class NotCompleted(CertificateError):
-    """The participant has not met the completion rule."""
-
-
-class NotIssuable(CertificateError):
-    """Only confirmed enrollments get certificates."""
-
-
-class CertificateRevoked(CertificateError):
-    """The enrollment's certificate was revoked; only staff can issue a new one."""
-
-
-class AlreadyRevoked(CertificateError):
-    """The certificate is revoked already."""
-
-
-class ReasonRequired(CertificateError):
-    """Issuing by hand and revoking need a reason."""
-
-
-class BreachesRules(CertificateError):
-    """The enrollment's certificate breaks the time or completion rules: it is not valid
-    until staff issue it again or revoke it."""
-
-
-class NotYetEnded(CertificateError):
-    """Issued by hand, the certificate must wait until the course's sessions have ended."""
-
-    def __init__(self, ends_at: datetime):
-        super().__init__(f"the course ends at {ends_at.isoformat()}")
-        self.ends_at = ends_at
-
-
-# --- codes -------------------------------------------------------------------------------------
-
-
-def new_code() -> str:
-    """A random code of ``CODE_LENGTH`` characters (50 bits) from ``CODE_ALPHABET``."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-def normalise_code(raw: str | None) -> str | None:
-    """The code as stored, from what a person typed: any case, spaces and dashes ignored,
-    O read as 0 and I or L as 1. None when it cannot be a code."""
-    if not raw or len(raw) > 4 * CODE_LENGTH:
-        return None
-    code = _SEPARATORS.sub("", raw).upper().translate(_LOOKALIKES)
-    if len(code) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in code):
-        return None
-    return code
-
-
-def display_code(code: str) -> str:
-    """The code as printed, in two groups: '7K3M9-QX2WP'."""
-    half = len(code) // 2
-    return f"{code[:half]}-{code[half:]}"
-
-
-# --- the completion rule -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Completion:
-    """How a participant's attendance stands against the offering's completion rule."""
-
-    status: EnrollmentStatus
-    by_share: bool
-    min_share_percent: int
-    sessions: tuple[CourseSession, ...]
-    attended_sessions: tuple[CourseSession, ...]
-    # Present marks on sessions that have not ended yet: they count once the session is over.
-    pending_sessions: tuple[CourseSession, ...] = ()
-    now: datetime | None = None
-
-    @property
-    def total(self) -> int:
-        """How many sessions the offering has."""
-        return len(self.sessions)
-
-    @property
-    def attended(self) -> int:
-        """How many of them the participant attended."""
-        return len(self.attended_sessions)
-
-    @property
-    def required(self) -> int:
-        """How many must be attended: all, or the minimum share rounded up."""
-        return required_count(self.by_share, self.total, self.min_share_percent)
-
-    @property
-    def met(self) -> bool:
-        """Whether the rule is met by ended sessions (only confirmed enrollments can meet it)."""
-        return (self.status == EnrollmentStatus.CONFIRMED and self.total > 0
-                and self.attended >= self.required)
-
-    @property
-    def course_ends_at(self) -> datetime | None:
-        """When the offering's last session ends."""
-        return max((s.ends_at for s in self.sessions), default=None)
-
-    @property
-    def course_ended(self) -> bool:
-        """Whether every session of the offering has ended."""
-        return (self.now is not None and self.course_ends_at is not None
-                and self.course_ends_at <= self.now)
-
-    @property
-    def ready_at(self) -> datetime | None:
-        """The earliest moment the rule can be met, when it is not met yet: the end of the
-        ``required``-th session among those attended or still to end. None when it is met,
-        or can no longer be met by attendance."""
-        if self.met or self.status != EnrollmentStatus.CONFIRMED or self.now is None:
-            return None
-        attended = {s.id for s in self.attended_sessions}
-        ends = sorted(s.ends_at for s in self.sessions
-                      if s.id in attended or s.ends_at > self.now)
-        if self.required == 0 or len(ends) < self.required:
-            return None
-        return ends[self.required - 1]
-
-    @property
-    def hand_issue_from(self) -> datetime | None:
-        """When staff may issue by hand, if not now: after the course's last session, unless
-        the rule is met already."""
-        if self.met or self.course_ended:
-            return None
-        return self.course_ends_at
-
-
-def completion_from(enrollment: Enrollment, present_session_ids: Iterable[int],
-                    now: datetime) -> Completion:
-    """The completion of ``enrollment`` at ``now`` given the ids of the sessions it was marked
-    present at (its offering's sessions and kind loaded); sessions not ended don't count."""
-    present = set(present_session_ids)
-    offering = enrollment.offering
-    sessions = tuple(offering.sessions)
-    return Completion(
-        status=enrollment.status, by_share=offering.kind.completion_by_share,
-        min_share_percent=offering.min_share_percent, sessions=sessions,
-        attended_sessions=tuple(s for s in sessions if s.id in present and s.ends_at <= now),
-        pending_sessions=tuple(s for s in sessions if s.id in present and s.ends_at > now),
-        now=now,
-    )
-
-
-def completion(session: Session, enrollment: Enrollment,
-               now: datetime | None = None) -> Completion:
-    """The completion of one enrollment at ``now`` (default: the present moment), from its
-    attendance marks."""
-    present = session.scalars(
-        sa.select(Attendance.session_id).where(Attendance.enrollment_id == enrollment.id,
-                                               ATTENDED))
-    return completion_from(enrollment, present, now or utcnow())
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 (or re-issue after a correction), and revoke one.
 
 Every object is loaded through ``scoped_or_404``, so county staff reach only their own county's
-certificates (others answer 404); the domain work is in ``enrollment.certificate_service``.
+certificates (others answer 404); the domain work is in ``certificates.services``.
 """
 
 from __future__ import annotations
@@ -10,56 +10,35 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager, joinedload
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
+from certificates import services as certs
+from certificates import wording
+from certificates.codes import display_code
+from certificates.errors import AlreadyRevoked, NotIssuable, NotYetEnded, message
+from certificates.forms import IssueForm, RevokeForm
+from certificates.models import Certificate
+from certificates.pdf import build_certificates
+from certificates.printing import pdf_response, verify_url
 from core.auth import scoped_or_404, staff_required
 from core.db import get_engine, get_session, session_scope, utcnow
-from core.forms import AppForm
-from core.i18n import current_locale, format_moment
+from core.i18n import current_locale
 from core.pdf import PdfMetadata
+from core.routes import Routes
 from core.web import no_store
-from enrollment import certificate_pages as wording
-from enrollment import certificate_service as certs
-from enrollment.certificates import build_certificates
-from enrollment.forms import no_control_characters, strip
-from enrollment.models import Certificate, CourseOffering, Enrollment
-from enrollment.routes import bp
-from enrollment.verification import pdf_response, verify_url
+from enrollment.models import CourseOffering, Enrollment
+
+routes = Routes()
 
 STAFF_ENDPOINTS = frozenset({"print_certificates", "issue_certificate", "revoke_certificate"})
 
 
-@bp.after_request
+@routes.after_request
 def _staff_certificate_pages_are_not_cached(response):
     if (request.endpoint or "").split(".")[-1] in STAFF_ENDPOINTS:
         no_store(response)
     return response
-
-
-def _reason(label, message):
-    return TextAreaField(label, filters=[strip], validators=[
-        DataRequired(message=message),
-        Length(max=certs.MAX_REASON, message=_l("At most 2,000 characters.")),
-        no_control_characters,
-    ])
-
-
-class IssueForm(AppForm):
-    """Why a certificate is issued by hand, or issued again."""
-
-    reason = _reason(_l("Reason (kept in the audit log)"),
-                     _l("Write why the certificate is issued by hand."))
-
-
-class RevokeForm(AppForm):
-    """Why a certificate is revoked; anyone who checks its code reads the reason."""
-
-    reason = _reason(_l("Reason (shown on the public verification page)"),
-                     _l("Write why the certificate is revoked."))
 
 
 # --- loading, always scoped to the user's county -----------------------------------------------
@@ -102,22 +81,10 @@ def _back_to_list(offering_id: int):
     return redirect(url_for("enrollment.list_participants", offering_id=offering_id))
 
 
-@bp.app_template_global()
-def certificates_by_enrollment(offering_id: int) -> dict[int, Certificate]:
-    """For the participant list: each enrollment's latest certificate, in one query."""
-    return certs.latest_by_enrollment(get_session(), offering_id)
-
-
-@bp.app_template_global()
-def certificate_breaches(certificate: Certificate, offering: CourseOffering) -> tuple:
-    """For the participant list: the rules a certificate breaks (none for a valid one)."""
-    return () if certificate.is_revoked else certs.breaches(certificate, offering)
-
-
 # --- routes --------------------------------------------------------------------------------------
 
 
-@bp.get("/staff/courses/<int:offering_id>/certificates.pdf")
+@routes.get("/staff/courses/<int:offering_id>/certificates.pdf")
 @staff_required
 def print_certificates(offering_id: int):
     """Every valid certificate of the offering in one PDF, a page each, each in its
@@ -140,7 +107,15 @@ def print_certificates(offering_id: int):
                         f"certificates-{offering.id}.pdf", "inline")
 
 
-@bp.route("/staff/enrollments/<int:enrollment_id>/certificate/issue", methods=["GET", "POST"])
+def _issue_page(enrollment: Enrollment, form: IssueForm, **context):
+    return render_template(
+        "certificates/staff/issue.html", enrollment=enrollment, form=form,
+        status=certs.status_for(get_session(), enrollment), display_code=display_code,
+        **context)
+
+
+@routes.route("/staff/enrollments/<int:enrollment_id>/certificate/issue",
+              methods=["GET", "POST"])
 @staff_required
 def issue_certificate(enrollment_id: int):
     """Issue a certificate by hand, whatever the attendance (once the course has ended), or
@@ -153,20 +128,15 @@ def issue_certificate(enrollment_id: int):
         try:
             certificate, again = certs.issue_by_hand(session, enrollment.id, form.reason.data,
                                                      actor=current_user, now=utcnow())
-        except certs.NotIssuable:
+        except NotIssuable as exc:
             session.rollback()
-            flash(_("Only confirmed participants can get a certificate."), "error")
+            flash(message(exc), "error")
             return _back_to_list(enrollment.offering_id)
-        except certs.NotYetEnded as exc:
+        except NotYetEnded as exc:
             session.rollback()
-            return render_template(
-                "enrollment/staff/certificate_issue.html", enrollment=enrollment, form=form,
-                status=certs.status_for(session, enrollment), display_code=certs.display_code,
-                refused=_("Nothing was issued: a certificate can be issued by hand once the "
-                          "course has ended, from %(when)s.", when=format_moment(exc.ends_at)),
-            ), 409
+            return _issue_page(enrollment, form, refused=message(exc)), 409
         session.commit()
-        name, code = enrollment.participant.full_name, certs.display_code(certificate.code)
+        name, code = enrollment.participant.full_name, display_code(certificate.code)
         if again:
             flash(_("The certificate of %(name)s is issued again with the same code, %(code)s.",
                     name=name, code=code), "success")
@@ -174,13 +144,10 @@ def issue_certificate(enrollment_id: int):
             flash(_("A certificate with code %(code)s is issued to %(name)s.", code=code,
                     name=name), "success")
         return _back_to_list(enrollment.offering_id)
-    return render_template(
-        "enrollment/staff/certificate_issue.html", enrollment=enrollment, form=form,
-        status=certs.status_for(session, enrollment), display_code=certs.display_code,
-    ), 400 if form.errors else 200
+    return _issue_page(enrollment, form), 400 if form.errors else 200
 
 
-@bp.route("/staff/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
+@routes.route("/staff/certificates/<int:certificate_id>/revoke", methods=["GET", "POST"])
 @staff_required
 def revoke_certificate(certificate_id: int):
     """Revoke a certificate, with a reason the public verification page shows. Audited."""
@@ -191,16 +158,16 @@ def revoke_certificate(certificate_id: int):
         try:
             certs.revoke(session, certificate.id, form.reason.data, actor=current_user,
                          now=utcnow())
-        except certs.AlreadyRevoked:
+        except AlreadyRevoked as exc:
             session.rollback()
-            flash(_("This certificate is already revoked."), "error")
+            flash(message(exc), "error")
             return _back_to_list(certificate.enrollment.offering_id)
         session.commit()
         flash(_("Certificate %(code)s of %(name)s is revoked.",
-                code=certs.display_code(certificate.code),
+                code=display_code(certificate.code),
                 name=certificate.enrollment.participant.full_name), "success")
         return _back_to_list(certificate.enrollment.offering_id)
     return render_template(
-        "enrollment/staff/certificate_revoke.html", certificate=certificate, form=form,
-        code=certs.display_code(certificate.code),
+        "certificates/staff/revoke.html", certificate=certificate, form=form,
+        code=display_code(certificate.code),
     ), 400 if form.errors else 200

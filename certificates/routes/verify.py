@@ -9,52 +9,27 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
-from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from flask import abort, current_app, redirect, render_template, request, url_for
 
+from certificates import services as certs
+from certificates import wording
+from certificates.codes import display_code, normalise_code
+from certificates.errors import BreachesRules, CertificateRevoked, NotCompleted
+from certificates.forms import VerifyForm
+from certificates.models import Certificate
+from certificates.pdf import build_certificate
+from certificates.printing import pdf_response, verify_url
+from certificates.rules import breaches
 from core.db import get_engine, get_session, session_scope, utcnow
-from core.forms import AppForm
 from core.i18n import LOCALES, current_locale, format_short_day
 from core.limits import limiter
-from core.web import external_url, no_store
-from enrollment import certificate_pages as wording
-from enrollment import certificate_service as certs
-from enrollment.certificates import build_certificate
-from enrollment.forms import no_control_characters, strip
-from enrollment.models import Certificate
-from enrollment.routes import bp
-from enrollment.routes.manage import enrollment_or_404 as _enrollment_or_404
+from core.routes import Routes
+from core.web import no_store
+from enrollment.services.links import find_by_token
+
+routes = Routes()
 
 PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate", "download_certificate"})
-
-
-def _looks_like_code(form, field):
-    """A code has ten letters and digits; dashes and spaces between them do not matter."""
-    if field.data and certs.normalise_code(field.data) is None:
-        raise ValidationError(_l("A verification code has 10 letters and digits, like "
-                                 "7K3M9-QX2WP."))
-
-
-class VerifyForm(AppForm):
-    """The code printed on a certificate, typed by hand (read from the query string)."""
-
-    class Meta:
-        csrf = False
-
-    code = StringField(
-        _l("Verification code"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Enter the verification code printed on the certificate.")),
-            Length(max=40, message=_l("A verification code has 10 letters and digits, like "
-                                      "7K3M9-QX2WP.")),
-            no_control_characters,
-            _looks_like_code,
-        ],
-        render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
-    )
 
 
 def verify_limit() -> str:
@@ -62,12 +37,7 @@ def verify_limit() -> str:
     return current_app.config["VERIFY_RATE_LIMIT"]
 
 
-def verify_url(code: str) -> str:
-    """The public address of a certificate's verification page, as the QR code holds it."""
-    return external_url("enrollment.verify_certificate", code=code)
-
-
-@bp.after_request
+@routes.after_request
 def _verification_headers(response):
     endpoint = (request.endpoint or "").split(".")[-1]
     if endpoint in PRIVATE_ENDPOINTS:
@@ -77,17 +47,17 @@ def _verification_headers(response):
     return response
 
 
-@bp.get("/verify")
+@routes.get("/verify")
 @limiter.limit(verify_limit)
 def show_verify_form():
     """A form to type a certificate's code; a valid code goes on to its verification page."""
     form = VerifyForm(request.args)
     if "code" not in request.args:
-        return render_template("enrollment/verify.html", form=form)
+        return render_template("certificates/verify.html", form=form)
     if not form.validate():
-        return render_template("enrollment/verify.html", form=form), 400
-    return redirect(url_for("enrollment.verify_certificate",
-                            code=certs.normalise_code(form.code.data)))
+        return render_template("certificates/verify.html", form=form), 400
+    return redirect(url_for("certificates.verify_certificate",
+                            code=normalise_code(form.code.data)))
 
 
 def _verified_facts(certificate: Certificate, locale: str) -> dict[str, object]:
@@ -102,24 +72,24 @@ def _verified_facts(certificate: Certificate, locale: str) -> dict[str, object]:
     }
 
 
-@bp.get("/verify/<code>")
+@routes.get("/verify/<code>")
 @limiter.limit(verify_limit)
 def verify_certificate(code: str):
     """Whether the certificate with this code is valid, revoked, or unknown (404)."""
-    canonical = certs.normalise_code(code)
+    canonical = normalise_code(code)
     if canonical is not None and canonical != code:
-        return redirect(url_for("enrollment.verify_certificate", code=canonical), 301)
+        return redirect(url_for("certificates.verify_certificate", code=canonical), 301)
     certificate = certs.find_by_code(get_session(), canonical) if canonical else None
     if certificate is None:
-        return render_template("enrollment/verify_unknown.html", code=code[:40],
+        return render_template("certificates/verify_unknown.html", code=code[:40],
                                form=VerifyForm(formdata=None)), 404
     locale = current_locale()
     # A certificate issued before the sessions it counts had ended, or without the
     # attendance the rule asks, is never vouched for, even before the office revokes it.
-    invalid = not certificate.is_revoked and bool(certs.breaches(certificate))
+    invalid = not certificate.is_revoked and bool(breaches(certificate))
     return render_template(
-        "enrollment/verify_result.html", certificate=certificate,
-        code=certs.display_code(certificate.code), invalid=invalid,
+        "certificates/verify_result.html", certificate=certificate,
+        code=display_code(certificate.code), invalid=invalid,
         office=wording.office(certificate.snapshot, locale),
         facts=None if certificate.is_revoked or invalid
         else _verified_facts(certificate, locale),
@@ -132,28 +102,23 @@ def _valid_certificate(enrollment_id: int) -> Certificate:
     the certificate was revoked or breaks the rules."""
     certificate = certs.latest_certificate(get_session(), enrollment_id)
     if certificate is not None:
-        if certificate.is_revoked or certs.breaches(certificate):
+        if certificate.is_revoked or breaches(certificate):
             abort(404)
         return certificate
     with session_scope(get_engine()) as session:
         try:
             return certs.issue(session, enrollment_id, now=utcnow())
-        except (certs.NotCompleted, certs.CertificateRevoked, certs.BreachesRules):
+        except (NotCompleted, CertificateRevoked, BreachesRules):
             abort(404)
 
 
-def pdf_response(body: bytes, filename: str, disposition: str = "attachment") -> Response:
-    """A PDF download that no cache keeps."""
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    return no_store(response)
-
-
-@bp.get("/manage/<token>/certificate.pdf")
+@routes.get("/manage/<token>/certificate.pdf")
 def download_certificate(token: str):
     """The participant's certificate as a PDF, in the language asked for (``?lang=``) or
     their own."""
-    enrollment = _enrollment_or_404(token)
+    enrollment = find_by_token(get_session(), token)
+    if enrollment is None:
+        abort(404)
     locale = request.args.get("lang") or enrollment.participant.locale
     if locale not in LOCALES:
         abort(404)

@@ -1,13 +1,13 @@
 """Certificates of attendance (kursbevis): one A4 page each, with a verification code and QR.
 
 A pure builder: frozen dataclasses of plain strings in (translated and formatted by the caller,
-see ``enrollment.certificate_service``), PDF bytes out. It draws and does nothing else.
+see ``certificates.wording``), PDF bytes out. It draws and does nothing else.
 
 Drawn on a canvas by hand rather than with platypus: a certificate is one page of known shape,
 and staff print a whole offering at once, so the per-page cost matters (``bench/certificates.py``
 measures it). What makes it fast:
 
-- the QR code is reportlab's symbol, built and drawn as one path by ``certificate_qr``, which
+- the QR code is reportlab's symbol, built and drawn as one path by ``certificates.qr``, which
   avoids the work that makes ``QrCodeWidget`` slow;
 - the text of a page is a single text object; line wrapping is cached, since every certificate
   of an offering repeats the same course, objectives and labels;
@@ -30,8 +30,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from certificates.qr import draw_qr, qr_matrix
 from core.pdf import SANS, SANS_BOLD, PdfMetadata, register_fonts
-from enrollment.certificate_qr import draw_qr, qr_matrix
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 22 * mm

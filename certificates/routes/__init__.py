@@ -1,0 +1,11 @@
+"""The certificates blueprint: every routes table of the plugin, attached here and nowhere
+else (``core.routes``): the public pages (verify, the participant's download) and the staff
+pages (print, issue by hand, revoke)."""
+
+from flask import Blueprint
+
+from certificates.routes import staff, verify
+from core.routes import attach
+
+bp = attach(Blueprint("certificates", "certificates", template_folder="templates"),
+            verify.routes, staff.routes)
