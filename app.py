@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from core import (
+    audit_log,
     auth,
     caching,
     cli,
@@ -23,7 +24,7 @@ from core import (
     settings,
     signin,
     staff,
-    staff_admin,
+    staff_accounts,
     transaction,
     web,
 )
@@ -97,7 +98,8 @@ def register_extensions(app: Flask) -> None:
     auth.init_app(app)
     staff.init_app(app)
     signin.init_app(app)
-    staff_admin.init_app(app)
+    audit_log.init_app(app)
+    staff_accounts.init_app(app)
     transaction.init_app(app)  # last: its after-request hook runs first (commits at the edge)
 
 

@@ -1,4 +1,5 @@
-"""Command-line commands every deployment has: migrations and the county offices."""
+"""Command-line commands every deployment has: migrations, the county offices and the mail
+outbox."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from core.db import get_session
+from core.db import get_engine, get_session, new_session, session_scope, utcnow
+from core.mail import (
+    MailNotConfigured,
+    MailStatus,
+    OutboxMessage,
+    requeue_failed,
+    send_pending,
+)
 from core.models import County, Region
 
 if TYPE_CHECKING:
@@ -103,7 +111,50 @@ def counties_load() -> None:
     click.echo(f"Counties: {added} added, {updated} updated.")
 
 
+mail_cli = AppGroup("mail", help="The mail outbox.")
+
+
+@mail_cli.command("send")
+@click.option("--limit", default=100, show_default=True, help="Most messages to send.")
+def send_command(limit: int) -> None:
+    """Send the pending mail that is due, once."""
+    try:
+        report = send_pending(get_engine(), current_app.config, limit=limit)
+    except MailNotConfigured as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Mail: {report.sent} sent, {report.failed} failed, {report.deferred} deferred.")
+
+
+@mail_cli.command("status")
+def status_command() -> None:
+    """Show how many messages are pending, sent and failed."""
+    with new_session(get_engine(), write=False) as session:
+        counts = dict(
+            session.execute(
+                sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        due = session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == MailStatus.PENDING,
+                OutboxMessage.next_attempt_at <= utcnow(),
+            )
+        )
+    for status in MailStatus:
+        click.echo(f"{status.value}: {counts.get(status, 0)}")
+    click.echo(f"due now: {due}")
+
+
+@mail_cli.command("retry")
+def retry_command() -> None:
+    """Put failed messages back in the queue with a fresh set of attempts."""
+    with session_scope(get_engine()) as session:
+        count = requeue_failed(session)
+    click.echo(f"Mail: {count} failed messages queued again.")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(db_cli)
     app.cli.add_command(counties_cli)
+    app.cli.add_command(mail_cli)

@@ -19,8 +19,6 @@ import base64
 import enum
 import logging
 import secrets
-import smtplib
-import ssl
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -31,23 +29,20 @@ from email.utils import format_datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-import click
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, has_app_context, request
-from flask.cli import AppGroup
 from flask.logging import default_handler
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, enum_column, get_engine, new_session, session_scope, utcnow
+from core.db import Base, UTCDateTime, enum_column, get_engine, session_scope, utcnow
 from core.jobs import run_due_jobs
+from core.smtp import DEFAULT_FROM, ConnectFailed, LogTransport, SMTPTransport
 
 logger = logging.getLogger("kursportal.mail")
 
 MESSAGE_ID_DOMAIN = "kursportal"
-DEFAULT_FROM = "kursportal@localhost"
 DEFAULT_MAX_ATTEMPTS = 8
-DEFAULT_TIMEOUT = 30
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 # A claimed row is left alone by other senders this long. A sender stops starting new deliveries
@@ -244,7 +239,7 @@ def send_pending(
         return SendReport()
     max_attempts = int(config.get("MAIL_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
     sender = config.get("MAIL_FROM") or DEFAULT_FROM
-    transport = _SMTPTransport(config) if config.get("MAIL_SERVER") else _LogTransport()
+    transport = SMTPTransport(config) if config.get("MAIL_SERVER") else LogTransport()
     deadline = time.monotonic() + (LEASE - LEASE_MARGIN).total_seconds()
     sent = failed = deferred = 0
     try:
@@ -256,7 +251,7 @@ def send_pending(
                 transport.send(build_message(message, sender, now), message.to_address)
             except Exception as exc:
                 # Without a connection every message left would fail the same way right now.
-                unreachable = isinstance(exc, _ConnectFailed)
+                unreachable = isinstance(exc, ConnectFailed)
                 error = exc.__cause__ if unreachable else exc
                 logger.warning("Delivery of %s failed: %s", message.message_id, error)
                 for item in claimed[index:] if unreachable else [message]:
@@ -344,83 +339,6 @@ def _release(engine: Engine, token: str, ids: list[int]) -> None:
     _update_claimed(engine, token, ids)
 
 
-class _ConnectFailed(Exception):
-    """The SMTP server could not be reached or refused the session (cause attached)."""
-
-
-class _SMTPTransport:
-    """One SMTP connection for a batch, opened on first use and reopened after it breaks."""
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = config
-        self.sender = config.get("MAIL_FROM") or DEFAULT_FROM
-        self.smtp: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        cfg = self.config
-        use_ssl, use_tls = bool(cfg.get("MAIL_USE_SSL")), bool(cfg.get("MAIL_USE_TLS"))
-        port = int(cfg.get("MAIL_PORT") or (465 if use_ssl else 587 if use_tls else 25))
-        timeout = float(cfg.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT)
-        if use_ssl:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                cfg["MAIL_SERVER"], port, timeout=timeout, context=ssl.create_default_context()
-            )
-        else:
-            smtp = smtplib.SMTP(cfg["MAIL_SERVER"], port, timeout=timeout)
-        try:
-            if use_tls:
-                smtp.starttls(context=ssl.create_default_context())
-            if cfg.get("MAIL_USERNAME"):
-                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
-    def send(self, mime: EmailMessage, to_address: str) -> None:
-        """Deliver one message to one recipient."""
-        if self.smtp is None:
-            try:
-                self.smtp = self._connect()
-            except (OSError, smtplib.SMTPException) as exc:
-                raise _ConnectFailed from exc
-        try:
-            self.smtp.send_message(mime, from_addr=self.sender, to_addrs=[to_address])
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
-            raise  # the server rejected this message; the connection is still good
-        except OSError:  # includes SMTPServerDisconnected
-            self.close()
-            raise
-
-    def close(self) -> None:
-        """Say goodbye to the server, if connected."""
-        if self.smtp is None:
-            return
-        try:
-            self.smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            self.smtp.close()
-        self.smtp = None
-
-
-class _LogTransport:
-    """Development delivery: write the mail to the log instead of sending it."""
-
-    def send(self, mime: EmailMessage, to_address: str) -> None:
-        """Log the headers, the text body and the attachment names."""
-        names = [part.get_filename() for part in mime.iter_attachments()]
-        body = mime.get_body(preferencelist=("plain",))
-        logger.info(
-            "MAIL_SERVER is not set; mail not sent.\nTo: %s\nSubject: %s\nMessage-ID: %s\n"
-            "Content-Language: %s\nAttachments: %s\n\n%s",
-            to_address, mime["Subject"], mime["Message-ID"], mime["Content-Language"],
-            ", ".join(names) or "none", body.get_content() if body else "",
-        )
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
 def _send_quietly(engine: Engine, app: Flask) -> None:
     """Run the jobs and send the outbox, logging instead of raising: it runs after a response
     was made."""
@@ -447,51 +365,8 @@ def _send_after_response(response: Response) -> Response:
     return response
 
 
-mail_cli = AppGroup("mail", help="The mail outbox.")
-
-
-@mail_cli.command("send")
-@click.option("--limit", default=100, show_default=True, help="Most messages to send.")
-def send_command(limit: int) -> None:
-    """Send the pending mail that is due, once."""
-    try:
-        report = send_pending(get_engine(), current_app.config, limit=limit)
-    except MailNotConfigured as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"Mail: {report.sent} sent, {report.failed} failed, {report.deferred} deferred.")
-
-
-@mail_cli.command("status")
-def status_command() -> None:
-    """Show how many messages are pending, sent and failed."""
-    with new_session(get_engine(), write=False) as session:
-        counts = dict(
-            session.execute(
-                sa.select(OutboxMessage.status, sa.func.count()).group_by(OutboxMessage.status)
-            ).all()
-        )
-        due = session.scalar(
-            sa.select(sa.func.count()).select_from(OutboxMessage).where(
-                OutboxMessage.status == MailStatus.PENDING,
-                OutboxMessage.next_attempt_at <= utcnow(),
-            )
-        )
-    for status in MailStatus:
-        click.echo(f"{status.value}: {counts.get(status, 0)}")
-    click.echo(f"due now: {due}")
-
-
-@mail_cli.command("retry")
-def retry_command() -> None:
-    """Put failed messages back in the queue with a fresh set of attempts."""
-    with session_scope(get_engine()) as session:
-        count = requeue_failed(session)
-    click.echo(f"Mail: {count} failed messages queued again.")
-
-
 def init_app(app: Flask) -> None:
-    """Register the ``mail`` commands and, for development, sending after each request."""
-    app.cli.add_command(mail_cli)
+    """For development, send after each request (the ``mail`` commands are in ``core.cli``)."""
     app.after_request(_send_after_response)
     if app.debug and default_handler not in logger.handlers:
         # Without MAIL_SERVER the mail is only in the log; make sure the developer sees it.

@@ -26,8 +26,9 @@ from limits import parse_many
 from core.auth import DEFAULT_HASH_METHOD, RESET_MAX_AGE
 from core.caching import DEFAULT_PAGE_CACHE_SIZE, DEFAULT_RECHECK_SECONDS
 from core.i18n import LOCALES
-from core.mail import DEFAULT_FROM, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+from core.mail import DEFAULT_MAX_ATTEMPTS
 from core.sandbox import Limits as SandboxLimits
+from core.smtp import DEFAULT_FROM, DEFAULT_TIMEOUT
 
 log = logging.getLogger("kursportal.settings")
 # FLASK_* variables that Flask's command line reads for itself (FLASK_APP, FLASK_RUN_PORT …).
@@ -307,8 +308,9 @@ CORE = (
                                          check=lambda v: v.split(":")[0] in ("scrypt", "pbkdf2")),
             DEFAULT_HASH_METHOD),
     Setting("PASSWORD_RESET_MAX_AGE", Integer(), RESET_MAX_AGE),
+    # Unset: the staff home a plugin registered (core.staff.register_staff_home), else core's.
     Setting("STAFF_HOME", Text("a path on this site", check=lambda v: v.startswith("/")),
-            "/staff/"),
+            optional=True),
     Setting("STAFF_SESSION_IDLE_MINUTES", Number(), 30),
     Setting("STAFF_SESSION_MAX_HOURS", Number(), 10),
     Setting("STAFF_TWO_FACTOR_REQUIRED", Boolean(), True),

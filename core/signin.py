@@ -42,7 +42,7 @@ from core.auth import (
 )
 from core.db import get_session, utcnow
 from core.forms import AppForm
-from core.staff import LoginForm, bp, register_nav
+from core.staff import LoginForm, bp, register_nav, staff_home_url
 from core.web import no_store, safe_next
 
 PENDING_KEY = "staff_2fa"
@@ -130,7 +130,7 @@ def _pending_user() -> StaffUser | None:
 
 def _next() -> str:
     pending = cookie_session.get(PENDING_KEY) or {}
-    return safe_next(pending.get("next"), current_app.config["STAFF_HOME"])
+    return safe_next(pending.get("next"), staff_home_url())
 
 
 def _complete(user: StaffUser) -> str:

@@ -1,5 +1,5 @@
-"""Staff login, logout and password reset; the staff navigation that plugins add to; and the
-``flask staff create`` command."""
+"""Staff login, logout and password reset; the staff navigation that plugins add to and the
+staff home they may register; and the ``flask staff create`` command."""
 
 from __future__ import annotations
 
@@ -42,11 +42,29 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 staff_cli = AppGroup("staff", help="Staff accounts.")
 
 NAV_KEY = "staff.nav"
+HOME_KEY = "staff.home"
+# With no plugin's staff home, staff land on their own sessions page, a page core always has.
+CORE_STAFF_HOME = "staff.my_sessions"
 
 
 def register_nav(app: Flask, endpoint: str, label, *, admin_only: bool = False) -> None:
     """Add a link to the staff navigation (plugins call this from ``init_app``)."""
     app.extensions.setdefault(NAV_KEY, []).append((endpoint, label, admin_only))
+
+
+def register_staff_home(app: Flask, endpoint: str) -> None:
+    """Make ``endpoint`` the staff home: where staff land after signing in (a plugin calls this
+    from ``init_app``; the first one registered wins)."""
+    app.extensions.setdefault(HOME_KEY, endpoint)
+
+
+def staff_home_url() -> str:
+    """Where staff land after signing in: ``STAFF_HOME`` when it is set, else the page a plugin
+    registered (enrollment's dashboard), else core's own sessions page."""
+    configured = current_app.config.get("STAFF_HOME")
+    if configured:
+        return configured
+    return url_for(current_app.extensions.get(HOME_KEY, CORE_STAFF_HOME))
 
 
 def staff_nav() -> list[tuple[str, object]]:
@@ -212,4 +230,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_job(app, RESET_JOB, send_reset_link)
     app.cli.add_command(staff_cli)
-    app.jinja_env.globals.update(staff_nav=staff_nav)
+    app.jinja_env.globals.update(staff_nav=staff_nav, staff_home_url=staff_home_url)

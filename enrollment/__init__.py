@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from core.jobs import register_job
 from core.privacy import register_notice_section
 from core.settings import declare
-from core.staff import register_nav
+from core.staff import register_nav, register_staff_home
 from core.web import register_home
 from enrollment import (
     cli,
@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(routes.bp)
     template_globals.register(app)
     register_home(app, "enrollment.show_catalog")
+    register_staff_home(app, "enrollment.show_dashboard")
     register_notice_section(app, "enrollment/privacy_notice.html")
     register_job(app, mail.LOST_LINK_JOB, mail.send_lost_links)
     cli.init_app(app)

@@ -6,11 +6,11 @@ from flask_babel import lazy_gettext as _l
 from core.settings import declare
 from core.staff import register_nav
 from enrollment.panels import register_cancel_notice, register_manage_panel, register_refund_rule
-
-# receipt_views, staff_views and rate_views add their routes to the blueprint of views.
-from refunds import cli, rate_views, receipt_views, staff_views, views  # noqa: F401
+from refunds import cli
 from refunds import privacy as refunds_privacy
 from refunds.eligibility import role_refunded
+from refunds.routes import bp
+from refunds.routes.claims import claim_panel, unsent_claim_notice
 from refunds.settings import SETTINGS
 
 
@@ -23,9 +23,9 @@ def init_app(app: Flask) -> None:
     other route keeps the application's ``MAX_CONTENT_LENGTH``.
     """
     declare(app, SETTINGS)  # refunds/settings.py: the defaults, and a wrong one stops the start
-    app.register_blueprint(views.bp)
-    register_manage_panel(app, views.claim_panel)
-    register_cancel_notice(app, views.unsent_claim_notice)
+    app.register_blueprint(bp)
+    register_manage_panel(app, claim_panel)
+    register_cancel_notice(app, unsent_claim_notice)
     register_refund_rule(app, role_refunded)
     register_nav(app, "refunds.show_queue", _l("Travel claims"))
     register_nav(app, "refunds.list_rates", _l("Travel rates"))

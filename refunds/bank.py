@@ -10,17 +10,11 @@ from __future__ import annotations
 
 import re
 
+from refunds.errors import InvalidAccountNumber
+
 WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _SEPARATORS = re.compile(r"[ .\u00a0\u202f]")
 _ELEVEN_DIGITS = re.compile(r"[0-9]{11}")
-
-
-class InvalidAccountNumber(ValueError):
-    """The text is not a valid Norwegian account number; ``code`` says why."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code  # "format" (not eleven digits) or "checksum"
 
 
 def check_digit(first_ten: str) -> int | None:

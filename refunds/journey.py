@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 from core.i18n import to_local
 from enrollment.models import Attendance, CourseSession, Enrollment
 from enrollment.services.attendance import ATTENDED
-from refunds.calc import CalcError
-from refunds.errors import NoAttendance
+from refunds.errors import NoAttendance, OutsideJourney
 from refunds.models import ClaimLine, RateScheme
 
 
@@ -60,15 +59,6 @@ class JourneyWindow:
     def contains(self, day: date) -> bool:
         """Whether a line may be dated ``day``."""
         return self.first <= day <= self.last
-
-
-class OutsideJourney(CalcError):
-    """A line is dated outside the journey window; ``first`` and ``last`` say which dates
-    are allowed."""
-
-    def __init__(self, index: int, window: JourneyWindow):
-        super().__init__("outside_journey", index)
-        self.first, self.last = window.first, window.last
 
 
 def _days_of(starts_at, ends_at) -> list[date]:

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from core import sandbox
 from core.filetypes import JPEG, MAX_PAGES, MAX_PIXELS, MAX_SIDE, PDF, PNG, sniff
+from refunds.errors import ReceiptRefused
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_NAME_LENGTH = 120
@@ -36,21 +37,6 @@ __all__ = ["CONTENT_TYPES", "JPEG", "MAX_PAGES", "PDF", "PNG", "sniff"]
 _ZIP_END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
 _BAD_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-
-
-class ReceiptRefused(Exception):
-    """An upload is refused; ``code`` says why.
-
-    Codes: ``empty``, ``too_large``, ``bad_name``, ``unknown_type``, ``polyglot``, and from
-    the sandbox ``truncated``, ``corrupt``, ``too_many_pixels``, ``too_complex``,
-    ``pdf_encrypted``, ``pdf_unreadable``, ``pdf_no_pages``, ``pdf_too_many_pages`` and
-    ``pdf_active_content``.
-    """
-
-    def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
 
 
 class Readable(Protocol):

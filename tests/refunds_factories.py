@@ -28,10 +28,10 @@ from enrollment.models import (
     Participant,
     Role,
 )
-from refunds import services
-from refunds.calc import CostInput, LegInput, LineInput
 from refunds.cli import load_rate_schemes
+from refunds.lines import CostInput, LegInput, LineInput
 from refunds.models import LineKind, TravelMeans
+from refunds.services.claims import create_draft, submit_claim, update_draft
 
 FIRST_DAY = datetime(2026, 1, 5, tzinfo=UTC)
 IN_WINDOW = datetime(2026, 1, 10, 9, tzinfo=UTC)
@@ -107,8 +107,8 @@ def draft_claim(
     """A draft with ``lines`` (default: one car leg of 100 km); returns the claim id."""
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
-        claim = services.create_draft(session, enrollment, now=now)
-        services.update_draft(session, claim.id, lines=lines or [car_leg()], bank_account=bank,
+        claim = create_draft(session, enrollment, now=now)
+        update_draft(session, claim.id, lines=lines or [car_leg()], bank_account=bank,
                               comment="", now=now)
         return claim.id
 
@@ -116,7 +116,7 @@ def draft_claim(
 def submitted_claim(app, enrollment_id: int, **values) -> int:
     claim_id = draft_claim(app, enrollment_id, **values)
     with session_scope(engine_of(app)) as session:
-        services.submit_claim(session, claim_id, now=IN_WINDOW)
+        submit_claim(session, claim_id, now=IN_WINDOW)
     return claim_id
 
 

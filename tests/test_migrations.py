@@ -29,8 +29,10 @@ from core.models import County
 from enrollment.demo import seed_demo
 from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
 from enrollment.services import email_change, links, privacy
-from refunds import services
 from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
+from refunds.services.claims import submit_claim, update_draft
+from refunds.services.decisions import approve_claim
+from refunds.services.receipts import attach_receipt
 from refunds.uploads import CheckedReceipt
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET
 from tests.refunds_factories import (
@@ -210,12 +212,12 @@ def populate(app, make_offering) -> None:
     data = b"%PDF-1.4 a receipt"
     digest = hashlib.sha256(data).hexdigest()
     with app.app_context(), session_scope(engine) as session:
-        receipt = services.attach_receipt(session, claim_id, CheckedReceipt(
+        receipt = attach_receipt(session, claim_id, CheckedReceipt(
             data, "application/pdf", digest, digest, len(data), "bom.pdf"), now=IN_WINDOW)
-        services.update_draft(session, claim_id, lines=[car_leg(), toll(receipt_id=receipt.id)],
+        update_draft(session, claim_id, lines=[car_leg(), toll(receipt_id=receipt.id)],
                               bank_account=VALID_ACCOUNT, comment="", now=IN_WINDOW)
-        services.submit_claim(session, claim_id, now=IN_WINDOW)
-        services.approve_claim(session, claim_id, actor=session.get(StaffUser, staff_id),
+        submit_claim(session, claim_id, now=IN_WINDOW)
+        approve_claim(session, claim_id, actor=session.get(StaffUser, staff_id),
                                now=IN_WINDOW, own_car_approved=True)
         # A night supplement as the calculation stores one (its rate only covers 2022-2024,
         # so it is written here rather than claimed through the form).

@@ -34,8 +34,10 @@ from enrollment.models import (
     Participant,
 )
 from enrollment.services import links, privacy
-from refunds import services as refund_services
 from refunds.models import Claim, ClaimLine, Receipt
+from refunds.services.claims import submit_claim, update_draft
+from refunds.services.decisions import approve_claim, mark_paid, reject_claim
+from refunds.services.receipts import attach_receipt
 from refunds.uploads import read_receipt
 from tests.refunds_factories import (
     FIRST_DAY,
@@ -87,11 +89,11 @@ def _claim_with_receipt(app, enrollment_id: int, name: str) -> tuple[int, int]:
     claim_id = draft_claim(app, enrollment_id)
     checked = read_receipt(io.BytesIO(png()), name)
     with session_scope(engine_of(app)) as session:
-        receipt = refund_services.attach_receipt(session, claim_id, checked, now=IN_WINDOW)
-        refund_services.update_draft(session, claim_id, lines=[car_leg(), toll(
+        receipt = attach_receipt(session, claim_id, checked, now=IN_WINDOW)
+        update_draft(session, claim_id, lines=[car_leg(), toll(
             receipt_id=receipt.id)], bank_account="86011117947", comment=f"{name} comment",
             now=IN_WINDOW)
-        refund_services.submit_claim(session, claim_id, now=IN_WINDOW)
+        submit_claim(session, claim_id, now=IN_WINDOW)
         return claim_id, receipt.id
 
 
@@ -126,10 +128,10 @@ def seed(app, make_offering, make_staff) -> Seeded:
     ase_claim, _r = _claim_with_receipt(app, ase_e, "ase-kvittering.png")
     bjorn_claim, _r = _claim_with_receipt(app, bjorn_e, "bjorn-kvittering.png")
     with session_scope(engine_of(app)) as session:
-        refund_services.approve_claim(session, ase_claim, actor=staff, now=IN_WINDOW)
-        refund_services.mark_paid(session, [ase_claim], actor=staff, payment_date=PAID_ON,
+        approve_claim(session, ase_claim, actor=staff, now=IN_WINDOW)
+        mark_paid(session, [ase_claim], actor=staff, payment_date=PAID_ON,
                                   now=IN_WINDOW)
-        refund_services.reject_claim(session, bjorn_claim, "Bjørn came by bus", actor=staff,
+        reject_claim(session, bjorn_claim, "Bjørn came by bus", actor=staff,
                                      now=IN_WINDOW)
         # make_enrollment marked Åse and Bjørn present at every day of the old course (a claim
         # is submitted only after a session attended); the new course has not begun.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from refunds.bank import (
-    InvalidAccountNumber,
     check_digit,
     format_account,
     is_valid_account,
     normalise_account,
     validate_account,
 )
+from refunds.errors import InvalidAccountNumber
 
 # 8601111794 → 8·5 + 6·4 + 0·3 + 1·2 + 1·7 + 1·6 + 1·5 + 7·4 + 9·3 + 4·2 = 147;
 # 147 mod 11 = 4; 11 − 4 = 7.

@@ -14,12 +14,6 @@ from decimal import Decimal
 import pytest
 
 from refunds.calc import (
-    AllowanceInput,
-    CalcError,
-    CostInput,
-    LegInput,
-    LinesRefused,
-    NightInput,
     RateValue,
     SchemeRules,
     compute_claim,
@@ -28,6 +22,8 @@ from refunds.calc import (
     round_ore,
 )
 from refunds.cli import RATES_FILE
+from refunds.errors import CalcError, LinesRefused
+from refunds.lines import AllowanceInput, CostInput, LegInput, NightInput
 from refunds.models import AllowancePeriod, LineKind, PassengerMode, RateKind, TravelMeans
 
 NBSP = "\u00a0"

@@ -12,7 +12,6 @@ import pytest
 from openpyxl import load_workbook
 
 from core.db import session_scope
-from refunds import services
 from refunds.exports import (
     PAIN_001,
     Debtor,
@@ -26,7 +25,7 @@ from refunds.exports import (
     total_ore,
 )
 from refunds.models import Claim
-from refunds.services import Adjustment
+from refunds.services.decisions import Adjustment, approve_claim
 from tests.refunds_factories import (
     IN_WINDOW,
     car_leg,
@@ -131,9 +130,9 @@ def test_export_of_approved_claims_from_the_database(app, make_offering, make_st
     waiting = submitted_claim(app, make_enrollment(app, make_offering, email="c@example.no"))
     with session_scope(engine_of(app)) as session:
         line_id = session.get(Claim, first).lines[0].id
-        services.approve_claim(session, first, actor=caseworker, now=IN_WINDOW,
+        approve_claim(session, first, actor=caseworker, now=IN_WINDOW,
                                adjustments={line_id: Adjustment(50_000, "Kortare veg")})
-        services.approve_claim(session, second, actor=caseworker, now=IN_WINDOW)
+        approve_claim(session, second, actor=caseworker, now=IN_WINDOW)
     with session_scope(engine_of(app)) as session:
         claims = list(session.scalars(approved_claims_select()).unique())
         rows = export_rows(claims, "nn")

@@ -20,11 +20,9 @@ from core.db import session_scope
 from core.i18n import format_short_day, to_local
 from core.mail import OutboxMessage
 from enrollment.models import Attendance
-from refunds import services
-from refunds.calc import LinesRefused
-from refunds.errors import NoAttendance
-from refunds.journey import OutsideJourney
+from refunds.errors import LinesRefused, NoAttendance, OutsideJourney
 from refunds.models import Claim, ClaimLine, ClaimStatus, RateScheme
+from refunds.services.claims import submit_claim, update_draft
 from tests.refunds_factories import (
     IN_WINDOW,
     attend,
@@ -173,7 +171,7 @@ def test_before_any_attendance_the_draft_follows_the_course_days(app, make_offer
         car_leg(day=first_day - timedelta(days=1)), car_leg(day=first_day + timedelta(days=3))])
     assert claim_row(app, claim_id).total_ore == 2 * 100 * 530
     with session_scope(engine_of(app)) as session, pytest.raises(LinesRefused) as exc:
-        services.update_draft(session, claim_id, lines=[car_leg(day=first_day + timedelta(
+        update_draft(session, claim_id, lines=[car_leg(day=first_day + timedelta(
             days=4))], bank_account="", comment="", now=now)
     [error] = exc.value.errors
     assert isinstance(error, OutsideJourney)
@@ -190,7 +188,7 @@ def test_submitting_refuses_a_line_the_attendance_no_longer_covers(app, make_off
     attend(app, enrollment_id, days=[date(2026, 1, 5)])
     attend(app, enrollment_id, present=False, days=[date(2026, 1, 6)])
     with session_scope(engine_of(app)) as session, pytest.raises(LinesRefused) as exc:
-        services.submit_claim(session, claim_id, now=IN_WINDOW)
+        submit_claim(session, claim_id, now=IN_WINDOW)
     assert [(e.index, e.code) for e in exc.value.errors] == [(1, "outside_journey")]
     assert claim_row(app, claim_id).status == S.DRAFT
 
@@ -239,7 +237,7 @@ def test_the_service_refuses_to_submit_without_attendance(app, make_offering):
     enrollment_id = make_enrollment(app, make_offering, attended=False)
     claim_id = draft_claim(app, enrollment_id)
     with session_scope(engine_of(app)) as session, pytest.raises(NoAttendance):
-        services.submit_claim(session, claim_id, now=IN_WINDOW)
+        submit_claim(session, claim_id, now=IN_WINDOW)
     assert claim_row(app, claim_id).status == S.DRAFT
 
 

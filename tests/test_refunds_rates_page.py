@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from core.db import session_scope, utcnow
 from core.i18n import format_money, format_short_day, to_local
 from core.models import County
-from refunds.calc import LegInput
+from refunds.lines import LegInput
 from refunds.models import ClaimLine, Rate, RateKind, RateScheme, TravelMeans
 from tests.conftest import staff_login
 from tests.refunds_factories import (

@@ -18,22 +18,23 @@ from app import create_app
 from core.audit import AuditEvent
 from core.db import session_scope
 from enrollment.models import Enrollment, EnrollmentStatus, Role
-from refunds import services
-from refunds.bank import InvalidAccountNumber
-from refunds.calc import LegInput, LinesRefused, explain
+from refunds.calc import explain
 from refunds.cli import load_rate_schemes
 from refunds.eligibility import claim_problem
 from refunds.errors import (
     ClaimIncomplete,
     ClaimLocked,
+    InvalidAccountNumber,
     InvalidInput,
     InvalidTransition,
+    LinesRefused,
     NotEligible,
     NotPermitted,
     OutsideClaimWindow,
     ReasonRequired,
     SelfApproval,
 )
+from refunds.lines import LegInput
 from refunds.models import (
     Claim,
     ClaimLine,
@@ -45,8 +46,17 @@ from refunds.models import (
     TravelMeans,
 )
 from refunds.queries import duplicate_warnings, queue_select
-from refunds.rates import add_rate
-from refunds.services import TRANSITIONS, Adjustment
+from refunds.services.claims import create_draft, delete_draft, submit_claim, update_draft
+from refunds.services.decisions import (
+    Adjustment,
+    approve_claim,
+    mark_paid,
+    reject_claim,
+    return_claim,
+)
+from refunds.services.rates import add_rate
+from refunds.services.receipts import attach_receipt, remove_receipt
+from refunds.services.status import TRANSITIONS, change_claim_status
 from refunds.uploads import read_receipt
 from tests.refunds_factories import (
     IN_WINDOW,
@@ -107,7 +117,7 @@ def run(app, operation, *args, **kwargs):
 def attach(app, claim_id, data=None, name="kvittering.pdf", line_id=None):
     # Checked and cleaned before the transaction, as the upload view does.
     checked = read_receipt(io.BytesIO(data or real_pdf()), name)
-    return run(app, services.attach_receipt, claim_id, checked, now=IN_WINDOW,
+    return run(app, attach_receipt, claim_id, checked, now=IN_WINDOW,
                line_id=line_id).id
 
 
@@ -135,12 +145,12 @@ def test_every_status_move_is_allowed_or_refused_by_the_table(setup):
             claim.status = current  # arranging only: the test sets the starting point
             session.flush()
             if target in TRANSITIONS[current]:
-                previous = services.change_claim_status(session, claim, target, now=IN_WINDOW,
+                previous = change_claim_status(session, claim, target, now=IN_WINDOW,
                                                         actor=setup.caseworker)
                 assert previous == current
             else:
                 with pytest.raises(InvalidTransition) as exc:
-                    services.change_claim_status(session, claim, target, now=IN_WINDOW,
+                    change_claim_status(session, claim, target, now=IN_WINDOW,
                                                  actor=setup.caseworker)
                 assert (exc.value.current, exc.value.target) == (current, target)
         assert claim_row(app, claim_id).status == (
@@ -156,18 +166,18 @@ def test_claim_journey_with_return_adjustment_and_payment(setup):
     app, staff = setup.app, setup.caseworker
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, setup.enrollment_id)
-        claim = services.create_draft(session, enrollment, now=IN_WINDOW)
+        claim = create_draft(session, enrollment, now=IN_WINDOW)
         claim_id, reference = claim.id, claim.reference
     assert reference == f"RR-2026-{claim_id:06d}"
 
     receipt_id = attach(app, claim_id)
-    computed = run(app, services.update_draft, claim_id, lines=[
+    computed = run(app, update_draft, claim_id, lines=[
         car_leg(km=312, passengers=2),  # 312 × 530 + 312 × 2 × 100 = 227 760
         toll(receipt_id=receipt_id),    # 4 550
     ], bank_account="8601 11 17947", comment="  Tur-retur  ", now=IN_WINDOW)
     assert computed.total_ore == 232_310
 
-    result = run(app, services.submit_claim, claim_id, now=IN_WINDOW)
+    result = run(app, submit_claim, claim_id, now=IN_WINDOW)
     assert (result.previous, result.status, result.warnings) == (S.DRAFT, S.SUBMITTED, [])
     stored = claim_row(app, claim_id)
     assert stored.bank_account == VALID_ACCOUNT
@@ -184,16 +194,16 @@ def test_claim_journey_with_return_adjustment_and_payment(setup):
         assert (rate.kind, rate.valid_from) == (RateKind.CAR_KM, date(2026, 1, 1))
     assert events(app, claim_id) == []  # the participant's own steps are not staff decisions
 
-    returned = run(app, services.return_claim, claim_id, "  Legg ved bompengekvittering  ",
+    returned = run(app, return_claim, claim_id, "  Legg ved bompengekvittering  ",
                    actor=staff, now=LATER)
     assert (returned.previous, returned.status) == (S.SUBMITTED, S.RETURNED)
     assert claim_row(app, claim_id).reason == "Legg ved bompengekvittering"
 
-    run(app, services.update_draft, claim_id, lines=[
+    run(app, update_draft, claim_id, lines=[
         car_leg(km=312, passengers=2), toll(receipt_id=receipt_id), toll(amount=2_000,
                                                                           receipt_id=receipt_id),
     ], bank_account=VALID_ACCOUNT, comment="", now=LATER)
-    resubmitted = run(app, services.submit_claim, claim_id, now=LATER)
+    resubmitted = run(app, submit_claim, claim_id, now=LATER)
     assert (resubmitted.previous, resubmitted.status) == (S.RETURNED, S.RESUBMITTED)
     stored = claim_row(app, claim_id)
     assert stored.first_submitted_at == IN_WINDOW
@@ -201,7 +211,7 @@ def test_claim_journey_with_return_adjustment_and_payment(setup):
     assert stored.total_ore == 234_310
 
     second_toll = stored.lines[2].id
-    approved = run(app, services.approve_claim, claim_id, actor=staff, now=LATER, adjustments={
+    approved = run(app, approve_claim, claim_id, actor=staff, now=LATER, adjustments={
         second_toll: Adjustment(1_500, "Bompengar er 15 kr med brikke"),
     })
     assert (approved.previous, approved.status) == (S.RESUBMITTED, S.APPROVED)
@@ -212,7 +222,7 @@ def test_claim_journey_with_return_adjustment_and_payment(setup):
     assert stored.decided_at == LATER
     assert stored.lines[2].adjust_note == "Bompengar er 15 kr med brikke"
 
-    paid = run(app, services.mark_paid, [claim_id], actor=staff, payment_date=date(2026, 1, 20),
+    paid = run(app, mark_paid, [claim_id], actor=staff, payment_date=date(2026, 1, 20),
                now=LATER)
     assert [(r.previous, r.status) for r in paid] == [(S.APPROVED, S.PAID)]
     stored = claim_row(app, claim_id)
@@ -235,28 +245,28 @@ def test_create_draft_twice_gives_the_same_draft(setup):
     app = setup.app
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, setup.enrollment_id)
-        first = services.create_draft(session, enrollment, now=IN_WINDOW).id
-        second = services.create_draft(session, enrollment, now=IN_WINDOW).id
+        first = create_draft(session, enrollment, now=IN_WINDOW).id
+        second = create_draft(session, enrollment, now=IN_WINDOW).id
     assert first == second
 
 
 def test_reject_and_return_need_a_reason(setup):
     app = setup.app
     claim_id = submitted_claim(app, setup.enrollment_id)
-    for operation in (services.reject_claim, services.return_claim):
+    for operation in (reject_claim, return_claim):
         for reason in ("", "   "):
             with pytest.raises(ReasonRequired):
                 run(app, operation, claim_id, reason, actor=setup.caseworker, now=LATER)
-    rejected = run(app, services.reject_claim, claim_id, "Ikkje refusjonsberettiga",
+    rejected = run(app, reject_claim, claim_id, "Ikkje refusjonsberettiga",
                    actor=setup.caseworker, now=LATER)
     assert rejected.status == S.REJECTED
     stored = claim_row(app, claim_id)
     assert stored.reason == "Ikkje refusjonsberettiga"
     assert stored.decided_at == LATER
     assert [e.action for e in events(app, claim_id)] == ["claim.rejected"]
-    for operation in (services.approve_claim, services.return_claim):
+    for operation in (approve_claim, return_claim):
         with pytest.raises(InvalidTransition):
-            run(app, operation, claim_id, *(["x"] if operation is services.return_claim
+            run(app, operation, claim_id, *(["x"] if operation is return_claim
                                              else []), actor=setup.caseworker, now=LATER)
 
 
@@ -265,10 +275,10 @@ def test_a_caseworker_cannot_approve_a_claim_of_their_own_email(setup):
     own = make_enrollment(app, setup.make_offering, email="sakshandsamar@sfvl.no")
     claim_id = submitted_claim(app, own)
     with pytest.raises(SelfApproval):
-        run(app, services.approve_claim, claim_id, actor=setup.caseworker, now=LATER)
+        run(app, approve_claim, claim_id, actor=setup.caseworker, now=LATER)
     assert claim_row(app, claim_id).status == S.SUBMITTED
     colleague = staff_user(app, setup.make_staff("kollega@sfvl.no"))
-    assert run(app, services.approve_claim, claim_id, actor=colleague,
+    assert run(app, approve_claim, claim_id, actor=colleague,
                now=LATER).status == S.APPROVED
 
 
@@ -279,21 +289,21 @@ def test_self_approval_compares_emails_ignoring_case(setup):
     shouting = staff_user(app, setup.make_staff("other@sfvl.no"))
     shouting.email = "SaksHandsamar@SFVL.no"  # as if the account had kept its capitals
     with pytest.raises(SelfApproval):
-        run(app, services.approve_claim, claim_id, actor=shouting, now=LATER)
+        run(app, approve_claim, claim_id, actor=shouting, now=LATER)
 
 
 def test_staff_of_another_county_cannot_decide_but_an_administrator_can(setup):
     app = setup.app
     claim_id = submitted_claim(app, setup.enrollment_id)
     outsider = staff_user(app, setup.make_staff("ola@sfro.no", county="rogaland"))
-    for operation, args in ((services.approve_claim, ()), (services.reject_claim, ("x",)),
-                            (services.return_claim, ("x",))):
+    for operation, args in ((approve_claim, ()), (reject_claim, ("x",)),
+                            (return_claim, ("x",))):
         with pytest.raises(NotPermitted):
             run(app, operation, claim_id, *args, actor=outsider, now=LATER)
     admin = staff_user(app, setup.make_staff("admin@sf.no", admin=True))
-    assert run(app, services.approve_claim, claim_id, actor=admin, now=LATER).status == S.APPROVED
+    assert run(app, approve_claim, claim_id, actor=admin, now=LATER).status == S.APPROVED
     with pytest.raises(NotPermitted):
-        run(app, services.mark_paid, [claim_id], actor=outsider, payment_date=date(2026, 2, 1),
+        run(app, mark_paid, [claim_id], actor=outsider, payment_date=date(2026, 2, 1),
             now=LATER)
 
 
@@ -308,7 +318,7 @@ def test_adjustments_need_a_note_and_a_sane_amount(setup):
         ({line_id + 999: Adjustment(100, "feil")}, "unknown_line"),
     ):
         with pytest.raises(InvalidInput) as exc:
-            run(app, services.approve_claim, claim_id, actor=setup.caseworker, now=LATER,
+            run(app, approve_claim, claim_id, actor=setup.caseworker, now=LATER,
                 adjustments=adjustments)
         assert exc.value.code == code
     stored = claim_row(app, claim_id)
@@ -321,7 +331,7 @@ def test_adjustments_need_a_note_and_a_sane_amount(setup):
 
 def approved_claim(setup) -> int:
     claim_id = submitted_claim(setup.app, setup.enrollment_id)
-    run(setup.app, services.approve_claim, claim_id, actor=setup.caseworker, now=LATER)
+    run(setup.app, approve_claim, claim_id, actor=setup.caseworker, now=LATER)
     return claim_id
 
 
@@ -330,27 +340,27 @@ def test_approved_and_paid_claims_cannot_be_changed(setup, paid):
     app = setup.app
     claim_id = approved_claim(setup)
     if paid:
-        run(app, services.mark_paid, [claim_id], actor=setup.caseworker,
+        run(app, mark_paid, [claim_id], actor=setup.caseworker,
             payment_date=date(2026, 2, 1), now=LATER)
     before = claim_row(app, claim_id)
     with pytest.raises(ClaimLocked):
-        run(app, services.update_draft, claim_id, lines=[car_leg(km=999)],
+        run(app, update_draft, claim_id, lines=[car_leg(km=999)],
             bank_account=VALID_ACCOUNT, comment="", now=LATER)
     with pytest.raises(ClaimLocked):
         attach(app, claim_id)
     with pytest.raises(ClaimLocked):
-        run(app, services.remove_receipt, claim_id, 1, now=LATER)
+        run(app, remove_receipt, claim_id, 1, now=LATER)
     with pytest.raises(ClaimLocked):
-        run(app, services.delete_draft, claim_id)
+        run(app, delete_draft, claim_id)
     with pytest.raises(ClaimLocked):
-        run(app, services.submit_claim, claim_id, now=LATER)
-    for operation, args in ((services.approve_claim, ()), (services.reject_claim, ("x",)),
-                            (services.return_claim, ("x",))):
+        run(app, submit_claim, claim_id, now=LATER)
+    for operation, args in ((approve_claim, ()), (reject_claim, ("x",)),
+                            (return_claim, ("x",))):
         with pytest.raises(InvalidTransition):
             run(app, operation, claim_id, *args, actor=setup.caseworker, now=LATER)
     if paid:
         with pytest.raises(InvalidTransition):
-            run(app, services.mark_paid, [claim_id], actor=setup.caseworker,
+            run(app, mark_paid, [claim_id], actor=setup.caseworker,
                 payment_date=date(2026, 3, 1), now=LATER)
     after = claim_row(app, claim_id)
     assert (after.status, after.total_ore, after.payment_date, len(after.lines)) == (
@@ -364,7 +374,7 @@ def test_submitted_and_rejected_claims_are_read_only_for_the_participant(setup, 
     with session_scope(engine_of(app)) as session:
         session.get(Claim, claim_id).status = status
     with pytest.raises(ClaimLocked):
-        run(app, services.update_draft, claim_id, lines=[car_leg()],
+        run(app, update_draft, claim_id, lines=[car_leg()],
             bank_account=VALID_ACCOUNT, comment="", now=LATER)
 
 
@@ -373,15 +383,15 @@ def test_only_a_never_submitted_draft_can_be_deleted(setup):
     claim_id = draft_claim(app, setup.enrollment_id, lines=[toll()])
     attach(app, claim_id, line_id=claim_row(app, claim_id).lines[0].id)
     attach(app, claim_id, png(), "b.png")
-    run(app, services.delete_draft, claim_id)
+    run(app, delete_draft, claim_id)
     with session_scope(engine_of(app)) as session:
         assert session.get(Claim, claim_id) is None
         assert session.scalar(sa.select(sa.func.count()).select_from(ClaimLine)) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(Receipt)) == 0
     returned = submitted_claim(app, setup.enrollment_id)
-    run(app, services.return_claim, returned, "fiks", actor=setup.caseworker, now=LATER)
+    run(app, return_claim, returned, "fiks", actor=setup.caseworker, now=LATER)
     with pytest.raises(ClaimLocked):
-        run(app, services.delete_draft, returned)
+        run(app, delete_draft, returned)
 
 
 def test_mark_paid_batch_is_all_or_nothing(setup):
@@ -390,17 +400,17 @@ def test_mark_paid_batch_is_all_or_nothing(setup):
     second_enrollment = make_enrollment(app, setup.make_offering, email="to@example.no")
     second = submitted_claim(app, second_enrollment)
     with pytest.raises(InvalidTransition) as exc:
-        run(app, services.mark_paid, [first, second], actor=setup.caseworker,
+        run(app, mark_paid, [first, second], actor=setup.caseworker,
             payment_date=date(2026, 2, 1), now=LATER)
     assert exc.value.reference == claim_row(app, second).reference
     assert claim_row(app, first).status == S.APPROVED
-    run(app, services.approve_claim, second, actor=setup.caseworker, now=LATER)
-    results = run(app, services.mark_paid, [second, first, first], actor=setup.caseworker,
+    run(app, approve_claim, second, actor=setup.caseworker, now=LATER)
+    results = run(app, mark_paid, [second, first, first], actor=setup.caseworker,
                   payment_date=date(2026, 2, 1), now=LATER)
     assert [r.claim.id for r in results] == sorted([first, second])
     assert {claim_row(app, c).status for c in (first, second)} == {S.PAID}
     with pytest.raises(InvalidInput):
-        run(app, services.mark_paid, [], actor=setup.caseworker, payment_date=date(2026, 2, 1),
+        run(app, mark_paid, [], actor=setup.caseworker, payment_date=date(2026, 2, 1),
             now=LATER)
 
 
@@ -411,16 +421,16 @@ def test_submit_lists_what_is_missing(setup):
     app = setup.app
     claim_id = draft_claim(app, setup.enrollment_id, lines=[car_leg(), toll(), toll()], bank="")
     with pytest.raises(ClaimIncomplete) as exc:
-        run(app, services.submit_claim, claim_id, now=IN_WINDOW)
+        run(app, submit_claim, claim_id, now=IN_WINDOW)
     assert exc.value.problems == ["receipts_missing", "bank_account_missing"]
     assert exc.value.lines_missing_receipt == [1, 2]
 
     empty = draft_claim(app, make_enrollment(app, setup.make_offering, email="b@example.no"),
                         lines=[car_leg()])
-    run(app, services.update_draft, empty, lines=[], bank_account=VALID_ACCOUNT, comment="",
+    run(app, update_draft, empty, lines=[], bank_account=VALID_ACCOUNT, comment="",
         now=IN_WINDOW)
     with pytest.raises(ClaimIncomplete) as exc:
-        run(app, services.submit_claim, empty, now=IN_WINDOW)
+        run(app, submit_claim, empty, now=IN_WINDOW)
     assert exc.value.problems == ["no_lines"]
     assert claim_row(app, claim_id).status == S.DRAFT
 
@@ -430,17 +440,17 @@ def test_a_receipt_uploaded_for_a_line_satisfies_it(setup):
     claim_id = draft_claim(app, setup.enrollment_id, lines=[car_leg(), toll()])
     toll_line = claim_row(app, claim_id).lines[1].id
     attach(app, claim_id, line_id=toll_line)
-    assert run(app, services.submit_claim, claim_id, now=IN_WINDOW).status == S.SUBMITTED
+    assert run(app, submit_claim, claim_id, now=IN_WINDOW).status == S.SUBMITTED
 
 
 def test_removing_a_receipt_unlinks_its_lines(setup):
     app = setup.app
     claim_id = draft_claim(app, setup.enrollment_id)
     receipt_id = attach(app, claim_id)
-    run(app, services.update_draft, claim_id, lines=[toll(receipt_id=receipt_id),
+    run(app, update_draft, claim_id, lines=[toll(receipt_id=receipt_id),
                                                      toll(receipt_id=receipt_id)],
         bank_account=VALID_ACCOUNT, comment="", now=IN_WINDOW)
-    run(app, services.remove_receipt, claim_id, receipt_id, now=IN_WINDOW)
+    run(app, remove_receipt, claim_id, receipt_id, now=IN_WINDOW)
     stored = claim_row(app, claim_id)
     assert stored.receipts == []
     assert all(line.receipt_missing for line in stored.lines)
@@ -452,11 +462,11 @@ def test_a_receipt_of_another_claim_cannot_be_linked(setup):
     foreign = attach(app, other)
     claim_id = draft_claim(app, setup.enrollment_id)
     with pytest.raises(InvalidInput) as exc:
-        run(app, services.update_draft, claim_id, lines=[toll(receipt_id=foreign)],
+        run(app, update_draft, claim_id, lines=[toll(receipt_id=foreign)],
             bank_account=VALID_ACCOUNT, comment="", now=IN_WINDOW)
     assert exc.value.code == "unknown_receipt"
     with pytest.raises(InvalidInput):
-        run(app, services.remove_receipt, claim_id, foreign, now=IN_WINDOW)
+        run(app, remove_receipt, claim_id, foreign, now=IN_WINDOW)
 
 
 def test_draft_refuses_bad_lines_and_bad_account_and_keeps_what_it_had(setup):
@@ -465,11 +475,11 @@ def test_draft_refuses_bad_lines_and_bad_account_and_keeps_what_it_had(setup):
     taxi = LegInput(travel_date=TRAVEL_DAY, from_place="Bergen", to_place="Flesland",
                     means=TravelMeans.TAXI, amount_paid_ore=45_000)
     with pytest.raises(LinesRefused) as exc:
-        run(app, services.update_draft, claim_id, lines=[car_leg(), taxi],
+        run(app, update_draft, claim_id, lines=[car_leg(), taxi],
             bank_account=VALID_ACCOUNT, comment="", now=IN_WINDOW)
     assert [(e.index, e.code) for e in exc.value.errors] == [(1, "taxi_reason_missing")]
     with pytest.raises(InvalidAccountNumber):
-        run(app, services.update_draft, claim_id, lines=[car_leg()],
+        run(app, update_draft, claim_id, lines=[car_leg()],
             bank_account="8601 11 17948", comment="", now=IN_WINDOW)
     stored = claim_row(app, claim_id)
     assert len(stored.lines) == 1
@@ -483,7 +493,7 @@ def test_submit_recomputes_with_the_rates_in_force(setup):
         rate = session.scalar(sa.select(Rate).where(Rate.kind == RateKind.CAR_KM,
                                                     Rate.valid_from == date(2026, 1, 1)))
         rate.amount_ore = 540  # an administrator corrected the rate
-    run(app, services.submit_claim, claim_id, now=IN_WINDOW)
+    run(app, submit_claim, claim_id, now=IN_WINDOW)
     stored = claim_row(app, claim_id)
     assert stored.total_ore == 54_000
     assert stored.lines[0].rate_ore == 540
@@ -500,15 +510,15 @@ def test_claims_are_taken_from_the_first_session_to_three_months_after_the_last(
     app = setup.app
     claim_id = draft_claim(app, setup.enrollment_id, now=oslo_noon(date(2025, 12, 1)))
     with pytest.raises(OutsideClaimWindow) as exc:
-        run(app, services.submit_claim, claim_id, now=oslo_noon(date(2026, 1, 4)))
+        run(app, submit_claim, claim_id, now=oslo_noon(date(2026, 1, 4)))
     assert exc.value.code == "window_not_open"
     assert (exc.value.opens, exc.value.closes) == (date(2026, 1, 5), date(2026, 4, 6))
     with pytest.raises(OutsideClaimWindow) as exc:
-        run(app, services.submit_claim, claim_id, now=oslo_noon(date(2026, 4, 7)))
+        run(app, submit_claim, claim_id, now=oslo_noon(date(2026, 4, 7)))
     assert exc.value.code == "window_closed"
     # 23:30 Oslo time on the last day is still inside (22:30 UTC).
     last_minute = datetime(2026, 4, 6, 21, 30, tzinfo=UTC)
-    assert run(app, services.submit_claim, claim_id, now=last_minute).status == S.SUBMITTED
+    assert run(app, submit_claim, claim_id, now=last_minute).status == S.SUBMITTED
 
 
 def test_the_deadline_is_configurable_and_ends_drafting_too(setup):
@@ -516,7 +526,7 @@ def test_the_deadline_is_configurable_and_ends_drafting_too(setup):
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, setup.enrollment_id)
         with pytest.raises(OutsideClaimWindow):
-            services.create_draft(session, enrollment, now=oslo_noon(date(2026, 2, 7)),
+            create_draft(session, enrollment, now=oslo_noon(date(2026, 2, 7)),
                                   deadline_months=1)
         assert claim_problem(enrollment, oslo_noon(date(2026, 2, 7)), 1) == (
             "window_closed")
@@ -535,10 +545,10 @@ def test_supervisors_are_not_refunded(setup, role, refunded):
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
         if refunded:
-            assert services.create_draft(session, enrollment, now=IN_WINDOW).id
+            assert create_draft(session, enrollment, now=IN_WINDOW).id
         else:
             with pytest.raises(NotEligible) as exc:
-                services.create_draft(session, enrollment, now=IN_WINDOW)
+                create_draft(session, enrollment, now=IN_WINDOW)
             assert exc.value.code == "role_not_refunded"
 
 
@@ -549,7 +559,7 @@ def test_offering_not_refund_eligible_gives_no_claim(setup):
     with session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
         with pytest.raises(NotEligible) as exc:
-            services.create_draft(session, enrollment, now=IN_WINDOW)
+            create_draft(session, enrollment, now=IN_WINDOW)
         assert exc.value.code == "offering_not_eligible"
         assert claim_problem(enrollment, IN_WINDOW) == "offering_not_eligible"
 
@@ -561,7 +571,7 @@ def test_only_confirmed_enrollments_claim(setup, status):
     enrollment_id = make_enrollment(app, setup.make_offering, status=status,
                                     email=f"{status.value}@example.no")
     with session_scope(engine_of(app)) as session, pytest.raises(NotEligible) as exc:
-        services.create_draft(session, session.get(Enrollment, enrollment_id), now=IN_WINDOW)
+        create_draft(session, session.get(Enrollment, enrollment_id), now=IN_WINDOW)
     assert exc.value.code == "not_confirmed"
 
 
@@ -571,7 +581,7 @@ def test_a_cancelled_enrollment_cannot_submit_its_draft(setup):
     with session_scope(engine_of(app)) as session:
         session.get(Enrollment, setup.enrollment_id).status = EnrollmentStatus.CANCELLED
     with pytest.raises(NotEligible):
-        run(app, services.submit_claim, claim_id, now=IN_WINDOW)
+        run(app, submit_claim, claim_id, now=IN_WINDOW)
 
 
 # --- duplicates --------------------------------------------------------------------------------
@@ -586,7 +596,7 @@ def test_same_person_claiming_the_same_date_twice_is_flagged(setup):
     with session_scope(engine_of(app)) as session:
         # A draft is the participant's own work: not shown as the other side of a warning.
         assert duplicate_warnings(session, [first])[first] == []
-    result = run(app, services.submit_claim, draft, now=IN_WINDOW)
+    result = run(app, submit_claim, draft, now=IN_WINDOW)
     assert [(w.kind, w.other_claim_id, w.travel_date) for w in result.warnings] == [
         ("same_date", first, TRAVEL_DAY)]
     with session_scope(engine_of(app)) as session:
@@ -605,12 +615,12 @@ def test_the_same_receipt_on_two_claims_is_flagged(setup):
     data = png()
     first = draft_claim(app, setup.enrollment_id, lines=[car_leg(day=date(2026, 1, 5))])
     attach(app, first, data, "a.png")
-    run(app, services.submit_claim, first, now=IN_WINDOW)
+    run(app, submit_claim, first, now=IN_WINDOW)
     second = draft_claim(app, make_enrollment(app, setup.make_offering, email="d@example.no"),
                          lines=[car_leg(day=date(2026, 1, 6))])
     attach(app, second, data, "b.png")
     attach(app, second, real_pdf(), "other.pdf")
-    result = run(app, services.submit_claim, second, now=IN_WINDOW)
+    result = run(app, submit_claim, second, now=IN_WINDOW)
     assert [(w.kind, w.other_claim_id) for w in result.warnings] == [("same_receipt", first)]
     # Compared by the file as uploaded: the stored bytes are the re-written file.
     assert result.warnings[0].sha256 == claim_row(app, first).receipts[0].original_sha256

@@ -23,14 +23,13 @@ from reportlab.pdfgen import canvas
 from core.db import session_scope
 from core.sandbox import Limits
 from core.sanitize import active_content
-from refunds import services
-from refunds.messages import RECEIPT_MESSAGES
+from refunds.errors import MESSAGES, ReceiptRefused
 from refunds.models import Receipt
 from refunds.queries import receipt_select
+from refunds.services.receipts import attach_receipt
 from refunds.uploads import (
     MAX_NAME_LENGTH,
     MAX_RECEIPT_BYTES,
-    ReceiptRefused,
     check_receipt,
     read_limited,
     read_receipt,
@@ -445,7 +444,7 @@ def test_hostile_file_is_cleaned_or_refused_with_its_code_within_the_limit(name)
         with pytest.raises(ReceiptRefused) as exc:
             read_receipt(io.BytesIO(data), "kvittering.pdf")
         assert exc.value.code == expected
-        assert exc.value.code in RECEIPT_MESSAGES
+        assert exc.value.code in MESSAGES
     assert time.monotonic() - started < Limits().wall_seconds
 
 
@@ -588,7 +587,7 @@ def test_a_valid_receipt_is_stored_cleaned_with_the_originals_hash(app, claim_id
     data = builder()
     checked = read_receipt(io.BytesIO(data), "C:\\Users\\kari\\kvittering")
     with session_scope(engine_of(app)) as session:
-        receipt_id = services.attach_receipt(session, claim_id, checked, now=IN_WINDOW).id
+        receipt_id = attach_receipt(session, claim_id, checked, now=IN_WINDOW).id
     with session_scope(engine_of(app)) as session:
         stored = session.scalar(receipt_select(receipt_id))
         assert stored.data == checked.data

@@ -120,7 +120,7 @@ def test_login_with_the_right_password_opens_the_staff_pages(app, client, make_s
     assert user_row(app, "kari@sfvl.no")["last_login_at"] is None  # not in until the code
     second = client.post("/staff/login/code", data={"code": totp_code(app, "kari@sfvl.no")})
     assert second.status_code == 302
-    assert second.headers["Location"] == app.config["STAFF_HOME"]
+    assert second.headers["Location"] == "/staff/"  # the staff home enrollment registered
     audit_page = client.get("/staff/audit", headers=EN)
     assert audit_page.status_code == 200
     assert "Kari Nordmann" in page(audit_page)
@@ -136,7 +136,38 @@ def test_login_goes_back_to_the_page_asked_for_but_never_off_site(app, client, m
     outside = staff_login(app, client, query_string={"next": "https://evil.example/"})
 
     assert inside.headers["Location"] == "/staff/audit"
-    assert outside.headers["Location"] == app.config["STAFF_HOME"]
+    assert outside.headers["Location"] == "/staff/"
+
+
+def test_without_plugins_staff_land_on_their_own_sessions_page(app_config, app, make_staff):
+    """No plugin registers a staff home with ``PLUGINS = []``, so signing in ends on a page core
+    always has (enrollment's ``/staff/`` is not there)."""
+    make_staff()
+    bare = create_app({**app_config, "PLUGINS": []})
+    try:
+        client = bare.test_client()
+        landed = staff_login(bare, client, headers=EN)
+        assert landed.headers["Location"] == "/staff/my-sessions"
+        home = client.get(landed.headers["Location"], headers=EN)
+        assert home.status_code == 200
+        assert "My sessions" in page(home)
+        assert "Kari Nordmann" in page(home)
+        assert client.get("/staff/", headers=EN).status_code == 404
+        assert user_row(bare, "kari@sfvl.no")["last_login_at"] is not None
+    finally:
+        bare.extensions["kp_engine"].dispose()
+
+
+def test_a_configured_staff_home_wins_over_the_registered_one(app_config, app, make_staff):
+    make_staff()
+    configured = create_app({**app_config, "STAFF_HOME": "/staff/audit"})
+    try:
+        client = configured.test_client()
+        landed = staff_login(configured, client, headers=EN)
+        assert landed.headers["Location"] == "/staff/audit"
+        assert client.get("/staff/audit", headers=EN).status_code == 200
+    finally:
+        configured.extensions["kp_engine"].dispose()
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(app, client, make_staff):

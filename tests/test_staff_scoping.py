@@ -38,10 +38,11 @@ from enrollment.models import (
     Role,
 )
 from enrollment.services import enrollments, links
-from refunds import services as refund_services
-from refunds.calc import LegInput
 from refunds.cli import load_rate_schemes
+from refunds.lines import LegInput
 from refunds.models import Rate, RateKind, RateScheme, TravelMeans
+from refunds.services.claims import create_draft, submit_claim, update_draft
+from refunds.services.receipts import attach_receipt
 from refunds.uploads import read_receipt
 from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.test_refunds_uploads import png
@@ -167,13 +168,13 @@ def _vestland_claim(app, enrollment_id: int) -> dict[str, int]:
         load_rate_schemes(session)
         enrollment = session.get(Enrollment, enrollment_id)
         first_day = enrollment.offering.sessions[0].starts_at
-        claim = refund_services.create_draft(session, enrollment, now=first_day)
-        receipt = refund_services.attach_receipt(session, claim.id, checked, now=first_day)
+        claim = create_draft(session, enrollment, now=first_day)
+        receipt = attach_receipt(session, claim.id, checked, now=first_day)
         leg = LegInput(travel_date=first_day.date(), from_place="Zqx", to_place="Bergen",
                        means=TravelMeans.FLIGHT, amount_paid_ore=150_000, receipt_id=receipt.id)
-        refund_services.update_draft(session, claim.id, lines=[leg], comment="Zqx comment",
+        update_draft(session, claim.id, lines=[leg], comment="Zqx comment",
                                      bank_account="86011117947", now=first_day)
-        refund_services.submit_claim(session, claim.id, now=first_day)
+        submit_claim(session, claim.id, now=first_day)
         return {"claim_id": claim.id, "receipt_id": receipt.id}
 
 

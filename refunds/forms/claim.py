@@ -1,17 +1,14 @@
-"""Forms of the refunds plugin: the participant's claim with its legs and costs, receipt uploads,
-and the caseworker's decisions.
+"""The participant's forms: the claim with its legs, costs, meal allowances and nights, receipt
+uploads, and the confirm button.
 
-Amounts are typed in kroner the way people write them (``1 653,60``, ``1653.60``, ``kr 45``)
-and become integer øre through ``Decimal``; kilometres may carry one decimal (``312,5``). The
-legs and costs are ``FieldList`` rows, so "Add another leg" is a plain submit button that posts
-the form back with one more row; a row left empty, or ticked for removal, is not a line.
+The legs and costs are ``FieldList`` rows, so "Add another leg" is a plain submit button that
+posts the form back with one more row; a row left empty, or ticked for removal, is not a line.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
@@ -20,117 +17,25 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
-    HiddenField,
-    RadioField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
 from core.forms import AppForm
 from enrollment.forms import no_control_characters, strip
-from refunds.bank import InvalidAccountNumber, validate_account
-from refunds.calc import (
-    MAX_PASSENGERS,
-    MAX_TEXT,
-    AllowanceInput,
-    CostInput,
-    LegInput,
-    NightInput,
-)
-from refunds.messages import ACCOUNT_MESSAGES
+from refunds.bank import validate_account
+from refunds.calc import MAX_PASSENGERS, MAX_TEXT
+from refunds.errors import InvalidAccountNumber, message
+from refunds.forms.fields import parse_date, parse_km, parse_kroner, text_field
+from refunds.lines import AllowanceInput, CostInput, LegInput, NightInput
 from refunds.models import COST_KINDS, LineKind, TravelMeans
 
 MAX_LEGS = 30
 MAX_COSTS = 20
 MAX_ALLOWANCES = 14
-MAX_KRONER_DIGITS = 9
-
-_SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_CURRENCY = re.compile(r"^(?:kr\.?|nok)|(?:kr\.?|nok|,-|\.-)$")
-
-
-# --- parsing -----------------------------------------------------------------------------------
-
-
-def parse_kroner(text: str) -> int:
-    """An amount in kroner as typed (``1 653,60``, ``1.653,60``, ``1653.60``, ``kr 45``), in
-    øre. Raises ``ValueError`` for anything else, including a lone dot before three digits
-    (``12.500``), which could be either twelve and a half or twelve thousand five hundred."""
-    compact = _CURRENCY.sub("", _SPACES.sub("", text or "").lower())
-    if "," in compact and "." in compact:
-        decimal_sign = "," if compact.rfind(",") > compact.rfind(".") else "."
-        compact = compact.replace("." if decimal_sign == "," else ",", "")
-    elif "," in compact:
-        decimal_sign = ","
-    elif compact.count(".") == 1 and len(compact.partition(".")[2]) <= 2:
-        decimal_sign = "."
-    elif "." in compact:
-        raise ValueError("ambiguous dot")
-    else:
-        decimal_sign = ","
-    whole, _sign, decimals = compact.partition(decimal_sign)
-    if decimal_sign in decimals:
-        raise ValueError("two decimal signs")
-    if not (whole or decimals) or not (whole + decimals).isascii():
-        raise ValueError("no amount")
-    if (whole and not whole.isdigit()) or (decimals and not decimals.isdigit()):
-        raise ValueError("not digits")
-    if len(decimals) > 2 or len(whole) > MAX_KRONER_DIGITS:
-        raise ValueError("out of range")
-    return int(Decimal(f"{whole or 0}.{decimals or 0}") * 100)
-
-
-def kroner_text(ore: int | None, locale: str) -> str:
-    """Øre as a form value in kroner, with the locale's decimal sign: ``1653,60``."""
-    if ore is None:
-        return ""
-    sign = "." if locale == "en" else ","
-    return f"{ore // 100}{sign}{ore % 100:02d}"
-
-
-def parse_km(text: str) -> Decimal:
-    """Kilometres as typed (``312``, ``312,5``); ``ValueError`` when it is not a number."""
-    compact = _SPACES.sub("", text or "").replace(",", ".")
-    if not compact or not compact.isascii() or len(compact) > 10:
-        raise ValueError("no number")
-    try:
-        value = Decimal(compact)
-    except InvalidOperation as exc:
-        raise ValueError("no number") from exc
-    if not value.is_finite():
-        raise ValueError("no number")
-    return value
-
-
-def km_text(km: Decimal | None, locale: str) -> str:
-    """Kilometres as a form value: ``312`` or ``312,5``."""
-    if km is None:
-        return ""
-    text = format(Decimal(km).normalize(), "f")
-    return text if locale == "en" else text.replace(".", ",")
-
-
-def _parse_date(field) -> date:
-    try:
-        return date.fromisoformat(field.data)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(_l("Enter a valid date, like 2026-03-05.")) from exc
-
-
-def _text_field(label, max_length: int = 200, **kwargs) -> StringField:
-    return StringField(
-        label, filters=[strip],
-        validators=[Optional(),
-                    Length(max=max_length, message=_l("At most %(max)d characters.")),
-                    no_control_characters],
-        **kwargs,
-    )
-
-
-# --- the participant's claim -------------------------------------------------------------------
 
 
 class _LineRow(Form):
@@ -158,7 +63,7 @@ class _LineRow(Form):
         """A date is required on every line."""
         if not field.data:
             raise ValidationError(_l("Enter the date."))
-        _parse_date(field)
+        parse_date(field)
 
     def validate_amount(self, field):
         """An amount, when given, must be kroner and øre."""
@@ -187,8 +92,8 @@ class LegForm(_LineRow):
 
     TEXT_FIELDS = ("travel_date", "from_place", "to_place", "km", "amount", "taxi_reason")
 
-    from_place = _text_field(_l("From"))
-    to_place = _text_field(_l("To"))
+    from_place = text_field(_l("From"))
+    to_place = text_field(_l("To"))
     means = SelectField(_l("Means of travel"),
                         choices=[(m.value, m.title) for m in TravelMeans],
                         default=TravelMeans.OWN_CAR.value)
@@ -196,7 +101,7 @@ class LegForm(_LineRow):
                      render_kw={"inputmode": "decimal", "autocomplete": "off"})
     passengers = StringField(_l("Passengers"), filters=[strip], default="0",
                              render_kw={"inputmode": "numeric", "autocomplete": "off"})
-    taxi_reason = _text_field(_l("Why a taxi was needed"), MAX_TEXT)
+    taxi_reason = text_field(_l("Why a taxi was needed"), MAX_TEXT)
     best_class = BooleanField(_l("Best class (train or boat)"))
     remove = BooleanField(_l("Remove this leg"))
 
@@ -250,7 +155,7 @@ class CostForm(_LineRow):
 
     kind = SelectField(_l("Kind of cost"), choices=[(k.value, k.title) for k in COST_KINDS],
                        default=LineKind.TOLL.value)
-    description = _text_field(_l("Description (optional)"), MAX_TEXT)
+    description = text_field(_l("Description (optional)"), MAX_TEXT)
     remove = BooleanField(_l("Remove this cost"))
 
     def to_input(self) -> CostInput:
@@ -284,7 +189,7 @@ class AllowanceForm(_LineRow):
     breakfast_provided = BooleanField(_l("Breakfast was provided"))
     lunch_provided = BooleanField(_l("Lunch was provided"))
     dinner_provided = BooleanField(_l("Dinner was provided"))
-    description = _text_field(_l("Description (optional)"), MAX_TEXT)
+    description = text_field(_l("Description (optional)"), MAX_TEXT)
     remove = BooleanField(_l("Remove this allowance"))
 
     def needs_amount(self) -> bool:
@@ -320,7 +225,7 @@ class NightForm(_LineRow):
 
     travel_date = StringField(_l("Night beginning on"), filters=[strip],
                               render_kw={"type": "date"})
-    description = _text_field(_l("Where you stayed (optional)"), MAX_TEXT)
+    description = text_field(_l("Where you stayed (optional)"), MAX_TEXT)
     remove = BooleanField(_l("Remove this night"))
 
     def needs_amount(self) -> bool:
@@ -366,7 +271,7 @@ class ClaimForm(AppForm):
         try:
             validate_account(field.data)
         except InvalidAccountNumber as exc:
-            raise ValidationError(ACCOUNT_MESSAGES[exc.code]) from exc
+            raise ValidationError(message(exc.code)) from exc
 
     def set_receipt_choices(self, choices: list[tuple[str, str]]) -> None:
         """Offer the claim's receipts on every row."""
@@ -416,119 +321,3 @@ class UploadForm(AppForm):
         """At least one file."""
         if not self.chosen_files():
             raise ValidationError(_l("Choose a file to upload."))
-
-
-# --- the caseworker's decisions ----------------------------------------------------------------
-
-
-class QueueFilterForm(Form):
-    """The queue's filters, read from the query string."""
-
-    status = SelectField(_l("Status"), validate_choice=False)
-    offering = SelectField(_l("Course"), validate_choice=False)
-    cohort = SelectField(_l("Cohort"), validate_choice=False)
-
-    def validate_status(self, field):
-        """One of the listed statuses."""
-        if field.data and field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Unknown status."))
-
-    def validate_offering(self, field):
-        """One of the listed courses."""
-        if field.data and field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Unknown course."))
-
-    def validate_cohort(self, field):
-        """One of the listed cohorts."""
-        if field.data and field.data not in {value for value, _label in field.choices}:
-            raise ValidationError(_l("Unknown cohort."))
-
-
-class AdjustmentForm(Form):
-    """A caseworker's new amount for one line, with the reason."""
-
-    line_id = HiddenField()
-    amount = StringField(_l("Approved amount (kr)"), filters=[strip],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    note = _text_field(_l("Why the amount is changed"), 500)
-
-    def validate_amount(self, field):
-        """Kroner and øre, when given."""
-        if field.data:
-            try:
-                parse_kroner(field.data)
-            except ValueError as exc:
-                raise ValidationError(
-                    _l("Write the amount in kroner, like 1 234,50.")) from exc
-
-    def validate_note(self, field):
-        """A changed amount needs a reason."""
-        if self.amount.data and not field.data:
-            raise ValidationError(_l("Say why the amount is changed."))
-
-
-class ApproveForm(AppForm):
-    """Approve in full, or with new amounts for some lines."""
-
-    lines = FieldList(FormField(AdjustmentForm), max_entries=MAX_LEGS + MAX_COSTS + 10)
-    # Required by the service when the claim has legs by own car.
-    own_car_approved = RadioField(
-        _l("Did the office approve the use of own car?"),
-        choices=[("yes", _l("Yes")), ("no", _l("No"))], validate_choice=False,
-    )
-    staff_note = _text_field(_l("Internal note (not sent to the participant)"), 2000)
-
-
-    # Set by the view: the claim has legs by own car, so the answer is required.
-    requires_own_car = False
-
-    def validate_own_car_approved(self, field):
-        """Yes or no; required when the claim has legs by own car."""
-        if field.data in ("yes", "no"):
-            return
-        if field.data not in (None, "", "None") or self.requires_own_car:
-            raise ValidationError(_l("Record whether the office approved the use of own car."))
-
-    def own_car_answer(self) -> bool | None:
-        """The recorded yes or no, None when not answered."""
-        return {"yes": True, "no": False}.get(self.own_car_approved.data)
-
-
-class RejectForm(AppForm):
-    """Reject a claim; the participant reads the reason."""
-
-    reason = TextAreaField(
-        _l("Reason (sent to the participant)"), filters=[strip],
-        validators=[DataRequired(message=_l("Write why the claim is rejected.")),
-                    Length(max=2000, message=_l("At most 2,000 characters.")),
-                    no_control_characters],
-    )
-
-
-class ReturnForm(AppForm):
-    """Send a claim back for changes; the participant reads what to change."""
-
-    reason = TextAreaField(
-        _l("What should the participant change?"), filters=[strip],
-        validators=[DataRequired(message=_l("Write what the participant should change.")),
-                    Length(max=2000, message=_l("At most 2,000 characters.")),
-                    no_control_characters],
-    )
-
-
-class PaidForm(AppForm):
-    """The date a claim (or several) was paid."""
-
-    payment_date = StringField(_l("Payment date"), filters=[strip],
-                               render_kw={"type": "date"})
-
-    def validate_payment_date(self, field):
-        """A date is required."""
-        if not field.data:
-            raise ValidationError(_l("Enter the payment date."))
-        _parse_date(field)
-
-    @property
-    def day(self) -> date:
-        """The payment date (call after ``validate``)."""
-        return date.fromisoformat(self.payment_date.data)

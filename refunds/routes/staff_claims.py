@@ -1,9 +1,10 @@
 """Staff pages for travel claims: the queue, a claim with its receipts, the decisions (approve,
-with adjustments; reject; return for changes), marking claims paid, and the payment exports.
+with adjustments; reject; return for changes) and marking claims paid. The payment exports are
+in ``routes.staff_exports``.
 
 Every object is loaded through ``county_scope``/``scoped_or_404`` on the offering's county, so
 county staff reach only their own county's claims (others answer 404). The domain work is in
-``refunds.services``; each status change e-mails the participant (``notifications``) in the
+``refunds.services.decisions``; each status change e-mails the participant (``refunds.mail``) in the
 same transaction, and the services write the audit event.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -21,21 +22,21 @@ from sqlalchemy.orm import joinedload
 
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
-from core.i18n import current_locale, format_short_day, to_local
+from core.i18n import format_short_day, to_local
+from core.routes import Routes
 from enrollment.models import CourseOffering, CourseSession, Enrollment
 from enrollment.services.cohorts import cohort_code, cohort_short, parse_cohort
-from refunds import exports, notifications, services
-from refunds.errors import DOMAIN_ERRORS
-from refunds.forms import (
+from refunds import mail
+from refunds.errors import DOMAIN_ERRORS, error_status, message
+from refunds.forms.decisions import (
     ApproveForm,
     PaidForm,
     QueueFilterForm,
     RejectForm,
     ReturnForm,
-    parse_kroner,
 )
+from refunds.forms.fields import parse_kroner
 from refunds.journey import journey_window, unattended_line_counts
-from refunds.messages import claim_message, error_status
 from refunds.models import AWAITING_DECISION, Claim, ClaimStatus, Receipt
 from refunds.queries import (
     QUEUE_PAGE_SIZE,
@@ -48,10 +49,13 @@ from refunds.queries import (
     queue_page_select,
     receipt_select,
 )
-from refunds.rates import unconfirmed_rate_ids
-from refunds.receipt_views import receipt_response
-from refunds.services import TRANSITIONS, Adjustment
-from refunds.views import bp
+from refunds.routes.receipts import receipt_response
+from refunds.services import decisions
+from refunds.services.decisions import Adjustment
+from refunds.services.rates import unconfirmed_rate_ids
+from refunds.services.status import TRANSITIONS
+
+routes = Routes()
 
 S = ClaimStatus
 # Status filter value -> the statuses it shows; "" is the default: waiting for a decision.
@@ -66,14 +70,15 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _today() -> date:
+def today() -> date:
+    """Today in Oslo."""
     return to_local(utcnow()).date()
 
 
 # --- the queue ---------------------------------------------------------------------------------
 
 
-def _claimed_offerings(session) -> list[tuple[CourseOffering, datetime | None]]:
+def claimed_offerings(session) -> list[tuple[CourseOffering, datetime | None]]:
     """The offerings of the user's counties that have claims sent in (for the filters), each
     with its first day."""
     claimed = (sa.select(Enrollment.offering_id)
@@ -89,7 +94,8 @@ def _claimed_offerings(session) -> list[tuple[CourseOffering, datetime | None]]:
     ).all())
 
 
-def _filter_form(offerings: list[tuple[CourseOffering, datetime | None]]) -> QueueFilterForm:
+def filter_form(offerings: list[tuple[CourseOffering, datetime | None]]) -> QueueFilterForm:
+    """The queue's filters, read from the query string, with the choices ``offerings`` give."""
     form = QueueFilterForm(request.args)
     form.status.choices = [("", _("Waiting for a decision"))] + [
         (s.value, s.title) for s in S if s != S.DRAFT] + [("all", _("All"))]
@@ -102,7 +108,7 @@ def _filter_form(offerings: list[tuple[CourseOffering, datetime | None]]) -> Que
     return form
 
 
-def _filters(form: QueueFilterForm) -> dict:
+def queue_filters(form: QueueFilterForm) -> dict:
     """The queue's filters as ``queue_select``/``approved_claims_select`` take them."""
     return dict(offering_id=int(form.offering.data) if form.offering.data else None,
                 cohort=parse_cohort(form.cohort.data) if form.cohort.data else None)
@@ -116,23 +122,23 @@ def _page_number() -> int | None:
 
 def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
     session = get_session()
-    form = _filter_form(_claimed_offerings(session))
+    form = filter_form(claimed_offerings(session))
     number = _page_number()
     if not form.validate() or number is None:
         return render_template("refunds/staff/queue.html", form=form, page=None, claims=[],
                                warnings={}, paid_form=paid_form or PaidForm(formdata=None)), 400
-    filters = dict(statuses=STATUS_FILTERS[form.status.data or ""], **_filters(form))
+    chosen = dict(statuses=STATUS_FILTERS[form.status.data or ""], **queue_filters(form))
     scope = county_scope(CourseOffering.county_id)
     size = current_app.config.get("REFUNDS_QUEUE_PAGE_SIZE", QUEUE_PAGE_SIZE)
-    total = session.scalar(queue_count_select(**filters).where(scope)) or 0
+    total = session.scalar(queue_count_select(**chosen).where(scope)) or 0
     claims = list(session.scalars(queue_page_select(
-        queue_ids_select(**filters).where(scope).limit(size).offset((number - 1) * size)
+        queue_ids_select(**chosen).where(scope).limit(size).offset((number - 1) * size)
     )))
     page = QueuePage(claims, number, size, total)
     if number > page.pages:
         abort(404)
     if paid_form is None:
-        paid_form = PaidForm(formdata=None, payment_date=_today().isoformat())
+        paid_form = PaidForm(formdata=None, payment_date=today().isoformat())
     return render_template(
         "refunds/staff/queue.html", form=form, page=page, claims=claims, paid_form=paid_form,
         warnings=duplicate_warnings(session, [c.id for c in claims]), **_row_labels(claims),
@@ -158,7 +164,7 @@ def _row_labels(claims: list[Claim]) -> dict:
     )
 
 
-@bp.get("/staff/refunds/")
+@routes.get("/staff/refunds/")
 @staff_required
 def show_queue():
     """Claims waiting for a decision, oldest first, 50 to a page; filters by status, course
@@ -166,7 +172,7 @@ def show_queue():
     return _queue_page()
 
 
-@bp.post("/staff/refunds/paid")
+@routes.post("/staff/refunds/paid")
 @staff_required
 def mark_claims_paid():
     """Mark the approved claims ticked in the queue paid, with one payment date."""
@@ -182,14 +188,14 @@ def mark_claims_paid():
     if found != set(ids):
         abort(404)
     try:
-        results = services.mark_paid(session, ids, actor=_actor(), payment_date=form.day,
+        results = decisions.mark_paid(session, ids, actor=_actor(), payment_date=form.day,
                                      now=utcnow())
     except DOMAIN_ERRORS as exc:
         session.rollback()
-        flash(claim_message(exc.code), "error")
+        flash(message(exc.code), "error")
         return _queue_page(form, error_status(exc))
     for result in results:
-        notifications.notify_status(session, result.claim)
+        mail.notify_status(session, result.claim)
     session.commit()
     flash(ngettext("%(num)d claim marked paid.", "%(num)d claims marked paid.", len(results)),
           "success")
@@ -224,14 +230,14 @@ def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_for
         reject_form=reject_form or RejectForm(formdata=None, prefix="reject"),
         return_form=return_form or ReturnForm(formdata=None, prefix="return"),
         paid_form=paid_form or PaidForm(formdata=None, prefix="paid",
-                                        payment_date=_today().isoformat()),
+                                        payment_date=today().isoformat()),
         can_decide=S.APPROVED in TRANSITIONS[claim.status],
         can_pay=S.PAID in TRANSITIONS[claim.status],
         problems=list(problems),
     ), status
 
 
-@bp.get("/staff/refunds/claims/<int:claim_id>")
+@routes.get("/staff/refunds/claims/<int:claim_id>")
 @staff_required
 def show_staff_claim(claim_id: int):
     """A claim with its lines, how each was computed, its receipts and the decisions."""
@@ -241,7 +247,7 @@ def show_staff_claim(claim_id: int):
 def _decided(claim: Claim, result, message: str):
     """Mail the participant, commit, and go back to the claim."""
     session = get_session()
-    notifications.notify_status(session, result.claim)
+    mail.notify_status(session, result.claim)
     session.commit()
     flash(message, "success")
     return redirect(url_for("refunds.show_staff_claim", claim_id=claim.id))
@@ -254,7 +260,7 @@ def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
             if entry.form.amount.data and (entry.form.line_id.data or "").isdecimal()}
 
 
-@bp.post("/staff/refunds/claims/<int:claim_id>/approve")
+@routes.post("/staff/refunds/claims/<int:claim_id>/approve")
 @staff_required
 def approve_claim(claim_id: int):
     """Approve in full, or with new amounts (each with a note) for some lines; with legs by
@@ -262,39 +268,39 @@ def approve_claim(claim_id: int):
     form = ApproveForm()
     form.requires_own_car = _scoped_claim(claim_id).has_own_car_legs
     return _decide(claim_id, form, "approve_form",
-                   lambda session, claim, form: services.approve_claim(
+                   lambda session, claim, form: decisions.approve_claim(
                        session, claim.id, actor=_actor(), now=utcnow(),
                        adjustments=_adjustments(form), staff_note=form.staff_note.data or "",
                        own_car_approved=form.own_car_answer()),
                    _l("Claim %(ref)s is approved."))
 
 
-@bp.post("/staff/refunds/claims/<int:claim_id>/reject")
+@routes.post("/staff/refunds/claims/<int:claim_id>/reject")
 @staff_required
 def reject_claim(claim_id: int):
     """Reject a claim, with the reason the participant reads."""
     return _decide(claim_id, RejectForm(prefix="reject"), "reject_form",
-                   lambda session, claim, form: services.reject_claim(
+                   lambda session, claim, form: decisions.reject_claim(
                        session, claim.id, form.reason.data, actor=_actor(), now=utcnow()),
                    _l("Claim %(ref)s is rejected."))
 
 
-@bp.post("/staff/refunds/claims/<int:claim_id>/return")
+@routes.post("/staff/refunds/claims/<int:claim_id>/return")
 @staff_required
 def return_claim(claim_id: int):
     """Send a claim back to the participant for changes."""
     return _decide(claim_id, ReturnForm(prefix="return"), "return_form",
-                   lambda session, claim, form: services.return_claim(
+                   lambda session, claim, form: decisions.return_claim(
                        session, claim.id, form.reason.data, actor=_actor(), now=utcnow()),
                    _l("Claim %(ref)s is returned for changes."))
 
 
-@bp.post("/staff/refunds/claims/<int:claim_id>/paid")
+@routes.post("/staff/refunds/claims/<int:claim_id>/paid")
 @staff_required
 def mark_claim_paid(claim_id: int):
     """Mark one approved claim paid on a date."""
     return _decide(claim_id, PaidForm(prefix="paid"), "paid_form",
-                   lambda session, claim, form: services.mark_paid(
+                   lambda session, claim, form: decisions.mark_paid(
                        session, [claim.id], actor=_actor(), payment_date=form.day,
                        now=utcnow())[0],
                    _l("Claim %(ref)s is marked paid."))
@@ -312,11 +318,11 @@ def _decide(claim_id: int, form, form_name: str, decide, done):
     except DOMAIN_ERRORS as exc:
         session.rollback()
         return _claim_page(_scoped_claim(claim_id), **{form_name: form},
-                           problems=[claim_message(exc.code)], status=error_status(exc))
+                           problems=[message(exc.code)], status=error_status(exc))
     return _decided(claim, result, done % {"ref": claim.reference})
 
 
-@bp.get("/staff/refunds/receipts/<int:receipt_id>")
+@routes.get("/staff/refunds/receipts/<int:receipt_id>")
 @staff_required
 def show_staff_receipt(receipt_id: int):
     """A receipt of a claim the user may open (``_scoped_claim``'s rule: the county's, sent in):
@@ -324,74 +330,3 @@ def show_staff_receipt(receipt_id: int):
     receipt: Receipt = scoped_or_404(receipt_select(receipt_id).where(STAFF_VISIBLE),
                                      CourseOffering.county_id)
     return receipt_response(receipt, inline=request.args.get("inline") == "1")
-
-
-# --- exports -----------------------------------------------------------------------------------
-
-_TOTAL = _l("Total")
-
-
-def _export_rows() -> list[exports.ExportRow] | None:
-    """The approved claims the filters select, as export rows; None for bad filters."""
-    session = get_session()
-    form = _filter_form(_claimed_offerings(session))
-    if not form.validate():
-        return None
-    claims = session.scalars(
-        exports.approved_claims_select(**_filters(form))
-        .where(county_scope(CourseOffering.county_id))
-    )
-    return exports.export_rows(claims, current_locale())
-
-
-def _download(body: bytes, mimetype: str, extension: str) -> Response:
-    name = f"travel-claims-{_today().isoformat()}.{extension}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-@bp.get("/staff/refunds/export.csv")
-@staff_required
-def export_claims_csv():
-    """Approved claims as CSV for the finance system."""
-    rows = _export_rows()
-    if rows is None:
-        abort(400)
-    return _download(exports.to_csv(rows, headers=[str(h) for h in exports.HEADERS]),
-                     "text/csv", "csv")
-
-
-@bp.get("/staff/refunds/export.xlsx")
-@staff_required
-def export_claims_xlsx():
-    """Approved claims as an Excel workbook, with a total."""
-    rows = _export_rows()
-    if rows is None:
-        abort(400)
-    body = exports.to_xlsx(rows, headers=[str(h) for h in exports.HEADERS],
-                           total_label=str(_TOTAL))
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "xlsx")
-
-
-@bp.get("/staff/refunds/export.xml")
-@staff_required
-def export_claims_pain001():
-    """Approved claims as an ISO 20022 pain.001 credit-transfer file, when the paying account
-    is configured (``REFUNDS_DEBTOR_NAME``, ``REFUNDS_DEBTOR_ACCOUNT``)."""
-    config = current_app.config
-    if not (config.get("REFUNDS_DEBTOR_NAME") and config.get("REFUNDS_DEBTOR_ACCOUNT")):
-        flash(_("The payment file needs the paying account in the configuration."), "error")
-        return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
-    rows = _export_rows()
-    if rows is None:
-        abort(400)
-    if not rows:
-        flash(_("There are no approved claims to pay."), "error")
-        return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
-    debtor = exports.Debtor(config["REFUNDS_DEBTOR_NAME"], config["REFUNDS_DEBTOR_ACCOUNT"],
-                            config.get("REFUNDS_DEBTOR_BIC") or None)
-    now = utcnow()
-    body = exports.to_pain001(rows, debtor, message_id=f"KP-{now:%Y%m%d%H%M%S}",
-                              execution_date=_today(), created=now)
-    return _download(body, "application/xml", "xml")

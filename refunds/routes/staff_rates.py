@@ -16,9 +16,11 @@ from flask_login import current_user
 from core.auth import staff_required
 from core.db import get_session, utcnow
 from core.i18n import current_locale, to_local
+from core.routes import Routes
 from refunds.calc import format_share
-from refunds.rates import rates_by_kind, visible_schemes
-from refunds.views import bp
+from refunds.services.rates import rates_by_kind, visible_schemes
+
+routes = Routes()
 
 
 def source_link(url: str) -> tuple[str, str] | None:
@@ -30,7 +32,7 @@ def source_link(url: str) -> tuple[str, str] | None:
     return url, parts.hostname.removeprefix("www.")
 
 
-@bp.get("/staff/refunds/rates")
+@routes.get("/staff/refunds/rates")
 @staff_required
 def list_rates():
     """The rate schemes the user works with, their rates by kind, the rate in force marked."""

@@ -1,6 +1,6 @@
 """Receipts of a claim: the participant uploads several at once (each checked and re-written
 clean in the sandbox, outside any transaction; any refusal storing none), downloads and removes
-them; staff see them through ``staff_views``.
+them; staff see them through ``routes.staff_claims``.
 
 A receipt is always served with the type sniffed when it was stored, never sniffed again by the
 browser, as a download (inline only for images the staff page shows), and sandboxed if opened.
@@ -16,32 +16,33 @@ from flask_babel import ngettext
 
 from core.db import end_transaction, get_session, utcnow
 from core.limits import config_limit, limiter, view_args_key
+from core.routes import Routes
 from core.sandbox import Limits
 from core.web import no_store
-from refunds.errors import DOMAIN_ERRORS
-from refunds.forms import ConfirmForm, UploadForm
-from refunds.messages import RECEIPT_MESSAGES, claim_message, error_status
+from refunds.errors import DOMAIN_ERRORS, error_status, message
+from refunds.forms.claim import ConfirmForm, UploadForm
 from refunds.models import Claim, Receipt
 from refunds.queries import receipt_select
-from refunds.services import EDITABLE, attach_receipt, remove_receipt
-from refunds.uploads import (
-    CONTENT_TYPES,
-    JPEG,
-    PDF,
-    PNG,
-    ReceiptRefused,
-    read_receipt,
-    safe_display_name,
-)
-from refunds.views import (
+from refunds.routes.claim_page import (
     add_error,
-    bp,
     claim_or_404,
     claim_page,
     csrf_failed,
     enrollment_or_404,
     line_choices,
 )
+from refunds.services.receipts import attach_receipt, remove_receipt
+from refunds.services.status import EDITABLE
+from refunds.uploads import (
+    CONTENT_TYPES,
+    JPEG,
+    PDF,
+    PNG,
+    read_receipt,
+    safe_display_name,
+)
+
+routes = Routes()
 
 _EXTENSIONS = {PDF: "pdf", JPEG: "jpg", PNG: "png"}
 
@@ -66,7 +67,7 @@ def receipt_response(receipt: Receipt, *, inline: bool = False) -> Response:
 # --- the participant's receipts -------------------------------------------------------------------
 
 
-@bp.post("/manage/<token>/claims/<int:claim_id>/receipts")
+@routes.post("/manage/<token>/claims/<int:claim_id>/receipts")
 @limiter.limit(config_limit("RECEIPT_UPLOAD_RATE_LIMIT"), key_func=view_args_key)
 @limiter.limit(config_limit("RECEIPT_UPLOAD_IP_RATE_LIMIT"))
 def upload_receipts(token: str, claim_id: int):
@@ -85,7 +86,7 @@ def upload_receipts(token: str, claim_id: int):
     if claim.status not in EDITABLE:
         if csrf_failed(form):
             abort(400)
-        return claim_page(enrollment, token, claim, problems=[claim_message("locked")],
+        return claim_page(enrollment, token, claim, problems=[message("locked")],
                            status=409)
     files = form.chosen_files()
     if valid and len(files) > current_app.config["REFUNDS_UPLOAD_MAX_FILES"]:
@@ -112,10 +113,7 @@ def upload_receipts(token: str, claim_id: int):
             attach_receipt(session, claim.id, receipt, now=utcnow(), line_id=line_id)
     except DOMAIN_ERRORS as exc:
         session.rollback()
-        if isinstance(exc, ReceiptRefused):
-            problem = RECEIPT_MESSAGES.get(exc.code, claim_message(exc.code))
-        else:
-            problem = claim_message(exc.code)
+        problem = message(exc.code)
         add_error(form.files, _("%(name)s: %(problem)s",
                                  name=safe_display_name(name) or "?", problem=problem))
         return claim_page(enrollment, token, claim_or_404(enrollment, claim_id),
@@ -127,7 +125,7 @@ def upload_receipts(token: str, claim_id: int):
                             _anchor="receipts"))
 
 
-@bp.get("/manage/<token>/claims/<int:claim_id>/receipts/<int:receipt_id>")
+@routes.get("/manage/<token>/claims/<int:claim_id>/receipts/<int:receipt_id>")
 def download_receipt(token: str, claim_id: int, receipt_id: int):
     """One of the participant's own receipts, as a download."""
     enrollment = enrollment_or_404(token)
@@ -140,7 +138,7 @@ def download_receipt(token: str, claim_id: int, receipt_id: int):
     return receipt_response(receipt)
 
 
-@bp.post("/manage/<token>/claims/<int:claim_id>/receipts/<int:receipt_id>/delete")
+@routes.post("/manage/<token>/claims/<int:claim_id>/receipts/<int:receipt_id>/delete")
 def delete_receipt(token: str, claim_id: int, receipt_id: int):
     """Remove a receipt from an editable claim."""
     session = get_session()
@@ -152,7 +150,7 @@ def delete_receipt(token: str, claim_id: int, receipt_id: int):
         remove_receipt(session, claim.id, receipt_id, now=utcnow())
     except DOMAIN_ERRORS as exc:
         session.rollback()
-        flash(claim_message(exc.code), "error")
+        flash(message(exc.code), "error")
         return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
     session.commit()
     flash(_("The receipt is removed."), "success")
