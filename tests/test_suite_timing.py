@@ -104,3 +104,31 @@ def test_fuzzing_stops_at_its_time_budget_and_reports_what_it_ran():
     assert 0 < ran < 300, line
     assert "of 300 examples" in line
     assert "stopped by the 0.3 s budget" in line
+
+
+def test_loaded_runs_twice_under_a_busy_process_and_reports_both_runs(tmp_path):
+    """bench/loaded.py (make test-loaded) with a small command in place of make test: both
+    runs reported with their wall time, counts and slowest tests, the failure of a test over
+    half its timeout carried to its exit status, and the busy process stopped."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_inner.py").write_text(INNER_TESTS)
+    inner_pytest(suite, "--collect-only", ci=False)  # writes the guard's conftest
+    command = f"{sys.executable} -m pytest -p no:cacheprovider -q -o timeout=30 {suite}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTEST_XDIST_WORKER", None)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "loaded.py"), "--runs", "2", "--busy", "1",
+         "--command", command, "--log-dir", str(tmp_path / "logs")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    out = result.stdout
+    assert result.returncode == 1, out  # CI=true: the tests over half their timeout fail it
+    pid = int(out.split("(pids ")[1].split(")")[0])
+    assert not Path(f"/proc/{pid}").exists()  # stopped and reaped
+    report = out.split("===== 2 run(s) under load")[1]
+    for number in (1, 2):
+        run = report.split(f"\nrun {number}: ")[1].split("\nrun ")[0]
+        assert "exit status 1 (FAILED); 3 passed in " in run
+        assert "FAILED: 2 test(s) used more than 50% of their timeout" in run
+        assert "slowest tests against their timeouts" in run
+        assert (tmp_path / "logs" / f"run-{number}.log").read_text().count("3 passed") == 1
