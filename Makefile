@@ -102,6 +102,7 @@ test-long: install-test
 
 ## make test twice back to back, with CI=true, while a busy process runs on every CPU
 ## (bench/loaded.py): both wall times, pass/fail counts, the slowest tests against their
-## timeouts. It needs the whole machine. PYTEST_ARGS narrows what each run runs.
+## timeouts. It needs the whole machine. PYTEST_ARGS narrows what each run runs; LOADED_ARGS
+## passes options to the script (--runs 1, --busy 1, --log-dir DIR).
 test-loaded: install-test
 	$(BIN)/python bench/loaded.py $(LOADED_ARGS)

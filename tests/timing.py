@@ -69,6 +69,7 @@ def _against_timeouts() -> list[tuple[float, float, str]]:
 
 
 def _over_share() -> list[tuple[float, float, str]]:
+    """The tests that used more than ``TIMEOUT_SHARE`` of their timeout."""
     return [row for row in _against_timeouts() if row[0] > row[1] * TIMEOUT_SHARE]
 
 
