@@ -92,6 +92,7 @@ def test_fuzzing_stops_at_its_time_budget_and_reports_what_it_ran():
     the test passes, and the report says how many ran and that the budget stopped it."""
     env = {**os.environ, "FUZZ_SECONDS": "0.3", "FUZZ_EXAMPLES": "300", "CI": "false"}
     env.pop("PYTEST_XDIST_WORKER", None)
+    env.pop("TEST_DATABASE_URL", None)  # SQLite only: never the PostgreSQL database of the run
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
          "tests/test_fuzz.py::test_fuzz_staff_login[sqlite]"],
