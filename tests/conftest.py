@@ -24,6 +24,12 @@ from core.db import Base, session_scope
 from core.models import County
 from enrollment.cli import load_kinds
 from enrollment.models import CourseKind, CourseOffering, CourseSession, OfferingStatus
+from tests.timing import (  # noqa: F401  (hooks: pytest finds them here by name)
+    pytest_runtest_logreport,
+    pytest_runtest_makereport,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

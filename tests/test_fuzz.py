@@ -13,10 +13,13 @@ The properties, for every submission:
 - a refusal (4xx, or 200 showing the form again) shows a field error or the error summary;
 - nothing is half-written: the rows a form changes change only when it answers with success.
 
-How many: ``FUZZ_EXAMPLES`` per form, 300 by default, in CI too: ``make test`` must stay under
-six minutes on a busy 2-CPU machine. ``make test-long`` runs 2,000 a form (some seven minutes
-for this module alone). PostgreSQL runs a tenth as many (see ``run_fuzz``). The counts are
-printed at the end of the run.
+How many: ``FUZZ_EXAMPLES`` per form, 300 by default, in CI too, within a time budget of
+``FUZZ_SECONDS`` per form (20 by default; 0 for none), whichever ends first: ``make test`` must
+stay under six minutes on a busy 2-CPU machine, and a form that is slow there sends fewer
+submissions rather than nearing its timeout. Quiet, every form reaches its count in a few
+seconds. ``make test-long`` runs 2,000 a form with no budget (some seven minutes for this module
+alone). PostgreSQL runs a tenth as many (see ``run_fuzz``). The counts, and which forms the
+budget stopped, are printed at the end of the run (tests/timing.py, also under pytest-xdist).
 
 CSRF and rate limits are off here (``app_config``); they have tests of their own.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -64,10 +68,11 @@ from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import attend, load_rates
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 300)
+# Seconds of generating per form; "0" is no budget (make test-long).
+BUDGET = float(os.environ.get("FUZZ_SECONDS") or 20)
 EN = {"Accept-Language": "en"}
 REFUSAL_MARKERS = ('class="field-errors"', 'class="error-summary"')
 BAD_REQUEST_PAGE = "<h1>Something in the request was wrong</h1>"
-RUNS: dict[str, Counter] = {}
 
 
 # --- what is sent ---------------------------------------------------------------------------------
@@ -251,20 +256,40 @@ class Outcome(NamedTuple):
     accepted: bool
 
 
+class BudgetSpent(BaseException):
+    """Raised from inside a fuzzing run when its time budget is spent, to stop Hypothesis.
+
+    Hypothesis has no time budget of its own (its ``timeout`` setting was removed in 4.0;
+    ``deadline`` limits one example, not a run), and no public way to end generation early.
+    So the example function raises this after an example has run and been counted, once the
+    budget is spent. It derives from BaseException, not Exception: Hypothesis reads an
+    Exception (or pytest's Failed) as a failing example and starts shrinking it, but lets any
+    other BaseException through at once, as it does KeyboardInterrupt. ``run_fuzz`` catches it
+    right outside the run. (Hypothesis then notes a seed "to reproduce this failure" in the
+    test's captured output, which only shows if the test fails for another reason.)
+    """
+
+
 @pytest.fixture
 def run_fuzz(request) -> Callable[[str, st.SearchStrategy, Callable[..., Outcome]], None]:
     """Run an example function on generated submissions, counting them per form and database.
 
-    PostgreSQL gets a tenth of the examples (at least 100; 200 in CI): SQLite carries the full
-    count, and the run on PostgreSQL is there for what only PostgreSQL refuses (NUL characters
-    in text, stricter types), which a couple of hundred examples with spliced-in NULs reach.
-    The full count on both would add several minutes for little more.
+    Generation stops at the example count or when the ``FUZZ_SECONDS`` budget is spent,
+    whichever comes first; either way the test fails if no example ran (a budget is not a
+    skip), and the count goes into the run's report (``fuzz`` in the test's user properties,
+    printed by tests/timing.py at the end).
+
+    PostgreSQL gets a tenth of the examples (at least 100; 200 in make test-long): SQLite
+    carries the full count, and the run on PostgreSQL is there for what only PostgreSQL refuses
+    (NUL characters in text, stricter types), which a couple of hundred examples with spliced-in
+    NULs reach. The full count on both would add several minutes for little more.
     """
     database = request.node.callspec.params.get("database_url", "sqlite")
     examples = min(EXAMPLES, max(100, EXAMPLES // 10)) if database == "postgresql" else EXAMPLES
 
     def run(form: str, strategy: st.SearchStrategy, example: Callable[..., Outcome]) -> None:
-        runs = RUNS.setdefault(f"{form} [{database}]", Counter())
+        runs: Counter = Counter()
+        started = time.monotonic()
 
         @settings(max_examples=examples, deadline=None, database=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -275,8 +300,21 @@ def run_fuzz(request) -> Callable[[str, st.SearchStrategy, Callable[..., Outcome
             outcome = example(submission)
             runs["examples"] += 1
             runs[f"{'accepted' if outcome.accepted else 'refused'} {outcome.status}"] += 1
+            if BUDGET and time.monotonic() - started >= BUDGET:
+                raise BudgetSpent
 
-        fuzz()
+        stopped = ""
+        try:
+            fuzz()
+        except BudgetSpent:
+            stopped = f", stopped by the {BUDGET:g} s budget"
+        finally:
+            outcomes = ", ".join(f"{key} {value}" for key, value in sorted(runs.items())
+                                 if key != "examples")
+            request.node.user_properties.append((
+                "fuzz", f"{form} [{database}]: {runs['examples']} of {examples} examples in "
+                        f"{time.monotonic() - started:.1f} s{stopped} ({outcomes})"))
+        assert runs["examples"] > 0, f"{form}: no example ran within the budget"
 
     return run
 
@@ -344,27 +382,6 @@ def fuzz_config(app_config):
     """Quiet request logs: thousands of lines otherwise."""
     app_config["LOG_LEVEL"] = "WARNING"
     return app_config
-
-
-class _RunReport:
-    """Prints how many submissions each form got at the end of the run (for the issue's figures;
-    a fixture's own output would be captured)."""
-
-    def pytest_terminal_summary(self, terminalreporter) -> None:  # noqa: D102
-        if RUNS:
-            terminalreporter.write_sep("-", "fuzzed forms: examples per form and database")
-            for form, runs in RUNS.items():
-                outcomes = ", ".join(f"{key} {value}" for key, value in sorted(runs.items())
-                                     if key != "examples")
-                terminalreporter.write_line(f"{form}: {runs['examples']} examples ({outcomes})")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_runs(request):
-    """Register the report once per run."""
-    manager = request.config.pluginmanager
-    if not manager.has_plugin("kursportal-fuzz-report"):
-        manager.register(_RunReport(), "kursportal-fuzz-report")
 
 
 # --- public forms ---------------------------------------------------------------------------------
