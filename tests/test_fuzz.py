@@ -881,7 +881,8 @@ def test_nameless_form_part_is_dropped_not_a_server_error(client, make_staff, lo
 def test_every_form_derives_from_the_shared_base():
     """Only core/forms.py may subclass Flask-WTF's form directly (see core.forms.AppForm)."""
     root = Path(__file__).resolve().parent.parent
-    offenders = [str(path.relative_to(root)) for folder in ("core", "enrollment", "certificates", "refunds")
+    offenders = [str(path.relative_to(root))
+                 for folder in ("core", "enrollment", "certificates", "refunds")
                  for path in (root / folder).rglob("*.py")
                  if "FlaskForm" in path.read_text(encoding="utf-8")
                  and path != root / "core" / "forms.py"]
