@@ -1,4 +1,5 @@
-"""Command-line commands of the certificates plugin: the audit of certificates and attendance
+"""Command-line commands of the certificates plugin: issuing the certificates that have come due
+(``flask certificates issue-due``, from a timer) and the audit of certificates and attendance
 against the time rules (``flask certificates audit``)."""
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
+from certificates import services
 from certificates.codes import display_code
 from certificates.rules import Breach, audit_rules
-from core.db import get_session
+from core.db import get_session, utcnow
 from core.models import County
 
 certificates_cli = AppGroup("certificates", help="Certificates of attendance.")
@@ -50,6 +52,23 @@ def certificates_audit(county_slug: str | None) -> None:
     click.echo(f"Certificates breaking the rules: {len(found.certificates)}")
     click.echo(f"Attendance marks recorded before their session began: "
                f"{len(found.early_marks)}")
+
+
+@certificates_cli.command("issue-due")
+def certificates_issue_due() -> None:
+    """Issue a certificate to every confirmed participant who has met the completion rule by
+    course days that have ended and has none yet (a day's marks count once it is over). Safe
+    to run every few minutes, and on several servers at once: each offering is done in a
+    transaction of its own, under its row lock, and what is issued is not issued again."""
+    session = get_session()
+    now = utcnow()
+    offering_ids = services.offerings_with_due(session, now)
+    session.rollback()
+    issued = 0
+    for offering_id in offering_ids:
+        issued += len(services.issue_due(session, offering_id, now=now))
+        session.commit()
+    click.echo(f"Certificates issued: {issued}")
 
 
 def init_app(app: Flask) -> None:

@@ -1,21 +1,22 @@
 """The completion rule: how a participant's attendance stands against what a certificate asks.
 
-A confirmed enrollment whose participant attended every session of a course, or, for kinds
-completed by share (group guidance), at least the offering's ``min_share_percent`` of the
-meetings. Only sessions that have ended count: a present mark on a course day still under way
-counts once it is over.
+The one definition of "completed", used by the services, the pages and their templates
+(through ``Completion`` and ``certificates.services.CertificateStatus``): a confirmed enrollment
+whose participant attended every session of a course, or, for kinds completed by share (group
+guidance), at least the offering's ``min_share_percent`` of the meetings. Only sessions that
+have ended count: a present mark on a course day still under way counts once it is over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from certificates.rules import required_count
+from certificates.rules import required_count, rule_met
 from core.db import utcnow
 from enrollment.models import Attendance, CourseSession, Enrollment, EnrollmentStatus
 from enrollment.services.attendance import ATTENDED
@@ -52,8 +53,8 @@ class Completion:
     @property
     def met(self) -> bool:
         """Whether the rule is met by ended sessions (only confirmed enrollments can meet it)."""
-        return (self.status == EnrollmentStatus.CONFIRMED and self.total > 0
-                and self.attended >= self.required)
+        return (self.status == EnrollmentStatus.CONFIRMED
+                and rule_met(self.total, self.attended, self.required))
 
     @property
     def course_ends_at(self) -> datetime | None:
@@ -113,3 +114,17 @@ def completion(session: Session, enrollment: Enrollment,
         sa.select(Attendance.session_id).where(Attendance.enrollment_id == enrollment.id,
                                                ATTENDED))
     return completion_from(enrollment, present, now or utcnow())
+
+
+def completions_of(session: Session, enrollments: Sequence[Enrollment],
+                   now: datetime) -> dict[int, Completion]:
+    """The completion at ``now`` of each of ``enrollments`` (of one offering, its sessions and
+    kind loaded), by enrollment id, from their attendance marks in one query."""
+    present: dict[int, set[int]] = {}
+    ids = [e.id for e in enrollments]
+    if ids:
+        for enrollment_id, session_id in session.execute(
+                sa.select(Attendance.enrollment_id, Attendance.session_id)
+                .where(Attendance.enrollment_id.in_(ids), ATTENDED)):
+            present.setdefault(enrollment_id, set()).add(session_id)
+    return {e.id: completion_from(e, present.get(e.id, ()), now) for e in enrollments}

@@ -1,9 +1,10 @@
 """The certificate operations the rules refuse, each with the message a person reads.
 
-A service raises one of these; the route turns it into its message (``message``). Errors that
-end in a 404 for the participant (``NotCompleted``, ``CertificateRevoked``, ``BreachesRules``)
-and ``ReasonRequired`` (the forms ask for the reason before a service is called) show no
-message and have none.
+A service raises one of these (``core.transaction.DomainError``); the request's edge or a
+``with refusals(form):`` block turns it into its message from ``MESSAGES``, the one table of the
+plugin. The participant's own certificate answers 404 for ``NotCompleted``,
+``CertificateRevoked`` and ``BreachesRules`` (there is nothing to hand out), so their messages
+are for staff pages and the command line.
 """
 
 from __future__ import annotations
@@ -13,23 +14,25 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 
 from core.i18n import format_moment
+from core.transaction import DomainError
 
 MESSAGES = {
+    "not_completed": _l("The attendance rule is not met by course days that have ended."),
     "not_issuable": _l("Only confirmed participants can get a certificate."),
+    "revoked": _l("The certificate was revoked; only the office can issue a new one."),
     "already_revoked": _l("This certificate is already revoked."),
+    "reason_required": _l("Write the reason."),
+    "breaches_rules": _l("Certificate not valid: issue it again or revoke it"),
     "not_yet_ended": _l("Nothing was issued: a certificate can be issued by hand once the "
                         "course has ended, from %(when)s."),
 }
 
 
-class CertificateError(Exception):
+class CertificateError(DomainError):
     """A certificate operation that the rules do not allow."""
 
     code = "certificate"
-
-    def details(self) -> dict[str, str]:
-        """The values the message names, formatted for the active language."""
-        return {}
+    MESSAGES = MESSAGES
 
 
 class NotCompleted(CertificateError):
@@ -57,9 +60,11 @@ class AlreadyRevoked(CertificateError):
 
 
 class ReasonRequired(CertificateError):
-    """Issuing by hand and revoking need a reason."""
+    """Issuing by hand and revoking need a reason (the forms ask for it first)."""
 
     code = "reason_required"
+    field = "reason"
+    status = 400
 
 
 class BreachesRules(CertificateError):
@@ -78,10 +83,7 @@ class NotYetEnded(CertificateError):
         super().__init__(f"the course ends at {ends_at.isoformat()}")
         self.ends_at = ends_at
 
-    def details(self) -> dict[str, str]:
-        return {"when": format_moment(self.ends_at)}
-
-
-def message(error: CertificateError) -> str:
-    """What ``error`` means, in the active language."""
-    return str(MESSAGES[error.code]) % error.details()
+    @property
+    def message(self) -> str:
+        """The message, with the course's end in the active language and time zone."""
+        return str(MESSAGES[self.code]) % {"when": format_moment(self.ends_at)}

@@ -1,5 +1,6 @@
-"""Every form of the certificates plugin: the verification code typed by hand, and the reasons
-staff give for issuing a certificate by hand and for revoking one."""
+"""Every form of the certificates plugin: the verification code typed by hand, the participant's
+button that gets their certificate, and the reasons staff give for issuing a certificate by
+hand and for revoking one."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def _reason(label, message):
         Length(max=MAX_REASON, message=_l("At most 2,000 characters.")),
         no_control_characters,
     ])
+
+
+class CertificateForm(AppForm):
+    """The participant's button that issues their certificate when it is due, then downloads
+    it; the language (``lang``) is checked by the route, and the CSRF token is its only
+    field."""
+
+
+class PrintForm(AppForm):
+    """The staff button that issues an offering's due certificates, then prints them; the
+    CSRF token is its only field."""
 
 
 class IssueForm(AppForm):

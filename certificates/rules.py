@@ -54,7 +54,7 @@ def breaches(certificate: Certificate, offering: CourseOffering | None = None,
             course_end = max((s.ends_at for s in offering.sessions), default=issued_at)
     if isinstance(course_end, str):
         course_end = datetime.fromisoformat(course_end)
-    met = snap["total"] > 0 and counted >= required
+    met = rule_met(snap["total"], counted, required)
     if not met:
         if not certificate.manual_reason:
             found.append(Breach.NOT_COMPLETED)
@@ -66,6 +66,13 @@ def breaches(certificate: Certificate, offering: CourseOffering | None = None,
 def required_count(by_share: bool, total: int, min_share_percent: int) -> int:
     """How many sessions must be attended: all, or the minimum share rounded up."""
     return math.ceil(total * min_share_percent / 100) if by_share else total
+
+
+def rule_met(total: int, attended: int, required: int) -> bool:
+    """Whether ``attended`` of ``total`` sessions meet a rule asking ``required``: the one test
+    of completion, for attendance as it stands (``Completion.met``) and as a certificate
+    states it (``breaches``)."""
+    return total > 0 and attended >= required
 
 
 # --- the audit ---------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 by hand, revocation, and lookup by code (``certificates.wording`` turns a snapshot into words).
 
 Who has earned one is the completion rule (``certificates.completion``): only sessions that
-have ended count. So a certificate's date of issue is never
-before the end of the last session it counts; issuing by hand without the rule met waits until
-the offering's last session has ended. ``breaches`` tells whether an existing certificate
-(perhaps issued before these rules) keeps them; one that does not is never shown as valid.
+have ended count. So a certificate's date of issue is never before the end of the last session
+it counts; issuing by hand without the rule met waits until the offering's last session has
+ended. Issuing is a change of state, never a side effect of reading: the rule issues a
+certificate when a request that may write asks for it (the participant's button, staff
+printing, attendance saved: ``issue``, ``issue_due``) or when ``flask certificates issue-due``
+finds it due; a page that only reads shows what is issued. ``breaches`` tells whether an
+existing certificate (perhaps issued before these rules) keeps them; one that does not is never
+shown as valid.
 
 The snapshot holds every fact the certificate prints, with the course, kind, objectives and
 office in all three languages, so the participant can download the same certificate in nn, nb
@@ -13,8 +17,9 @@ or en, and later edits of the offering, its objectives or the participant change
 PDF nor the verification page. Staff re-issue after a correction: the snapshot is taken anew
 and the code stays, unless the certificate was revoked.
 
-Plain functions that take a session, flush and never commit. Issuing locks the offering row,
-so two requests cannot both issue a first certificate for the same enrollment.
+Plain functions that take a session, flush and never commit; each change is published
+(``certificates.events``: issued, revoked), and the audit log subscribes. Issuing locks the
+offering row, so two requests cannot both issue a first certificate for the same enrollment.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
+from certificates import events
 from certificates.codes import new_code, normalise_code
-from certificates.completion import Completion, completion, completion_from
+from certificates.completion import Completion, completion, completions_of
 from certificates.errors import (
     AlreadyRevoked,
     BreachesRules,
@@ -38,15 +44,17 @@ from certificates.errors import (
 )
 from certificates.models import Certificate
 from certificates.rules import Breach, breaches
-from core import audit
 from core.collation import sort_key
+from core.events import publish
 from core.i18n import LOCALES, OSLO
 from enrollment.models import (
     Attendance,
     CourseKind,
     CourseOffering,
+    CourseSession,
     Enrollment,
     EnrollmentStatus,
+    Participant,
 )
 from enrollment.services.attendance import ATTENDED
 from enrollment.services.enrollments import lock_offering
@@ -91,11 +99,20 @@ class CertificateStatus:
     breaches: tuple[Breach, ...] = ()
 
     @property
+    def valid(self) -> bool:
+        """A certificate is issued, neither revoked nor breaking the rules."""
+        return (self.certificate is not None and not self.certificate.is_revoked
+                and not self.breaches)
+
+    @property
+    def due(self) -> bool:
+        """None is issued yet, and the completion rule is met: asking for it issues it."""
+        return self.certificate is None and self.completion.met
+
+    @property
     def downloadable(self) -> bool:
-        """A valid certificate exists or will be issued on download."""
-        if self.certificate is not None:
-            return not self.certificate.is_revoked and not self.breaches
-        return self.completion.met
+        """A valid certificate is issued, or is due and issued when asked for."""
+        return self.valid or self.due
 
     @property
     def withheld(self) -> bool:
@@ -121,6 +138,16 @@ def status_for(session: Session, enrollment: Enrollment,
 # --- issuing -----------------------------------------------------------------------------------
 
 
+# Everything ``take_snapshot`` reads, loaded with the enrollment.
+_SNAPSHOT_LOADS = (
+    joinedload(Enrollment.participant),
+    joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+    joinedload(Enrollment.offering).joinedload(CourseOffering.kind)
+    .selectinload(CourseKind.objectives),
+    joinedload(Enrollment.offering).selectinload(CourseOffering.sessions),
+)
+
+
 def _load_for_issue(session: Session, enrollment_id: int) -> Enrollment:
     """Lock the enrollment's offering, then load the enrollment with all the snapshot needs."""
     offering_id = session.scalar(
@@ -130,12 +157,7 @@ def _load_for_issue(session: Session, enrollment_id: int) -> Enrollment:
     lock_offering(session, offering_id)
     return session.scalar(
         sa.select(Enrollment).where(Enrollment.id == enrollment_id)
-        .options(joinedload(Enrollment.participant),
-                 joinedload(Enrollment.offering).joinedload(CourseOffering.county),
-                 joinedload(Enrollment.offering).joinedload(CourseOffering.kind)
-                 .selectinload(CourseKind.objectives),
-                 joinedload(Enrollment.offering).selectinload(CourseOffering.sessions))
-        .execution_options(populate_existing=True))
+        .options(*_SNAPSHOT_LOADS).execution_options(populate_existing=True))
 
 
 def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> dict:
@@ -184,6 +206,7 @@ def _unique_code(session: Session) -> str:
 
 def _create(session: Session, enrollment: Enrollment, done: Completion, now: datetime,
             *, actor=None, reason: str = "") -> Certificate:
+    """A new certificate for ``enrollment``, published as issued (by hand when ``reason``)."""
     certificate = Certificate(
         enrollment_id=enrollment.id, code=_unique_code(session),
         locale=enrollment.participant.locale, issued_at=now,
@@ -192,26 +215,23 @@ def _create(session: Session, enrollment: Enrollment, done: Completion, now: dat
     )
     session.add(certificate)
     session.flush()
+    publish(events.issued, session, certificate=certificate, enrollment=enrollment,
+            actor=actor, by_hand=bool(reason), reissue=False, before=None,
+            completed=done.met, summary=summary(certificate))
     return certificate
 
 
-def _audit(session: Session, actor, action: str, certificate: Certificate, enrollment,
-           before: dict | None, after: dict) -> None:
-    audit.record(session, actor=actor, action=action, object_type="certificate",
-                 object_id=certificate.id, county_id=enrollment.offering.county_id,
-                 before=before, after=after)
-
-
-def _summary(certificate: Certificate) -> dict:
+def summary(certificate: Certificate) -> dict:
+    """What a certificate states, in short, for the audit log."""
     snap = certificate.snapshot
     return {"code": certificate.code, "enrollment_id": certificate.enrollment_id,
             "name": snap["name"], "attended": snap["attended"], "total": snap["total"],
             "issued_on": snap["issued_on"], "manual_reason": certificate.manual_reason}
 
 
-def issue(session: Session, enrollment_id: int, *, now: datetime) -> Certificate:
-    """The enrollment's certificate, issued now if the rule is met by sessions that have
-    ended and none was issued before (the participant's download). Raises ``NotCompleted``,
+def issue(session: Session, enrollment_id: int, *, now: datetime, actor=None) -> Certificate:
+    """The enrollment's certificate: the one issued before, or one issued now if the rule is
+    met by sessions that have ended (the participant asking for it). Raises ``NotCompleted``,
     ``CertificateRevoked`` or ``BreachesRules``."""
     enrollment = _load_for_issue(session, enrollment_id)
     existing = latest_certificate(session, enrollment.id)
@@ -224,7 +244,7 @@ def issue(session: Session, enrollment_id: int, *, now: datetime) -> Certificate
     done = completion(session, enrollment, now)
     if not done.met:
         raise NotCompleted()
-    return _create(session, enrollment, done, now)
+    return _create(session, enrollment, done, now, actor=actor)
 
 
 def issue_by_hand(session: Session, enrollment_id: int, reason: str, *, actor,
@@ -232,7 +252,7 @@ def issue_by_hand(session: Session, enrollment_id: int, reason: str, *, actor,
     """Issue a certificate by staff decision, whether or not the rule is met, or re-issue the
     valid one with the details as they are now (after a correction; the code stays).
     Without the rule met by ended sessions, only once the offering's last session has ended
-    (``NotYetEnded``). Returns the certificate and whether it was a re-issue. Audited."""
+    (``NotYetEnded``). Returns the certificate and whether it was a re-issue."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
@@ -243,25 +263,23 @@ def issue_by_hand(session: Session, enrollment_id: int, reason: str, *, actor,
     if done.hand_issue_from is not None:
         raise NotYetEnded(done.hand_issue_from)
     existing = latest_certificate(session, enrollment.id)
-    if existing is not None and not existing.is_revoked:
-        before = _summary(existing)
-        existing.snapshot = take_snapshot(enrollment, done, now)
-        existing.issued_at, existing.issued_by_id = now, actor.id
-        existing.manual_reason = reason
-        existing.locale = enrollment.participant.locale
-        session.flush()
-        _audit(session, actor, "certificate.reissue", existing, enrollment, before,
-               {**_summary(existing), "completed": done.met})
-        return existing, True
-    certificate = _create(session, enrollment, done, now, actor=actor, reason=reason)
-    _audit(session, actor, "certificate.issue_by_hand", certificate, enrollment, None,
-           {**_summary(certificate), "completed": done.met})
-    return certificate, False
+    if existing is None or existing.is_revoked:
+        return _create(session, enrollment, done, now, actor=actor, reason=reason), False
+    before = summary(existing)
+    existing.snapshot = take_snapshot(enrollment, done, now)
+    existing.issued_at, existing.issued_by_id = now, actor.id
+    existing.manual_reason = reason
+    existing.locale = enrollment.participant.locale
+    session.flush()
+    publish(events.issued, session, certificate=existing, enrollment=enrollment, actor=actor,
+            by_hand=True, reissue=True, before=before, completed=done.met,
+            summary=summary(existing))
+    return existing, True
 
 
 def revoke(session: Session, certificate_id: int, reason: str, *, actor,
            now: datetime) -> Certificate:
-    """Withdraw a certificate; its verification page then says so, with the reason. Audited."""
+    """Withdraw a certificate; its verification page then says so, with the reason."""
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
@@ -275,43 +293,64 @@ def revoke(session: Session, certificate_id: int, reason: str, *, actor,
     certificate.revoked_at, certificate.revoked_reason = now, reason
     certificate.revoked_by_id = actor.id
     session.flush()
-    _audit(session, actor, "certificate.revoke", certificate, certificate.enrollment,
-           {"code": certificate.code, "revoked_at": None},
-           {"code": certificate.code, "revoked_at": now, "revoked_reason": reason})
+    publish(events.revoked, session, certificate=certificate,
+            enrollment=certificate.enrollment, actor=actor, reason=reason)
     return certificate
 
 
-def issue_for_offering(session: Session, offering_id: int, *, actor,
-                       now: datetime) -> list[Certificate]:
-    """Every valid certificate of an offering, for printing: those issued before, and new
-    ones for confirmed participants who met the rule by ended sessions and have none yet
-    (audited, with the staff member who printed them). Certificates that break the rules are
-    left out. In a fixed number of queries, by participant's name."""
-    lock_offering(session, offering_id)
+# --- issuing by the rule, for a whole offering ---------------------------------------------------
+
+
+def due(session: Session, offering_id: int, now: datetime,
+        ) -> list[tuple[Enrollment, Completion]]:
+    """The confirmed participants of an offering who met the completion rule by sessions
+    ended at ``now`` and have no certificate (revoked or not: after a revocation only staff
+    issue again), with their completion; anonymised participants are left out. Reads only."""
+    has_certificate = sa.exists().where(Certificate.enrollment_id == Enrollment.id)
     enrollments = session.scalars(
-        sa.select(Enrollment).where(Enrollment.offering_id == offering_id)
-        .options(joinedload(Enrollment.participant),
-                 joinedload(Enrollment.offering).joinedload(CourseOffering.county),
-                 joinedload(Enrollment.offering).joinedload(CourseOffering.kind)
-                 .selectinload(CourseKind.objectives),
-                 joinedload(Enrollment.offering).selectinload(CourseOffering.sessions))
+        sa.select(Enrollment).join(Enrollment.participant)
+        .where(Enrollment.offering_id == offering_id,
+               Enrollment.status == EnrollmentStatus.CONFIRMED,
+               Participant.anonymised_at.is_(None), ~has_certificate)
+        .options(*_SNAPSHOT_LOADS)
     ).unique().all()
-    present: dict[int, set[int]] = {}
-    for enrollment_id, session_id in session.execute(
-            sa.select(Attendance.enrollment_id, Attendance.session_id).join(Attendance.enrollment)
-            .where(Enrollment.offering_id == offering_id, ATTENDED)):
-        present.setdefault(enrollment_id, set()).add(session_id)
+    done = completions_of(session, enrollments, now)
+    return [(e, done[e.id]) for e in enrollments if done[e.id].met]
+
+
+def issue_due(session: Session, offering_id: int, *, now: datetime,
+              actor=None) -> list[Certificate]:
+    """Issue a certificate to everyone ``due`` in the offering at ``now``, each published as
+    issued by the rule (``actor``: the staff member whose action issued them, if any). Safe to
+    repeat and to run at once from several places: the offering row is locked, and a second
+    run finds them issued. Returns the new certificates."""
+    lock_offering(session, offering_id)
+    return [_create(session, enrollment, done, now, actor=actor)
+            for enrollment, done in due(session, offering_id, now)]
+
+
+def offerings_with_due(session: Session, now: datetime) -> list[int]:
+    """The offerings where someone may be ``due`` at ``now``: a confirmed participant, not
+    anonymised, without a certificate, marked present at a session that has ended. In one
+    query; ``due`` then applies the rule itself."""
+    has_certificate = sa.exists().where(Certificate.enrollment_id == Enrollment.id)
+    return list(session.scalars(
+        sa.select(Enrollment.offering_id).distinct()
+        .join(Enrollment.participant)
+        .join(Attendance, Attendance.enrollment_id == Enrollment.id)
+        .join(CourseSession, CourseSession.id == Attendance.session_id)
+        .where(Enrollment.status == EnrollmentStatus.CONFIRMED, ATTENDED,
+               CourseSession.ends_at <= now, Participant.anonymised_at.is_(None),
+               ~has_certificate)
+        .order_by(Enrollment.offering_id)))
+
+
+def printable(session: Session, offering_id: int) -> list[Certificate]:
+    """Every valid certificate of an offering (the latest of each enrollment, neither revoked
+    nor breaking the rules), by participant's name, for printing. Reads only."""
+    offering = session.scalar(
+        sa.select(CourseOffering).where(CourseOffering.id == offering_id)
+        .options(joinedload(CourseOffering.kind), selectinload(CourseOffering.sessions)))
     latest = latest_by_enrollment(session, offering_id)
-    offering = enrollments[0].offering if enrollments else None
-    valid = [c for c in latest.values()
-             if not c.is_revoked and not breaches(c, offering)]
-    for enrollment in enrollments:
-        if enrollment.id in latest:
-            continue
-        done = completion_from(enrollment, present.get(enrollment.id, ()), now)
-        if done.met:
-            certificate = _create(session, enrollment, done, now)
-            _audit(session, actor, "certificate.issue", certificate, enrollment, None,
-                   _summary(certificate))
-            valid.append(certificate)
+    valid = [c for c in latest.values() if not c.is_revoked and not breaches(c, offering)]
     return sorted(valid, key=lambda c: (sort_key(c.snapshot["name"]), c.id))

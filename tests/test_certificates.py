@@ -186,6 +186,14 @@ def confirmed_objectives(app) -> list[LearningObjective]:
 
 
 def download(client, token: str, lang: str | None = None):
+    """What the manage page's button does: issue the certificate if it is due (a POST), then
+    download it (the GET it is sent on to)."""
+    data = {"lang": lang} if lang else {}
+    return client.post(f"/manage/{token}/certificate", data=data, follow_redirects=True)
+
+
+def fetch(client, token: str, lang: str | None = None):
+    """Only the download itself, which never issues."""
     query = f"?lang={lang}" if lang else ""
     return client.get(f"/manage/{token}/certificate.pdf{query}")
 
@@ -444,9 +452,9 @@ def test_every_day_attended_offers_the_download_with_a_language_choice(
     page = text_of(client.get(f"/manage/{token}"))
 
     assert "Download certificate of attendance" in page
-    assert f'action="/manage/{token}/certificate.pdf"' in page
+    assert f'method="post" action="/manage/{token}/certificate"' in page
     assert re.search(r'<option value="nb" lang="nb" selected>Bokmål</option>', page)
-    assert certificates_of(app, enrollment_id) == []  # issued on the first download
+    assert certificates_of(app, enrollment_id) == []  # issued when the button is pressed
 
 
 @pytest.mark.parametrize(("present", "met"), [(6, True), (5, True), (4, False), (0, False)])
@@ -769,8 +777,22 @@ def test_bulk_print_gives_a_page_per_certificate_in_each_language(
     attend(app, absent, present=1)
     make_staff()
     login()
+    client.get("/lang/en")
+    url = f"/staff/courses/{offering.id}/certificates.pdf"
 
-    response = client.get(f"/staff/courses/{offering.id}/certificates.pdf")
+    # The print link only reads: those due are named, with the button that issues theirs.
+    due = client.get(url)
+    assert due.status_code == 200
+    page = text_of(due)
+    assert "3 participants have met the attendance rule and have no certificate yet" in page
+    assert all(name in page for name in people.values())
+    assert "Absent Person" not in page
+    assert f'action="/staff/courses/{offering.id}/certificates"' in page
+    assert all(certificates_of(app, ids[lang]) == [] for lang in people)
+    assert audit_actions(app) == []
+
+    response = client.post(f"/staff/courses/{offering.id}/certificates",
+                           follow_redirects=True)
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
@@ -794,8 +816,9 @@ def test_bulk_print_gives_a_page_per_certificate_in_each_language(
     assert certificates_of(app, absent) == []
     assert audit_actions(app) == ["certificate.issue"] * 3
 
-    # Printing again issues nothing new.
-    again = client.get(f"/staff/courses/{offering.id}/certificates.pdf")
+    # Printing again issues nothing new, and goes straight to the PDF.
+    again = client.get(url)
+    assert again.mimetype == "application/pdf"
     assert len(PdfReader(io.BytesIO(again.data)).pages) == 3
     assert audit_actions(app) == ["certificate.issue"] * 3
 
@@ -855,7 +878,7 @@ def test_issue_date_is_the_day_in_oslo(app, make_offering):
     enrollment_id, _token = enroll(app, offering.id, "Åse Ødegård")
     attend(app, enrollment_id)
     late_evening = datetime(2026, 3, 3, 23, 30, tzinfo=UTC)  # 00:30 on 4 March in Oslo
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         certificate = certs.issue(session, enrollment_id, now=late_evening)
         assert certificate.snapshot["issued_on"] == "2026-03-04"
         assert certificate.issued_at == late_evening
@@ -893,7 +916,7 @@ def test_no_certificate_until_the_last_counted_day_has_ended(
 
     manage = text_of(client.get(f"/manage/{token}"))
     assert READY[lang].format(when=format_moment(last_end, lang)) in manage
-    assert 'action="/manage/' + token + '/certificate.pdf"' not in manage
+    assert 'action="/manage/' + token + '/certificate"' not in manage
     assert download(client, token).status_code == 404
 
     make_staff(locale=lang)
@@ -909,7 +932,7 @@ def test_no_certificate_until_the_last_counted_day_has_ended(
     assert audit_actions(app) == []
 
     # Once the last day is over, the certificate comes, dated no earlier than that day.
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         certificate = certs.issue(session, enrollment_id, now=last_end)
         assert certificate.snapshot["attended"] == 2
         assert date.fromisoformat(certificate.snapshot["issued_on"]) >= last_end.date()
@@ -979,7 +1002,7 @@ def test_verify_never_shows_a_certificate_issued_before_its_days_as_valid(
             "en": "The certificate is valid"}[lang] not in main
     # Neither the participant's download nor the staff's printing hands it out.
     assert download(client, token).status_code == 404
-    assert 'certificate.pdf"' not in text_of(client.get(f"/manage/{token}"))
+    assert '/certificate"' not in text_of(client.get(f"/manage/{token}"))
     make_staff()
     login()
     assert "Certificate not valid: issue it again or revoke it" in text_of(
@@ -1023,7 +1046,7 @@ def test_audit_command_lists_exactly_the_planted_bad_certificates_and_early_mark
     # A valid certificate issued through the service.
     valid = person(held, "Through Service")
     mark_present(app, valid)
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         certs.issue(session, valid, now=now)
     # Attendance: one mark recorded a day before its session began.
     early_mark_enrollment = person(ahead, "Marked Ahead")

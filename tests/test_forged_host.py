@@ -338,10 +338,15 @@ def test_no_link_in_any_mail_pdf_calendar_or_page_follows_a_forged_host(
     mails = deliver(runner, smtp_server, seen)
     assert len([m for m in mails if "Travel claim" in str(m["Subject"])]) == 7
 
-    certificate = person.get(f"/manage/{claim_token}/certificate.pdf")
+    # The certificate is issued by a POST (the manage page's button; GET never writes).
+    got = person.post(f"/manage/{claim_token}/certificate", data={"lang": "nn"})
+    checked.response("POST /manage/<token>/certificate", got, status=(303,))
+    certificate = person.get(got.location)
     checked.response("GET /manage/<token>/certificate.pdf", certificate)
     checked.pdf("GET /manage/<token>/certificate.pdf", certificate.data, tmp_path)
-    printed = kari.get(f"/staff/courses/{past.id}/certificates.pdf")
+    issued = kari.post(f"/staff/courses/{past.id}/certificates")
+    checked.response("POST /staff/courses/<id>/certificates", issued, status=(303,))
+    printed = kari.get(issued.location)
     checked.response("GET /staff/courses/<id>/certificates.pdf", printed)
     checked.pdf("GET /staff/courses/<id>/certificates.pdf", printed.data, tmp_path)
     code = re.search(r"/verify/([A-Z0-9]+)", " ".join(pdftotext(certificate.data).split()))
@@ -360,7 +365,7 @@ def test_no_link_in_any_mail_pdf_calendar_or_page_follows_a_forged_host(
     assert any(link.startswith(f"{BASE}/staff/password/reset/") for link in checked.links)
     assert any(link.startswith(f"{BASE}/verify/") for link in checked.links)
     # The routes that send or render a link, each driven with the forged host.
-    assert len(set(checked.routes)) == 25, sorted(set(checked.routes))
+    assert len(set(checked.routes)) == 27, sorted(set(checked.routes))
 
 
 # --- production: TRUSTED_HOSTS turns the forged host away --------------------------------------

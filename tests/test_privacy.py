@@ -127,7 +127,7 @@ def seed(app, make_offering, make_staff) -> Seeded:
                            employer="Cecilie kommune", needs="Cecilie needs quiet")
     ase_claim, _r = _claim_with_receipt(app, ase_e, "ase-kvittering.png")
     bjorn_claim, _r = _claim_with_receipt(app, bjorn_e, "bjorn-kvittering.png")
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         approve_claim(session, ase_claim, actor=staff, now=IN_WINDOW)
         mark_paid(session, [ase_claim], actor=staff, payment_date=PAID_ON,
                                   now=IN_WINDOW)

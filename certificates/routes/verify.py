@@ -1,5 +1,4 @@
-"""Public pages of certificates: checking one by its code (``/verify``, ``/verify/<code>``) and
-the participant's own download (``/manage/<token>/certificate.pdf``).
+"""Public pages of certificates: checking one by its code (``/verify``, ``/verify/<code>``).
 
 The verification page states only what a certificate proves: the participant's name, the
 course, its dates, the issuing office and the date of issue; nothing else about the person.
@@ -9,27 +8,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from certificates import services as certs
 from certificates import wording
 from certificates.codes import display_code, normalise_code
-from certificates.errors import BreachesRules, CertificateRevoked, NotCompleted
 from certificates.forms import VerifyForm
 from certificates.models import Certificate
-from certificates.pdf import build_certificate
-from certificates.printing import pdf_response, verify_url
 from certificates.rules import breaches
-from core.db import get_engine, get_session, session_scope, utcnow
-from core.i18n import LOCALES, current_locale, format_short_day
+from core.db import get_session
+from core.i18n import current_locale, format_short_day
 from core.limits import limiter
 from core.routes import Routes
 from core.web import no_store
-from enrollment.services.links import find_by_token
 
 routes = Routes()
 
-PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate", "download_certificate"})
+PRIVATE_ENDPOINTS = frozenset({"show_verify_form", "verify_certificate"})
 
 
 def verify_limit() -> str:
@@ -94,34 +89,3 @@ def verify_certificate(code: str):
         facts=None if certificate.is_revoked or invalid
         else _verified_facts(certificate, locale),
     )
-
-
-def _valid_certificate(enrollment_id: int) -> Certificate:
-    """The enrollment's valid certificate; the first download issues it (in a write session of
-    its own, as this is a GET). 404 when the rule is not met by sessions that have ended, or
-    the certificate was revoked or breaks the rules."""
-    certificate = certs.latest_certificate(get_session(), enrollment_id)
-    if certificate is not None:
-        if certificate.is_revoked or breaches(certificate):
-            abort(404)
-        return certificate
-    with session_scope(get_engine()) as session:
-        try:
-            return certs.issue(session, enrollment_id, now=utcnow())
-        except (NotCompleted, CertificateRevoked, BreachesRules):
-            abort(404)
-
-
-@routes.get("/manage/<token>/certificate.pdf")
-def download_certificate(token: str):
-    """The participant's certificate as a PDF, in the language asked for (``?lang=``) or
-    their own."""
-    enrollment = find_by_token(get_session(), token)
-    if enrollment is None:
-        abort(404)
-    locale = request.args.get("lang") or enrollment.participant.locale
-    if locale not in LOCALES:
-        abort(404)
-    certificate = _valid_certificate(enrollment.id)
-    page = wording.page_for(certificate, locale, verify_url(certificate.code))
-    return pdf_response(build_certificate(page), f"certificate-{certificate.code}-{locale}.pdf")
