@@ -28,8 +28,7 @@ from tests.test_enrollment_web import (
     post_enroll,
     run_sender,
 )
-
-from tests.test_privacy import PRIVACY_LINK, mailed_privacy_link  # noqa: E402
+from tests.test_privacy import PRIVACY_LINK, mailed_privacy_link
 
 CHANGE_LINK = re.compile(r"/email-change/([A-Za-z0-9_\-]+)")
 
