@@ -11,7 +11,6 @@ from core.web import register_home
 from enrollment import (
     cli,
     mail,
-    privacy_mail,
     routes,
     template_globals,
 )
@@ -35,4 +34,4 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
     privacy.register(app)
-    privacy_mail.register(app)
+    mail.register_privacy_mail(app)

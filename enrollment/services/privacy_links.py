@@ -18,20 +18,17 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from core.mail_kinds import record_mail
+from enrollment import mail
 from enrollment.models import (
     Enrollment,
-    ErasureRequest,
     Participant,
     PrivacyLink,
     PrivacyPurpose,
-    about,
 )
 from enrollment.services import privacy
 from enrollment.services.links import hash_token, new_token
 from enrollment.services.people import confirm_address
 
-MAIL_KIND = "enrollment.privacy_link"
 VALID_FOR = timedelta(hours=24)
 
 
@@ -48,10 +45,7 @@ def ask(session: Session, enrollment: Enrollment, purpose: PrivacyPurpose,
                        expires_at=now + VALID_FOR)
     session.add(link)
     session.flush()
-    # The token goes in the recorded mail's facts, like a fresh manage link; the export
-    # leaves it out (``privacy._mail_row``).
-    record_mail(session, MAIL_KIND, to=person.email, locale=person.locale, about=about(person),
-                link_id=link.id, token=token)
+    mail.record_privacy_link(session, link, token)
     return link
 
 
@@ -78,10 +72,3 @@ def use(session: Session, link: PrivacyLink, now: datetime) -> Participant:
     if link.purpose == PrivacyPurpose.ERASURE:
         privacy.request_erasure(session, session.get(Enrollment, link.enrollment_id), now)
     return person
-
-
-def pending_requests_of(session: Session, person_id: int) -> list[ErasureRequest]:
-    """The person's requests for erasure not yet confirmed."""
-    return list(session.scalars(sa.select(ErasureRequest).where(
-        ErasureRequest.participant_id == person_id,
-        ErasureRequest.status == privacy.ErasureStatus.PENDING).order_by(ErasureRequest.id)))
