@@ -34,3 +34,4 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
     privacy.register(app)
+    mail.register_privacy_mail(app)

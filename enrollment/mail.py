@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import render_template
+from flask import Flask, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -16,9 +16,17 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.i18n import format_moment, format_short_day
 from core.mail import Attachment, queue_mail
+from core.mail_kinds import Rendered, record_mail, register_mail
 from core.web import external_url, public_host
 from enrollment.calendar import offering_ics
-from enrollment.models import EmailChange, Enrollment, EnrollmentStatus, about
+from enrollment.models import (
+    EmailChange,
+    Enrollment,
+    EnrollmentStatus,
+    PrivacyLink,
+    PrivacyPurpose,
+    about,
+)
 from enrollment.services.enrollments import active_enrollments_for_email, waitlist_position
 from enrollment.services.links import issue_link
 from enrollment.services.participants import Move
@@ -245,3 +253,40 @@ def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: 
         subject = _("Course cancelled: %(title)s", title=offering.title(person.locale))
         queue_mail(session, to=person.email, subject=subject, text=text, html=html,
                    locale=person.locale, about=about(person))
+
+
+# --- privacy links (``services.privacy_links``): recorded, rendered after the commit -------------
+
+PRIVACY_LINK = "enrollment.privacy_link"
+
+
+def record_privacy_link(session: Session, link: PrivacyLink, token: str) -> None:
+    """Record the mail with a privacy link to the address it is for; the token goes in the
+    row's facts, like a fresh manage link (the export leaves it out)."""
+    person = link.participant
+    record_mail(session, PRIVACY_LINK, to=link.email, locale=person.locale, about=about(person),
+                link_id=link.id, token=token)
+
+
+def render_privacy_link(session: Session, params: dict) -> Rendered | None:
+    """The mail with the link that delivers the person's data or files their erasure request;
+    None when the link is gone (the person was erased meanwhile)."""
+    link = session.get(PrivacyLink, params["link_id"])
+    if link is None:
+        return None
+    person, offering = link.participant, link.enrollment.offering
+    export = link.purpose == PrivacyPurpose.EXPORT
+    office = offering.county.office(person.locale)
+    context = dict(person=person, offering=offering, locale=person.locale, export=export,
+                   url=external_url("enrollment.personal_data_link", token=params["token"]),
+                   expires=format_moment(link.expires_at, person.locale))
+    subject = (_("Download your data: %(office)s", office=office) if export
+               else _("Confirm your request for erasure: %(office)s", office=office))
+    return Rendered(subject=subject,
+                    text=render_template("enrollment/mail/privacy_link.txt", **context),
+                    html=render_template("enrollment/mail/privacy_link.html", **context))
+
+
+def register_privacy_mail(app: Flask) -> None:
+    """Let the recorded privacy-link mail be rendered."""
+    register_mail(app, PRIVACY_LINK, render_privacy_link)

@@ -27,8 +27,15 @@ from core.mail import queue_mail
 from core.mail_kinds import record_mail
 from core.models import County
 from enrollment.demo import seed_demo
-from enrollment.models import Enrollment, EnrollmentStatus, Participant, Role
-from enrollment.services import email_change, links, privacy
+from enrollment.models import (
+    EmailChange,
+    Enrollment,
+    EnrollmentStatus,
+    Participant,
+    PrivacyPurpose,
+    Role,
+)
+from enrollment.services import email_change, links, privacy, privacy_links
 from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
 from refunds.services.claims import submit_claim, update_draft
 from refunds.services.decisions import approve_claim
@@ -51,6 +58,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DELETED_BY_DOWNGRADE = {
     "7b3e9d1c4a26": {"rates": "kind = 'night_supplement'"},
     "9c2e7f4a1b63": {"outbox_messages": "kind IS NOT NULL AND rendered_at IS NULL"},
+}
+# Rows a downgrade adds on purpose (the revision undone → table → a query counting them).
+ADDED_BY_DOWNGRADE = {
+    # One participant row per enrollment again: a row for each enrollment of a person but the
+    # first.
+    "64aba927f732": {"participants": "SELECT count(*) FROM enrollments e WHERE e.id > (SELECT"
+                                     " min(f.id) FROM enrollments f WHERE f.participant_id ="
+                                     " e.participant_id)"},
 }
 
 
@@ -205,6 +220,18 @@ def populate(app, make_offering) -> None:
         queue_job(session, "lost_link", {"email": second.participant.email})
         email_change.request_change(session, first, "ny@example.no", now, timedelta(days=1))
         privacy.request_erasure(session, second, now)
+        # One person behind two enrollments: the first's address confirmed through a privacy
+        # link, then a second enrollment with it, merged when its own link is opened.
+        privacy_links.use(session, privacy_links.ask(session, first, PrivacyPurpose.EXPORT, now),
+                          now)
+        again = Enrollment(offering_id=second.offering_id, status=EnrollmentStatus.CANCELLED,
+                           participant=Participant(full_name="Ny Namn",
+                                                   email=first.participant.email,
+                                                   role=first.participant.role))
+        session.add(again)
+        session.flush()
+        privacy_links.use(session, privacy_links.ask(session, again, PrivacyPurpose.EXPORT, now),
+                          now)
         session.add(RateLimitCounter(key="enroll/1", hits=3, expires_at=time.time() + 60))
         staff_id = staff.id
 
@@ -265,9 +292,11 @@ def test_a_populated_database_steps_down_to_base_keeping_its_rows_and_back_up(ap
     for script in ScriptDirectory.from_config(config).walk_revisions():
         deleted = {table: _scalar(url, f"SELECT count(*) FROM {table} WHERE {where}")  # noqa: S608
                    for table, where in DELETED_BY_DOWNGRADE.get(script.revision, {}).items()}
+        added = {table: _scalar(url, sql)
+                 for table, sql in ADDED_BY_DOWNGRADE.get(script.revision, {}).items()}
         command.downgrade(config, "-1")
         after = _counts(url)
-        assert after == {name: counts[name] - deleted.get(name, 0)
+        assert after == {name: counts[name] - deleted.get(name, 0) + added.get(name, 0)
                          for name in after if name in counts} | {
             name: rows for name, rows in after.items() if name not in counts}, script.revision
         if "claim_lines" in after:
@@ -287,6 +316,9 @@ def test_rows_survive_a_downgrade_to_the_revision_before_head_and_back(app, make
     app.extensions["kp_engine"].dispose()
     config = alembic_config(url)
     at_head = _counts(url)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    added = {table: _scalar(url, sql)
+             for table, sql in ADDED_BY_DOWNGRADE.get(head, {}).items()}
 
     command.downgrade(config, "-1")
     before_head = _counts(url)
@@ -295,7 +327,7 @@ def test_rows_survive_a_downgrade_to_the_revision_before_head_and_back(app, make
 
     for name in ("counties", "course_offerings", "participants", "enrollments", "attendances",
                  "certificates", "claims", "claim_lines", "receipts", "staff_users"):
-        assert at_head[name] == before_head[name] == back[name] > 0, name
+        assert at_head[name] + added.get(name, 0) == before_head[name] == back[name] > 0, name
     assert {name: back[name] for name in before_head} == before_head
     assert _differences(url) == []
 
@@ -371,4 +403,69 @@ def test_migrations_give_a_callers_sqlite_connection_back_with_foreign_keys_on(a
         with pytest.raises(RuntimeError, match="outside a transaction"):
             command.downgrade(config, "-1")
     engine.dispose()
+    assert _differences(url) == []
+
+
+def test_one_person_migration_merges_confirmed_duplicates_and_downgrade_splits_them(
+        app, make_offering):
+    """Rows of one normalised address whose holder used a mailed link (a request for erasure,
+    a confirmed change to the address) become one person with both enrollments, their mail
+    and requests; an unconfirmed row of the same address stays apart. Downgrading gives each
+    enrollment its row again, with the details given with it."""
+    now = utcnow()
+    first, second, third = (make_enrollment(app, make_offering, email=email, name=name)
+                            for email, name in (("Dup@Example.no", "Dag Dup"),
+                                                ("dup@example.no", "Dag Dupsen"),
+                                                ("dup@example.no", "Stranger")))
+    engine = app.extensions["kp_engine"]
+    with app.app_context(), session_scope(engine) as session:
+        a, b, c = (session.get(Enrollment, i) for i in (first, second, third))
+        privacy.request_erasure(session, a, now)
+        change = email_change.request_change(session, b, "dup@example.no", now,
+                                             timedelta(days=1))
+        assert change is None  # the same address: recorded directly below as confirmed
+        session.add(EmailChange(participant_id=b.participant_id, enrollment_id=b.id,
+                                new_email="dup@example.no", confirm_hash="c" * 64,
+                                cancel_hash="d" * 64, created_at=now, expires_at=now,
+                                confirmed_at=now))
+        queue_mail(session, to="dup@example.no", subject="Til Dag", text="Hei", locale="nn",
+                   about=("participant", b.participant_id))
+        ids = a.participant_id, b.participant_id, c.participant_id
+    url = app.config["DATABASE_URL"]
+    engine.dispose()
+    config = alembic_config(url)
+    command.downgrade(config, "9c2e7f4a1b63")
+
+    command.upgrade(config, "64aba927f732")
+    plain = sa.create_engine(url)
+    with plain.connect() as conn:
+        owners = dict(conn.execute(sa.text("SELECT id, participant_id FROM enrollments")).all())
+        people = {row.id: row for row in conn.execute(sa.text(
+            "SELECT id, full_name, email, email_confirmed_at FROM participants"))}
+        mail_about = conn.scalar(sa.text(
+            "SELECT subject_id FROM outbox_messages WHERE subject = 'Til Dag'"))
+        change_of = conn.scalar(sa.text("SELECT participant_id FROM email_changes"))
+        merged = conn.execute(sa.text("SELECT object_id, after FROM audit_events"
+                                      " WHERE action = 'privacy.participants_merged'")).all()
+    assert owners[first] == owners[second] == ids[0]
+    assert owners[third] == ids[2]
+    assert set(people) == {ids[0], ids[2]}
+    assert (people[ids[0]].full_name, people[ids[0]].email) == ("Dag Dupsen", "dup@example.no")
+    assert people[ids[0]].email_confirmed_at is not None
+    assert people[ids[2]].email_confirmed_at is None
+    assert mail_about == change_of == ids[0]
+    assert [m[0] for m in merged] == [ids[0]]
+
+    command.downgrade(config, "9c2e7f4a1b63")
+    with plain.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT e.id, p.full_name, p.email FROM enrollments e"
+            " JOIN participants p ON p.id = e.participant_id")).all()
+        split_owners = dict(conn.execute(sa.text(
+            "SELECT id, participant_id FROM enrollments")).all())
+    assert {r.id: r.full_name for r in rows if r.id in (first, second, third)} == {
+        first: "Dag Dup", second: "Dag Dupsen", third: "Stranger"}
+    assert len({split_owners[first], split_owners[second], split_owners[third]}) == 3
+    command.upgrade(config, "head")
+    plain.dispose()
     assert _differences(url) == []

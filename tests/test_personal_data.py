@@ -28,6 +28,7 @@ from tests.test_enrollment_web import (
     post_enroll,
     run_sender,
 )
+from tests.test_privacy import PRIVACY_LINK, mailed_privacy_link
 
 CHANGE_LINK = re.compile(r"/email-change/([A-Za-z0-9_\-]+)")
 
@@ -78,7 +79,17 @@ def test_a_participant_who_takes_a_victims_address_reads_none_of_the_victims_mai
         legacy = queue_mail(session, to="kari@example.org", subject="Old mail to Kari",
                             text="Hei Kari", locale="nn").id
 
-    response = client.get(f"/manage/{mallory}/my-data.json")
+    # Mallory asks for the export on their own manage link: the link that delivers it goes to
+    # the address, never to the page, so Mallory, who does not hold it, gets nothing.
+    asked = client.post(f"/manage/{mallory}/my-data", headers=EN)
+    assert asked.status_code == 302
+    assert "Kari" not in page(client.get(asked.location, headers=EN))
+    privacy_mail = [m for m in outbox(app) if PRIVACY_LINK.search(m.body_text or "")]
+    assert [m.to_address for m in privacy_mail] == ["kari@example.org"]
+
+    # Even opened by the holder of the address, it delivers that participant's rows only:
+    # nothing is found by the address, which anyone may have typed.
+    response = client.post(mailed_privacy_link(app, "kari@example.org"))
 
     assert response.status_code == 200
     document = json.loads(response.get_data(as_text=True))
@@ -88,12 +99,15 @@ def test_a_participant_who_takes_a_victims_address_reads_none_of_the_victims_mai
     assert "Kari Nordmann" not in response.get_data(as_text=True)
     assert {(m["subject_type"], m["subject_id"]) for m in mails} == {
         ("participant", document["person_id"])}
-    # Its own mail is there: the enrollment mail and the change it asked for (links removed).
+    # Its own mail is there: the enrollment mail, the change it asked for and the privacy link
+    # (links removed).
     subjects = sorted(m["subject"] for m in mails)
     assert subjects == ["Confirm your new e-mail address: Other course",
+                        "Download your data: The County Governor of Vestland",
                         "Enrollment confirmed: Other course",
                         "Your e-mail address is being changed: Other course"]
     assert not CHANGE_LINK.search(json.dumps(mails))
+    assert not PRIVACY_LINK.search(json.dumps(mails))
     [change] = document["tables"]["email_changes"]
     assert change["new_email"] == "kari@example.org"
     assert "confirm_hash" not in change

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -32,6 +33,7 @@ from enrollment.models import (
     ErasureStatus,
     ManageLink,
     Participant,
+    PrivacyLink,
 )
 from enrollment.services import links, privacy
 from refunds.models import Claim, ClaimLine, Receipt
@@ -149,6 +151,36 @@ def seed(app, make_offering, make_staff) -> Seeded:
 @pytest.fixture
 def seeded(app, make_offering, make_staff) -> Seeded:
     return seed(app, make_offering, make_staff)
+
+
+PRIVACY_LINK = re.compile(r"/personal-data/([A-Za-z0-9_\-]+)")
+
+
+def mailed_privacy_link(app, to: str) -> str:
+    """The newest privacy link mailed to ``to`` (the mail is rendered after the request)."""
+    with session_scope(engine_of(app)) as session:
+        bodies = session.scalars(sa.select(OutboxMessage.body_text).where(
+            OutboxMessage.to_address == to).order_by(OutboxMessage.id.desc())).all()
+    for body in bodies:
+        found = PRIVACY_LINK.search(body or "")
+        if found:
+            return found.group(0)
+    raise AssertionError(f"no privacy link mailed to {to}")
+
+
+def export_by_mail(app, client, token: str, to: str):
+    """Ask for the export on the manage link, then open the link mailed to ``to``."""
+    asked = client.post(f"/manage/{token}/my-data")
+    assert asked.status_code == 302
+    url = mailed_privacy_link(app, to)
+    assert client.get(url).status_code == 200  # the question only
+    return client.post(url)
+
+
+def erasure_by_mail(app, client, token: str, to: str):
+    """Ask for erasure on the manage link, then open the link mailed to ``to``."""
+    assert client.post(f"/manage/{token}/erasure").status_code == 302
+    return client.post(mailed_privacy_link(app, to))
 
 
 def audit_rows(app) -> dict[int, str]:
@@ -281,7 +313,7 @@ def _ids(app, stmt) -> set:
 
 
 def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, client):
-    response = client.get(f"/manage/{seeded.ase_token}/my-data.json")
+    response = export_by_mail(app, client, seeded.ase_token, "ase@example.no")
 
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -304,6 +336,7 @@ def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, c
         "outbox_messages": _ids(app, sa.select(OutboxMessage.id).where(
             OutboxMessage.subject_type == "participant", OutboxMessage.subject_id == seeded.ase)),
         "erasure_requests": set(),
+        "privacy_links": _ids(app, sa.select(PrivacyLink.id)),
         "manage_links": _ids(app, sa.select(ManageLink.id).where(
             ManageLink.enrollment_id == seeded.ase_enrollment)),
         "audit_events": _ids(app, sa.select(AuditEvent.id).where(sa.or_(
@@ -343,8 +376,15 @@ def test_export_holds_every_row_about_the_person_and_nothing_else(app, seeded, c
         assert other not in text, other
 
 
-def test_export_needs_a_valid_manage_link(client, seeded):
-    assert client.get("/manage/not-a-token/my-data.json").status_code == 404
+def test_export_needs_a_valid_manage_link_and_a_valid_mailed_link(app, client, seeded):
+    assert client.get("/manage/not-a-token/my-data").status_code == 404
+    assert client.post("/manage/not-a-token/my-data").status_code == 404
+    assert client.get(f"/personal-data/{seeded.ase_token}").status_code == 404
+    assert export_by_mail(app, client, seeded.ase_token, "ase@example.no").status_code == 200
+    # The mailed link works once.
+    url = mailed_privacy_link(app, "ase@example.no")
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
 
 
 # --- erasure -----------------------------------------------------------------------------------
@@ -360,7 +400,12 @@ def test_participant_asks_for_erasure_and_staff_of_the_county_confirm(
     assert "bookkeeping rules require" in ask.get_data(as_text=True)
 
     assert client.post(f"/manage/{seeded.ase_token}/erasure").status_code == 302
-    assert client.post(f"/manage/{seeded.ase_token}/erasure").status_code == 302  # once only
+    with session_scope(engine_of(app)) as session:  # only a mailed link files the request
+        assert session.scalar(sa.select(sa.func.count()).select_from(ErasureRequest)) == 0
+    sent = client.post(mailed_privacy_link(app, "ase@example.no"))
+    assert sent.status_code == 200
+    assert "Your request for erasure is sent" in sent.get_data(as_text=True)
+    assert erasure_by_mail(app, client, seeded.ase_token, "ase@example.no").status_code == 200
     with session_scope(engine_of(app)) as session:
         (request,) = session.scalars(sa.select(ErasureRequest)).all()
         assert (request.participant_id, request.status) == (seeded.ase, ErasureStatus.PENDING)
@@ -413,7 +458,7 @@ def test_participant_asks_for_erasure_and_staff_of_the_county_confirm(
 
 
 def test_erasure_without_a_hold_erases_the_name_too(app, seeded, client, login):
-    client.post(f"/manage/{seeded.bjorn_token}/erasure")
+    erasure_by_mail(app, client, seeded.bjorn_token, "bjorn@example.no")
     login("kari@sfvl.no")
     assert client.post(f"/staff/privacy/participants/{seeded.bjorn}/erasure").status_code == 302
     with session_scope(engine_of(app)) as session:
@@ -507,7 +552,7 @@ def test_privacy_works_with_the_enrollment_plugin_alone(app, app_config, make_of
         token = links.issue_link(session, session.get(Enrollment, enrollment_id))
         person_id = session.get(Enrollment, enrollment_id).participant_id
 
-    document = alone.test_client().get(f"/manage/{token}/my-data.json").get_json()
+    document = export_by_mail(alone, alone.test_client(), token, "lege@example.no").get_json()
     result = alone.test_cli_runner().invoke(args=["privacy", "purge", "--as-of", AS_OF])
 
     assert "claims" not in document["tables"]

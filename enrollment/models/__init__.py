@@ -23,6 +23,8 @@ from enrollment.models.enrollments import (
     ErasureStatus,
     ManageLink,
     Participant,
+    PrivacyLink,
+    PrivacyPurpose,
     about,
 )
 
@@ -30,5 +32,5 @@ __all__ = [
     "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective", "ManageLink",
-    "OfferingStatus", "Participant", "Role", "about",
+    "OfferingStatus", "Participant", "PrivacyLink", "PrivacyPurpose", "Role", "about",
 ]

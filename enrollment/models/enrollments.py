@@ -55,7 +55,20 @@ ACTIVE_STATUSES = (
 
 
 class Participant(Base):
-    """The person behind an enrollment, as they gave their details on the form."""
+    """One person behind one or more enrollments, known by a confirmed e-mail address.
+
+    An enrollment is made with the address someone typed, so it gets a participant of its own
+    with ``email_confirmed_at`` empty: typing an address proves nothing. The address counts as
+    confirmed once its holder opens a link mailed to it (``services.people.confirm_address``:
+    the link of a personal-data or erasure request, or of a change of address); the participant
+    is then merged into the person who already holds that confirmed address, if any. At most
+    one participant holds a given confirmed address.
+
+    The row holds the person's current details (name, mobile, role, HPR number, employer,
+    language): those last given on a form or changed on a manage page, which staff pages,
+    mail and certificates use. What was typed with each enrollment is kept on the enrollment
+    (``Enrollment.given_details``) when a merge brings several together, so nothing is lost.
+    """
 
     __tablename__ = "participants"
 
@@ -68,6 +81,8 @@ class Participant(Base):
     employer: Mapped[str] = mapped_column(sa.String(200), default="")
     locale: Mapped[str] = mapped_column(sa.String(2), default="nn")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the holder of ``email`` opened a link mailed to it; None while it is only typed.
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the privacy purge or a confirmed erasure removed the person's details.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -103,6 +118,10 @@ class Enrollment(Base):
     status_reason: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The details given with this enrollment (``people.DETAILS``: name, mobile, role, HPR
+    # number, employer, language), set when it joined a person whose details may differ; None
+    # while the participant's own row is what was given.
+    given_details: Mapped[dict | None] = mapped_column(sa.JSON)
 
     offering: Mapped[CourseOffering] = relationship()
     participant: Mapped[Participant] = relationship(back_populates="enrollments")
@@ -229,3 +248,40 @@ class EmailChange(Base):
     def pending(self, now: datetime) -> bool:
         """Whether the change may still be confirmed or stopped."""
         return self.confirmed_at is None and self.cancelled_at is None and now < self.expires_at
+
+
+class PrivacyPurpose(enum.StrEnum):
+    """What a privacy link, once opened, does for the person."""
+
+    EXPORT = "export"
+    ERASURE = "erasure"
+
+
+class PrivacyLink(Base):
+    """A one-time link mailed to a person's address to deliver their data or file their request
+    for erasure (``services.privacy_links``). Asked for from any manage link; only the link in
+    the mail does it, so whoever holds a manage link but not the address learns nothing. Only
+    the token's SHA-256 is stored."""
+
+    __tablename__ = "privacy_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("participants.id", ondelete="CASCADE"), index=True)
+    # The enrollment whose manage page asked: its county gets the request for erasure first.
+    enrollment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[PrivacyPurpose] = mapped_column(enum_column(PrivacyPurpose))
+    # The address the link was mailed to: it works only while that is still the person's.
+    email: Mapped[str] = mapped_column(sa.String(254))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    participant: Mapped[Participant] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
+
+    def usable(self, now: datetime) -> bool:
+        """Whether the link still does what it was mailed for."""
+        return self.used_at is None and now < self.expires_at

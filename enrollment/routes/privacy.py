@@ -1,7 +1,13 @@
-"""A participant's privacy pages on their manage link: download their data, ask for erasure.
+"""A participant's privacy pages: ask, from a manage link, for a copy of their data or for
+erasure; and the mailed link that delivers the copy or files the request.
 
-Thin views over ``enrollment.services.privacy`` and ``core.privacy``; staff confirm the
-requests in ``routes/staff_erasure.py``. None of these pages is cached (``PRIVATE_ENDPOINTS``).
+Thin views over ``enrollment.services.privacy_links``, ``enrollment.services.privacy`` and
+``core.privacy``; staff confirm the requests in ``routes/staff_erasure.py``. A manage link only
+asks: the system mails a one-time link to the person's address, and only that link delivers
+the data of the whole person (every enrollment, claim, certificate and mail) or files the
+request for all their enrollments, so holding a manage link without the address tells nothing.
+The request's edge commits (``core.transaction``). None of these pages is cached
+(``PRIVATE_ENDPOINTS``).
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from core import privacy as core_privacy
 from core.db import get_session, utcnow
 from core.routes import Routes
 from core.web import no_store
-from enrollment.forms.privacy import ErasureRequestForm
+from enrollment.forms.privacy import ErasureRequestForm, ExportRequestForm, PrivacyLinkForm
+from enrollment.models import PrivacyPurpose
 from enrollment.routes.manage import enrollment_or_404
-from enrollment.services import privacy
+from enrollment.services import privacy, privacy_links
 
 routes = Routes()
 
 PRIVATE_ENDPOINTS = frozenset({"download_personal_data", "ask_for_erasure",
-                               "list_erasure_requests", "confirm_erasure"})
+                               "personal_data_link", "list_erasure_requests",
+                               "confirm_erasure"})
 
 
 @routes.after_request
@@ -37,33 +45,38 @@ def retention():
     return core_privacy.retention_from_config(current_app.config, core_privacy.today())
 
 
-# --- the participant ---------------------------------------------------------------------------
+def _link_sent(token: str):
+    flash(_("We have sent a link to the e-mail address of your enrollment. Open it within "
+            "24 hours to go on."), "success")
+    return redirect(url_for("enrollment.manage", token=token))
 
 
-@routes.get("/manage/<token>/my-data.json")
+# --- asking, from a manage link -----------------------------------------------------------------
+
+
+@routes.route("/manage/<token>/my-data", methods=["GET", "POST"])
 def download_personal_data(token: str):
-    """Everything held about the participant of this enrollment, as a JSON file."""
+    """What a copy of one's data holds, and the button that mails the link delivering it."""
     enrollment = enrollment_or_404(token)
-    document = core_privacy.export_person(get_session(), enrollment.participant_id, utcnow())
-    response = Response(json.dumps(document, ensure_ascii=False, indent=2),
-                        mimetype="application/json")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="kursportal-data-{enrollment.id}.json"')
-    return response
+    form = ExportRequestForm()
+    if form.validate_on_submit():
+        privacy_links.ask(get_session(), enrollment, PrivacyPurpose.EXPORT, utcnow())
+        return _link_sent(token)
+    if request.method == "POST":
+        abort(400)
+    return render_template("enrollment/export_request.html", enrollment=enrollment,
+                           token=token, form=form)
 
 
 @routes.route("/manage/<token>/erasure", methods=["GET", "POST"])
 def ask_for_erasure(token: str):
-    """What erasure means, and the button that asks the county governor for it."""
+    """What erasure means, and the button that mails the link filing the request."""
     session = get_session()
     enrollment = enrollment_or_404(token)
     form = ErasureRequestForm()
     if form.validate_on_submit():
-        privacy.request_erasure(session, enrollment, utcnow())
-        session.commit()
-        flash(_("Your request for erasure is sent. The county governor will confirm it."),
-              "success")
-        return redirect(url_for("enrollment.manage", token=token))
+        privacy_links.ask(session, enrollment, PrivacyPurpose.ERASURE, utcnow())
+        return _link_sent(token)
     if request.method == "POST":
         abort(400)
     holds = core_privacy.holds_for(session, enrollment.participant_id, retention())
@@ -72,3 +85,35 @@ def ask_for_erasure(token: str):
                            pending=privacy.pending_request(session, enrollment.participant_id))
 
 
+# --- the mailed link ---------------------------------------------------------------------------
+
+
+def _link_or_404(token: str):
+    link = privacy_links.find(get_session(), token, utcnow())
+    if link is None:
+        abort(404)
+    return link
+
+
+@routes.route("/personal-data/<token>", methods=["GET", "POST"])
+def personal_data_link(token: str):
+    """The link from the mail: GET asks (a mail scanner's visit changes nothing), the POST
+    delivers the person's data as a JSON file, or sends their request for erasure."""
+    session = get_session()
+    link = _link_or_404(token)
+    form = PrivacyLinkForm()
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            abort(400)
+        return render_template("enrollment/personal_data_link.html", link=link, form=form)
+    purpose = link.purpose
+    person = privacy_links.use(session, link, utcnow())
+    if purpose == PrivacyPurpose.ERASURE:
+        return render_template("enrollment/personal_data_link.html", link=None, form=None,
+                               erasure_sent=True)
+    document = core_privacy.export_person(session, person.id, utcnow())
+    response = Response(json.dumps(document, ensure_ascii=False, indent=2),
+                        mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="kursportal-data-{person.id}.json"')
+    return response

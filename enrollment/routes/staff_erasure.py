@@ -1,5 +1,5 @@
 """Staff pages for participants' requests for erasure: the pending requests of the user's
-county, and confirming one.
+county, and confirming one, which erases the whole person (every enrollment, in every county).
 
 Objects are loaded through ``scoped_or_404``, so other counties' requests answer 404. The pages
 are not cached (``routes.privacy.PRIVATE_ENDPOINTS``).
@@ -55,7 +55,6 @@ def confirm_erasure(participant_id: int):
             return redirect(url_for("enrollment.list_erasure_requests"))
         result = privacy.confirm_erasure(session, pending, actor=current_user, now=utcnow(),
                                          retention=retention())
-        session.commit()
         flash(_("The participant's details are erased, except what the law requires us to "
                 "keep.") if result.holds else _("The participant's details are erased."),
               "success")

@@ -24,6 +24,7 @@ from enrollment.errors import AlreadyEnrolled
 from enrollment.models import CourseOffering, EmailChange, Enrollment
 from enrollment.services.enrollments import _find_active_duplicate
 from enrollment.services.links import ParticipantActor, hash_token, new_token
+from enrollment.services.people import confirm_address
 
 CONFIRM, CANCEL = "confirm", "cancel"
 
@@ -108,6 +109,10 @@ def confirm_change(session: Session, change: EmailChange, now: datetime) -> None
     change.confirmed_at = now
     session.flush()
     _record(session, change, "enrollment.email_changed")
+    # The link was opened from the new address: it is confirmed, and the participant joins the
+    # person who already holds it, if any (``people.confirm_address``).
+    change.participant.email_confirmed_at = None
+    confirm_address(session, change.participant, now)
 
 
 def cancel_change(session: Session, change: EmailChange, now: datetime) -> None:

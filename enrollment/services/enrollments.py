@@ -36,6 +36,7 @@ from enrollment.models import (
     Role,
 )
 from enrollment.services.links import new_token
+from enrollment.services.people import new_participant
 
 S = EnrollmentStatus
 
@@ -235,11 +236,8 @@ def enroll(
     if person.role not in eligible_roles(session, offering):
         raise NotEligible()
     email = person.email.strip().lower()
-    participant = Participant(
-        full_name=person.full_name, email=email, phone=person.phone, role=person.role,
-        hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
-    )
-    session.add(participant)
+    # Its own participant, address unconfirmed: typing an address joins nobody's person.
+    participant = new_participant(session, person)
     token, digest = new_token()
     session.flush()
 

@@ -43,6 +43,7 @@ from enrollment.services.enrollments import (
     promote_waiting,
     waitlist_position,
 )
+from enrollment.services.people import new_participant
 
 S = EnrollmentStatus
 
@@ -281,10 +282,7 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
         session, offering.id, email, person.hpr_number)
     if duplicate is not None:
         raise AlreadyEnrolled(duplicate)
-    participant = Participant(
-        full_name=person.full_name, email=email, phone=person.phone, role=person.role,
-        hpr_number=person.hpr_number or None, employer=person.employer, locale=person.locale,
-    )
+    participant = new_participant(session, person)
     token, digest = links.new_token()
     enrollment = Enrollment(
         offering=offering, participant=participant, status=S.PENDING, arrived_at=now,

@@ -40,11 +40,14 @@ from enrollment.models import (
     ErasureStatus,
     ManageLink,
     Participant,
+    PrivacyLink,
 )
 from enrollment.services.links import ParticipantActor, withdraw_all_links
+from enrollment.services.people import merged_ids
 
 # Links in mails open an enrollment or reset a password: never hand them out in an export.
-_SECRET_LINK = re.compile(r"(/manage/|/password/reset/|/email-change/)[A-Za-z0-9_.\-]+")
+_SECRET_LINK = re.compile(
+    r"(/manage/|/password/reset/|/email-change/|/personal-data/)[A-Za-z0-9_.\-]+")
 REDACTED = "[removed]"
 
 
@@ -61,6 +64,9 @@ def _mail_row(message: OutboxMessage) -> dict:
     for name in ("body_text", "body_html"):
         if row[name]:
             row[name] = _SECRET_LINK.sub(lambda m: m.group(1) + REDACTED, row[name])
+    # The facts of a recorded mail may hold a fresh link's token: never hand it out either.
+    if row.get("params"):
+        row["params"] = {k: REDACTED if "token" in k else v for k, v in row["params"].items()}
     row["attachments"] = [{"filename": a.get("filename"), "content_type": a.get("content_type")}
                           for a in message.attachments or []]
     return row
@@ -110,6 +116,8 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         Attendance.enrollment_id.in_(enrollment_ids)))
     manage_links = session.scalars(sa.select(ManageLink).where(
         ManageLink.enrollment_id.in_(enrollment_ids)).order_by(ManageLink.id))
+    links = session.scalars(sa.select(PrivacyLink).where(
+        PrivacyLink.participant_id == person_id).order_by(PrivacyLink.id))
     requests = session.scalars(sa.select(ErasureRequest).where(
         ErasureRequest.participant_id == person_id).order_by(ErasureRequest.id))
     changes = session.scalars(sa.select(EmailChange).where(
@@ -123,9 +131,12 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         "erasure_requests": [row_dict(r) for r in requests],
         # Asked changes of address; never the hashes of their links.
         "email_changes": [row_dict(c, exclude=("confirm_hash", "cancel_hash")) for c in changes],
+        "privacy_links": [row_dict(link, exclude=("token_hash",)) for link in links],
         "outbox_messages": [_mail_row(m) for m in _mail_about(session, person)],
+        # Events about participants merged into the person stay under their old ids.
         "audit_events": audit_events_about(session, [
-            ("participant", [person_id]), ("enrollment", enrollment_ids)]),
+            ("participant", [person_id, *merged_ids(session, person_id)]),
+            ("enrollment", enrollment_ids)]),
     }
 
 
@@ -154,9 +165,16 @@ def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
             EmailChange.participant_id == person_id)):
         session.delete(change)
         counts["email_changes deleted"] += 1
+    for link in session.scalars(sa.select(PrivacyLink).where(
+            PrivacyLink.participant_id == person_id)):
+        session.delete(link)
+        counts["privacy_links deleted"] += 1
     enrollments = _enrollments(session, person_id)
     for enrollment in enrollments:
-        changed = _set(enrollment, needs="", status_reason="")
+        # What was given with the enrollment goes too, except what statistics keep.
+        given = enrollment.given_details and {k: enrollment.given_details.get(k)
+                                              for k in ("role", "locale")}
+        changed = _set(enrollment, needs="", status_reason="", given_details=given)
         # Every manage link stops working: nothing is left there for the person to see.
         if withdraw_all_links(session, enrollment.id, plan.now) or person.anonymised_at is None:
             changed = 1
@@ -199,22 +217,38 @@ def pending_request(session: Session, person_id: int) -> ErasureRequest | None:
         ErasureRequest.status == ErasureStatus.PENDING).order_by(ErasureRequest.id).limit(1))
 
 
-def request_erasure(session: Session, enrollment: Enrollment, now: datetime) -> ErasureRequest:
-    """Record the participant's request for erasure (once: a second request returns the first)."""
-    existing = pending_request(session, enrollment.participant_id)
-    if existing is not None:
-        return existing
-    county_id = session.scalar(sa.select(CourseOffering.county_id).where(
+def request_erasure(session: Session, enrollment: Enrollment, now: datetime
+                    ) -> list[ErasureRequest]:
+    """Record the request for erasure of the person of ``enrollment``, covering all their
+    enrollments: one request for each county the person has enrollments in (so every office
+    concerned sees it), the county of ``enrollment`` first; a county that has a pending
+    request already gets no second one. Returns the person's pending requests."""
+    person_id = enrollment.participant_id
+    rows = session.execute(
+        sa.select(CourseOffering.county_id, sa.func.max(Enrollment.id))
+        .join(Enrollment, Enrollment.offering_id == CourseOffering.id)
+        .where(Enrollment.participant_id == person_id)
+        .group_by(CourseOffering.county_id)).all()
+    asked_county = session.scalar(sa.select(CourseOffering.county_id).where(
         CourseOffering.id == enrollment.offering_id))
-    request = ErasureRequest(participant_id=enrollment.participant_id,
-                             enrollment_id=enrollment.id, county_id=county_id,
-                             requested_at=now)
-    session.add(request)
-    session.flush()
-    audit.record(session, actor=ParticipantActor(), action="privacy.erasure_requested",
-                 object_type="participant", object_id=enrollment.participant_id,
-                 county_id=county_id, after={"request": request.id})
-    return request
+    latest = {county: (enrollment.id if county == asked_county else last)
+              for county, last in rows}
+    waiting = set(session.scalars(sa.select(ErasureRequest.county_id).where(
+        ErasureRequest.participant_id == person_id,
+        ErasureRequest.status == ErasureStatus.PENDING)))
+    for county_id in sorted(latest, key=lambda c: (c != asked_county, c)):
+        if county_id in waiting:
+            continue
+        request = ErasureRequest(participant_id=person_id, enrollment_id=latest[county_id],
+                                 county_id=county_id, requested_at=now)
+        session.add(request)
+        session.flush()
+        audit.record(session, actor=ParticipantActor(), action="privacy.erasure_requested",
+                     object_type="participant", object_id=person_id,
+                     county_id=county_id, after={"request": request.id})
+    return list(session.scalars(sa.select(ErasureRequest).where(
+        ErasureRequest.participant_id == person_id,
+        ErasureRequest.status == ErasureStatus.PENDING).order_by(ErasureRequest.id)))
 
 
 def pending_requests(session: Session, scope) -> list[ErasureRequest]:
