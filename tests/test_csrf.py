@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from core.auth import StaffUser, make_reset_token
 from core.db import session_scope, utcnow
+from enrollment.models import PrivacyLink, PrivacyPurpose
 from enrollment.services import email_change, links
 from tests.conftest import STAFF_PASSWORD, totp_code
 from tests.test_staff_scoping import (
@@ -53,15 +54,21 @@ def admin_client(app):
 
 def token_arguments(app, world) -> dict[str, dict[str, str]]:
     """A real secret for each kind of ``<token>`` URL: a manage link, a reset link and the
-    link that confirms a change of e-mail address."""
+    link that confirms a change of e-mail address, and a mailed personal-data link."""
     with session_scope(app.extensions["kp_engine"]) as session, app.test_request_context():
         admin = session.scalar(sa.select(StaffUser).where(StaffUser.email == ADMIN))
         reset = make_reset_token(admin)
         enrollment = links.find_by_token(session, world.manage_token)
         change = email_change.request_change(session, enrollment, "new@example.org", utcnow(),
                                              timedelta(hours=1))
+        privacy_token, digest = links.new_token()
+        session.add(PrivacyLink(
+            participant_id=enrollment.participant_id, enrollment_id=enrollment.id,
+            purpose=PrivacyPurpose.EXPORT, email=enrollment.participant.email, token_hash=digest,
+            created_at=utcnow(), expires_at=utcnow() + timedelta(hours=1)))
     return {"staff.reset_password": {"token": reset},
             "enrollment.email_change": {"token": change.confirm_token},
+            "enrollment.personal_data_link": {"token": privacy_token},
             "": {"token": world.manage_token}}
 
 
