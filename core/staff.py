@@ -125,7 +125,6 @@ def forgot_password():
     if form.validate_on_submit():
         session = get_session()
         queue_job(session, RESET_JOB, {"email": form.email.data.strip().lower()})
-        session.commit()
         flash(_("If the address belongs to an account, we have sent a link to reset the "
                 "password. The link works for one hour."), "success")
         return redirect(url_for("staff.login"))
@@ -169,7 +168,6 @@ def reset_password(token: str):
         audit.record(session, actor=user, action="staff.password_reset", object_type="staff_user",
                      object_id=user.id, county_id=user.county_id,
                      after={"sessions_ended": ended} if ended else None)
-        session.commit()
         flash(_("Your password is changed. You can log in now."), "success")
         return redirect(url_for("staff.login"))
     return no_store(current_app.make_response(
