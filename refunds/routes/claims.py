@@ -24,19 +24,18 @@ from core.db import get_session, utcnow
 from core.routes import Routes
 from core.transaction import keep_when_refused, refusals
 from enrollment.models import Enrollment, EnrollmentStatus
-from refunds.eligibility import claim_problem
 from refunds.errors import LinesRefused, RefundError, message
 from refunds.forms.claim import ClaimForm, ConfirmForm
 from refunds.queries import claims_for_enrollment
 from refunds.routes.claim_page import (
     claim_or_404,
     claim_page,
-    claim_window_for,
     csrf_failed,
     deadline_months,
     enrollment_or_404,
     receipt_choices,
     show_refusal,
+    standing_context,
 )
 from refunds.services.claims import (
     check_can_submit,
@@ -138,8 +137,7 @@ def list_claims(token: str):
     now = utcnow()
     return render_template(
         "refunds/claims.html", enrollment=enrollment, token=token, claims=claims,
-        problem=claim_problem(enrollment, now, deadline_months()),
-        window=claim_window_for(enrollment, now),
+        **standing_context(enrollment, now),
     )
 
 
@@ -150,14 +148,13 @@ def new_claim(token: str):
     enrollment = enrollment_or_404(token)
     form = ConfirmForm()
     now = utcnow()
-    problem = claim_problem(enrollment, now, deadline_months())
-    context = dict(enrollment=enrollment, token=token, form=form, problem=problem,
-                   window=claim_window_for(enrollment, now))
+    context = dict(enrollment=enrollment, token=token, form=form,
+                   **standing_context(enrollment, now))
     if request.method == "GET":
         return render_template("refunds/new_claim.html", **context)
     if not form.validate_on_submit():
         return render_template("refunds/new_claim.html", **context), 400
-    if problem is not None:
+    if not context["standing"].may_start:
         return render_template("refunds/new_claim.html", **context), 403
     try:
         with session.begin_nested():
@@ -198,8 +195,7 @@ def claim_panel(enrollment: Enrollment, token: str) -> Markup | None:
     now = utcnow()
     return Markup(render_template(  # noqa: S704 (rendered by an autoescaping template)
         "refunds/_panel.html", enrollment=enrollment, token=token, claims=claims,
-        problem=claim_problem(enrollment, now, deadline_months()),
-        window=claim_window_for(enrollment, now),
+        **standing_context(enrollment, now),
     ))
 
 
