@@ -188,10 +188,6 @@ class ReceiptRefused(RefundError):
         self.detail = detail
 
 
-# Everything a view may catch and show; each carries a ``code``.
-DOMAIN_ERRORS = (RefundError,)
-
-
 # --- what each code means ----------------------------------------------------------------------
 
 MESSAGES = {
