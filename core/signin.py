@@ -43,6 +43,7 @@ from core.auth import (
 from core.db import get_session, utcnow
 from core.forms import AppForm
 from core.staff import LoginForm, bp, register_nav, staff_home_url
+from core.transaction import keep_when_refused
 from core.web import no_store, safe_next
 
 PENDING_KEY = "staff_2fa"
@@ -95,9 +96,10 @@ def _wait(email: str) -> int:
 
 
 def _count_failure(email: str) -> None:
-    session = get_session()
-    throttle.record_failure(session, _rules(email))
-    session.commit()
+    """Count a failed attempt against the address and the account; kept although the answer
+    is a refusal (4xx)."""
+    throttle.record_failure(get_session(), _rules(email))
+    keep_when_refused()
 
 
 def _throttled(template: str, form, wait: int, **context):
@@ -141,7 +143,6 @@ def _complete(user: StaffUser) -> str:
                                  address=request.remote_addr)
     throttle.clear(session, throttle.account_key(user.email))
     user.last_login_at = utcnow()
-    session.commit()
     _fresh_cookie_session()
     cookie_session[SESSION_KEY] = token
     g.staff_session_user = user.id
@@ -153,7 +154,6 @@ def _password_accepted(user: StaffUser):
     """After the right password: ask for the second factor, set it up, or (debug only, with
     two-factor sign-in switched off) log in."""
     next_url = request.args.get("next")
-    session = get_session()
     enrolled = two_factor.is_enrolled(user)
     _fresh_cookie_session()
     cookie_session[PENDING_KEY] = {"uid": user.id, "at": int(time.time()), "next": next_url}
@@ -161,7 +161,6 @@ def _password_accepted(user: StaffUser):
         return redirect(url_for("staff.second_factor"))
     if current_app.config["STAFF_TWO_FACTOR_REQUIRED"]:
         two_factor.begin_enrolment(user, current_app.config["SECRET_KEY"])
-        session.commit()
         return redirect(url_for("staff.set_up_second_factor"))
     return redirect(_complete(user))
 
@@ -291,9 +290,7 @@ def logout():
     row is ended, so a copy of the cookie no longer works either."""
     if not ButtonForm().validate_on_submit():
         abort(400)
-    session = get_session()
-    staff_sessions.end(session, cookie_session.get(SESSION_KEY))
-    session.commit()
+    staff_sessions.end(get_session(), cookie_session.get(SESSION_KEY))
     logout_user()
     _fresh_cookie_session()
     flash(_("You are logged out."), "success")
@@ -316,10 +313,7 @@ def end_all_sessions():
     """Log out every session of one's own, this one included (a lost laptop, a shared PC)."""
     if not ButtonForm().validate_on_submit():
         abort(400)
-    session = get_session()
-    user = current_user._get_current_object()
-    staff_sessions.end_everywhere(session, user)
-    session.commit()
+    staff_sessions.end_everywhere(get_session(), current_user._get_current_object())
     logout_user()
     _fresh_cookie_session()
     flash(_("All your sessions are logged out, this one too."), "success")

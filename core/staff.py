@@ -125,7 +125,6 @@ def forgot_password():
     if form.validate_on_submit():
         session = get_session()
         queue_job(session, RESET_JOB, {"email": form.email.data.strip().lower()})
-        session.commit()
         flash(_("If the address belongs to an account, we have sent a link to reset the "
                 "password. The link works for one hour."), "success")
         return redirect(url_for("staff.login"))
@@ -151,6 +150,19 @@ def send_reset_link(session, payload: dict) -> None:
                    text=text, locale=user.locale, about=("staff_user", user.id))
 
 
+def set_new_password(session, user: StaffUser, password: str) -> None:
+    """Give ``user`` a new password from a reset link. Whoever knew the old password is logged
+    out everywhere, and the real person is never kept out by someone else's wrong guesses: the
+    account's sign-in delay is cleared. Audited; flushes, never commits."""
+    user.set_password(password)
+    ended = staff_sessions.end_all(session, user.id, staff_sessions.EndReason.PASSWORD)
+    throttle.clear(session, throttle.account_key(user.email))
+    audit.record(session, actor=user, action="staff.password_reset", object_type="staff_user",
+                 object_id=user.id, county_id=user.county_id,
+                 after={"sessions_ended": ended} if ended else None)
+    session.flush()
+
+
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
     """Set a new password from an e-mailed link; the link works once and for an hour."""
@@ -161,15 +173,7 @@ def reset_password(token: str):
         return redirect(url_for("staff.forgot_password"))
     form = ResetForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        # Whoever knew the old password is logged out everywhere, and the real person is never
-        # kept out by someone else's wrong guesses: the account's sign-in delay is cleared.
-        ended = staff_sessions.end_all(session, user.id, staff_sessions.EndReason.PASSWORD)
-        throttle.clear(session, throttle.account_key(user.email))
-        audit.record(session, actor=user, action="staff.password_reset", object_type="staff_user",
-                     object_id=user.id, county_id=user.county_id,
-                     after={"sessions_ended": ended} if ended else None)
-        session.commit()
+        set_new_password(session, user, form.password.data)
         flash(_("Your password is changed. You can log in now."), "success")
         return redirect(url_for("staff.login"))
     return no_store(current_app.make_response(

@@ -194,7 +194,6 @@ def create_account():
             user = invite_staff(session, actor=current_user, name=form.name.data.strip(),
                                 email=email, county=_county(session, form.county.data),
                                 is_admin=form.is_admin.data, locale=form.locale.data)
-            session.commit()
             flash(_("The account for %(email)s is created. We have e-mailed a link to choose "
                     "a password.", email=user.email), "success")
             return redirect(url_for("staff.list_accounts"))
@@ -212,7 +211,6 @@ def _set_active_view(user_id: int, active: bool):
     except OwnAccount:
         flash(_("You cannot deactivate your own account."), "error")
         return redirect(url_for("staff.list_accounts"))
-    session.commit()
     if changed:
         message = (_("%(email)s can log in again.", email=user.email) if active
                    else _("%(email)s can no longer log in.", email=user.email))
@@ -244,7 +242,6 @@ def reset_account_second_factor(user_id: int):
     own = user.id == current_user.id
     if not own and form.validate_on_submit():
         reset_second_factor(session, user, actor=current_user)
-        session.commit()
         flash(_("The second factor of %(email)s is reset. They set it up again at their next "
                 "login.", email=user.email), "success")
         return redirect(url_for("staff.list_accounts"))
@@ -266,7 +263,6 @@ def change_account_scope(user_id: int):
     if not own and form.validate_on_submit():
         if change_scope(session, user, _county(session, form.county.data), form.is_admin.data,
                         actor=current_user):
-            session.commit()
             flash(_("The access of %(email)s is changed.", email=user.email), "success")
         return redirect(url_for("staff.list_accounts"))
     status = 400 if form.is_submitted() else 200

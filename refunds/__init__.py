@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from core.settings import declare
 from core.staff import register_nav
 from enrollment.panels import register_cancel_notice, register_manage_panel, register_refund_rule
-from refunds import cli
+from refunds import cli, mail, subscribers
 from refunds import privacy as refunds_privacy
 from refunds.eligibility import role_refunded
 from refunds.routes import bp
@@ -15,8 +15,8 @@ from refunds.settings import SETTINGS
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the manage-page panel and cancel notice, the staff link and the
-    CLI commands.
+    """Register the blueprint, the manage-page panel and cancel notice, the staff link, the
+    subscribers of the claim events (mail, audit) and the CLI commands.
 
     Receipts are up to 10 MB each and several may be sent at once, so the upload route (only)
     accepts a request of ``REFUNDS_UPLOAD_MAX_FILES`` receipts and a little form data; every
@@ -29,5 +29,7 @@ def init_app(app: Flask) -> None:
     register_refund_rule(app, role_refunded)
     register_nav(app, "refunds.show_queue", _l("Travel claims"))
     register_nav(app, "refunds.list_rates", _l("Travel rates"))
+    mail.init_app(app)
+    subscribers.init_app(app)
     refunds_privacy.register(app)
     cli.init_app(app)

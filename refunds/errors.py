@@ -5,7 +5,8 @@ Every refusal carries a ``code``; ``MESSAGES`` is the one table that says what e
 field of a claim row a line's refusal is shown, and ``error_status`` the HTTP status (always 4xx)
 a page answers with. The classes live here too, so an exception and its words are found in one
 place; the modules that raise them (``calc``, ``journey``, ``uploads``, ``bank``, the services)
-import them from here.
+import them from here. Every one derives from ``RefundError``, a ``core.transaction.DomainError``:
+a refusal no view catches is answered by the request's edge (its message flashed, nothing kept).
 """
 
 from __future__ import annotations
@@ -19,21 +20,29 @@ from flask_babel import lazy_gettext as _l
 
 from core.filetypes import MAX_PAGES
 from core.i18n import format_short_day
+from core.transaction import DomainError
 from refunds.models import ClaimStatus
 
 if TYPE_CHECKING:
     from refunds.journey import JourneyWindow
 
 
-class RefundError(Exception):
-    """A domain rule refused the operation; ``code`` names which."""
+class RefundError(DomainError):
+    """A domain rule of refunds refused the operation; ``code`` names which, ``MESSAGES`` says
+    what it means, ``status`` is the page's HTTP status (``error_status``)."""
 
     code = "error"
 
-    def __init__(self, message: str = "", *, code: str | None = None):
-        if code is not None:
-            self.code = code
-        super().__init__(message or self.code)
+    @property
+    def status(self) -> int:  # type: ignore[override]
+        """The HTTP status of a page that shows this refusal (always 4xx)."""
+        return error_status(self)
+
+    @property
+    def message(self) -> str:
+        """What the refusal means, in the current language (the generic words for a code the
+        table does not know)."""
+        return str(message(self.code))
 
 
 class NoRateScheme(RefundError):
@@ -54,6 +63,11 @@ class OutsideClaimWindow(RefundError):
     def __init__(self, code: str, opens: date, closes: date):
         super().__init__(f"{code}: {opens}–{closes}", code=code)
         self.opens, self.closes = opens, closes
+
+    @property
+    def message(self) -> str:
+        """Why the claim cannot be submitted now, with the dates."""
+        return window_message(self)
 
 
 class NoAttendance(RefundError):
@@ -120,12 +134,11 @@ class InvalidInput(RefundError):
 # --- refusals of the pure parts: a line's calculation, an account number, a receipt ------------
 
 
-class CalcError(Exception):
+class CalcError(RefundError):
     """A line cannot be computed; ``code`` says why, ``index`` which line (when known)."""
 
     def __init__(self, code: str, index: int | None = None):
-        super().__init__(code if index is None else f"line {index}: {code}")
-        self.code = code
+        super().__init__(code if index is None else f"line {index}: {code}", code=code)
         self.index = index
 
 
@@ -145,16 +158,23 @@ class OutsideJourney(CalcError):
         super().__init__("outside_journey", index)
         self.first, self.last = window.first, window.last
 
+    @property
+    def message(self) -> str:
+        """The dates the journey allows."""
+        return journey_message(self.first, self.last)
 
-class InvalidAccountNumber(ValueError):
-    """The text is not a valid Norwegian account number; ``code`` says why."""
+
+class InvalidAccountNumber(RefundError, ValueError):
+    """The text is not a valid Norwegian account number; ``code`` says why: ``format`` (not
+    eleven digits) or ``checksum``."""
+
+    field = "bank_account"
 
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code  # "format" (not eleven digits) or "checksum"
+        super().__init__(code, code=code)
 
 
-class ReceiptRefused(Exception):
+class ReceiptRefused(RefundError):
     """An upload is refused; ``code`` says why.
 
     Codes: ``empty``, ``too_large``, ``bad_name``, ``unknown_type``, ``polyglot``, and from
@@ -164,13 +184,8 @@ class ReceiptRefused(Exception):
     """
 
     def __init__(self, code: str, detail: str = ""):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+        super().__init__(f"{code}: {detail}" if detail else code, code=code)
         self.detail = detail
-
-
-# Everything a view may catch and show; each carries a ``code``.
-DOMAIN_ERRORS = (RefundError, CalcError, ReceiptRefused, InvalidAccountNumber)
 
 
 # --- what each code means ----------------------------------------------------------------------
@@ -267,6 +282,7 @@ MESSAGES = {
     "bank_account_invalid": _l("This is not a valid account number. Check the digits."),
 }
 GENERIC_MESSAGE = _l("The request could not be carried out. Please check and try again.")
+RefundError.MESSAGES = MESSAGES
 
 # The field of a claim row each line refusal is shown at; any other code at the row's date.
 LINE_FIELDS = {

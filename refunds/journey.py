@@ -113,13 +113,17 @@ def journey_window(
     )
 
 
-def check_attended(session: Session, enrollment: Enrollment) -> None:
-    """Raise ``NoAttendance`` unless the participant attended at least one session."""
-    attended = session.scalar(
+def has_attended(session: Session, enrollment: Enrollment) -> bool:
+    """Whether the participant attended at least one session (recorded present)."""
+    return bool(session.scalar(
         sa.select(sa.func.count()).select_from(Attendance)
         .where(Attendance.enrollment_id == enrollment.id, ATTENDED)
-    )
-    if not attended:
+    ))
+
+
+def check_attended(session: Session, enrollment: Enrollment) -> None:
+    """Raise ``NoAttendance`` unless the participant attended at least one session."""
+    if not has_attended(session, enrollment):
         raise NoAttendance()
 
 

@@ -115,7 +115,7 @@ def draft_claim(
 
 def submitted_claim(app, enrollment_id: int, **values) -> int:
     claim_id = draft_claim(app, enrollment_id, **values)
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:  # events need the app
         submit_claim(session, claim_id, now=IN_WINDOW)
     return claim_id
 

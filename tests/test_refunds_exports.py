@@ -128,7 +128,7 @@ def test_export_of_approved_claims_from_the_database(app, make_offering, make_st
                                                   name="Åse Ødegård"),
                              lines=[car_leg(km="12.5")])  # 12.5 × 530 = 6 625
     waiting = submitted_claim(app, make_enrollment(app, make_offering, email="c@example.no"))
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         line_id = session.get(Claim, first).lines[0].id
         approve_claim(session, first, actor=caseworker, now=IN_WINDOW,
                                adjustments={line_id: Adjustment(50_000, "Kortare veg")})

@@ -89,7 +89,10 @@ def setup(app, make_offering, make_staff):
     Setup.app = app
     Setup.make_offering = make_offering
     Setup.make_staff = make_staff
-    return Setup
+    # The services publish their events to the current application's subscribers (mail,
+    # audit), as they do in a request or a CLI command.
+    with app.app_context():
+        yield Setup
 
 
 def claim_row(app, claim_id: int) -> Claim:

@@ -164,7 +164,7 @@ def _vestland_rate_scheme(app) -> None:
 def _vestland_claim(app, enrollment_id: int) -> dict[str, int]:
     """A submitted travel claim, with a receipt, of the confirmed Vestland enrollment."""
     checked = read_receipt(io.BytesIO(png()), "zqx-kvittering.png")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         load_rate_schemes(session)
         enrollment = session.get(Enrollment, enrollment_id)
         first_day = enrollment.offering.sessions[0].starts_at

@@ -9,8 +9,7 @@ registered by ``routes/__init__``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from flask import (
     abort,
@@ -20,19 +19,18 @@ from flask import (
 from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
-from core.i18n import current_locale, format_short_day, to_local
+from core.i18n import current_locale, format_short_day
 from enrollment.models import Enrollment
 from enrollment.services.links import find_by_token
 from refunds.bank import format_account
 from refunds.calc import explain
-from refunds.eligibility import claim_problem, claim_window
+from refunds.eligibility import Standing, standing
 from refunds.errors import (
     LINE_FIELDS,
     CalcError,
     ClaimIncomplete,
     InvalidAccountNumber,
     LinesRefused,
-    NotEligible,
     OutsideClaimWindow,
     OutsideJourney,
     journey_message,
@@ -80,24 +78,17 @@ def masked_account(digits: str) -> str:
     return f"•••• •• •{digits[-4:]}" if len(digits) == 11 else ""
 
 
-@dataclass(frozen=True)
-class Window:
-    """When a claim may be submitted, and where today is in that window."""
-
-    opens: date
-    closes: date
-    state: str  # "early", "open" or "closed"
+def standing_of(enrollment: Enrollment, now: datetime) -> Standing:
+    """Where the enrollment stands for claims now (``eligibility.standing``): what every claim
+    page shows and offers."""
+    return standing(get_session(), enrollment, now, deadline_months())
 
 
-def claim_window_for(enrollment: Enrollment, now: datetime) -> Window | None:
-    """The claim window of the enrollment's offering, None when it has no sessions."""
-    try:
-        opens, closes = claim_window(enrollment.offering, deadline_months())
-    except NotEligible:
-        return None
-    today = to_local(now).date()
-    state = "early" if today < opens else "closed" if today > closes else "open"
-    return Window(opens, closes, state)
+def standing_context(enrollment: Enrollment, now: datetime) -> dict:
+    """The template context every claim page shares: ``standing``, and its ``problem`` and
+    ``window``."""
+    found = standing_of(enrollment, now)
+    return dict(standing=found, problem=found.problem, window=found.window)
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -185,9 +176,8 @@ def claim_page(enrollment: Enrollment, token: str, claim: Claim, *, form=None,
     now = utcnow()
     journey = journey_window(get_session(), enrollment, claim.scheme)
     context = dict(enrollment=enrollment, token=token, claim=claim, now=now,
-                   window=claim_window_for(enrollment, now), problems=list(problems),
-                   problem=claim_problem(enrollment, now, deadline_months()),
-                   journey=journey, attendance_missing=not (journey and journey.attended))
+                   problems=list(problems), journey=journey,
+                   **standing_context(enrollment, now))
     if claim.status not in EDITABLE:
         return render_template("refunds/claim_view.html", **context), status
     if form is None:

@@ -22,26 +22,20 @@ from markupsafe import Markup
 
 from core.db import get_session, utcnow
 from core.routes import Routes
+from core.transaction import keep_when_refused, refusals
 from enrollment.models import Enrollment, EnrollmentStatus
-from refunds import mail
-from refunds.eligibility import claim_problem
-from refunds.errors import (
-    DOMAIN_ERRORS,
-    LinesRefused,
-    error_status,
-    message,
-)
+from refunds.errors import LinesRefused, RefundError, message
 from refunds.forms.claim import ClaimForm, ConfirmForm
 from refunds.queries import claims_for_enrollment
 from refunds.routes.claim_page import (
     claim_or_404,
     claim_page,
-    claim_window_for,
     csrf_failed,
     deadline_months,
     enrollment_or_404,
     receipt_choices,
     show_refusal,
+    standing_context,
 )
 from refunds.services.claims import (
     check_can_submit,
@@ -99,35 +93,37 @@ def save_claim(token: str, claim_id: int):
 
 
 def _store(session, enrollment, token, claim, form, rows, inputs):
-    """Save the draft, and submit it when asked; a refused submission keeps the draft."""
+    """Save the draft, and submit it when asked; a refused submission keeps the draft (the
+    request's edge commits it although the answer is 4xx)."""
     now = utcnow()
     try:
-        if form.send.data:  # refused before anything is saved when it cannot be sent at all
-            check_can_submit(session, claim, now=now, deadline_months=deadline_months())
-        update_draft(session, claim.id, lines=inputs, bank_account=form.bank_account.data or "",
-                     comment=form.comment.data or "", now=now)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        problems = show_refusal(form, rows, exc)
-        return claim_page(enrollment, token, claim, form=form, problems=problems,
-                           status=error_status(exc))
+        with session.begin_nested():
+            if form.send.data:  # refused before anything is saved when it cannot be sent
+                check_can_submit(session, claim, now=now, deadline_months=deadline_months())
+            update_draft(session, claim.id, lines=inputs,
+                         bank_account=form.bank_account.data or "",
+                         comment=form.comment.data or "", now=now)
+    except RefundError as exc:
+        return _refused(enrollment, token, claim, form, rows, exc)
     if not form.send.data:
-        session.commit()
         flash(_("Your draft is saved."), "success")
         return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
     try:
         with session.begin_nested():
-            result = submit_claim(session, claim.id, now=now, deadline_months=deadline_months())
-    except DOMAIN_ERRORS as exc:
-        session.commit()  # the draft as typed is kept; only the submission is refused
-        problems = show_refusal(form, rows, exc)
-        return claim_page(enrollment, token, claim, form=form, problems=problems,
-                           status=error_status(exc))
-    mail.notify_status(session, result.claim)
-    session.commit()
+            submit_claim(session, claim.id, now=now, deadline_months=deadline_months())
+    except RefundError as exc:
+        keep_when_refused()  # the draft as typed is kept; only the submission is refused
+        return _refused(enrollment, token, claim, form, rows, exc)
     flash(_("Your claim %(ref)s is submitted. We have sent you a confirmation by e-mail.",
             ref=claim.reference), "success")
     return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
+
+
+def _refused(enrollment, token, claim, form, rows, exc: RefundError):
+    """The claim form again, with the refusal next to the fields it concerns."""
+    problems = show_refusal(form, rows, exc)
+    return claim_page(enrollment, token, claim, form=form, problems=problems,
+                       status=exc.status)
 
 
 # --- the list, a new claim, deleting a draft ----------------------------------------------------
@@ -141,8 +137,7 @@ def list_claims(token: str):
     now = utcnow()
     return render_template(
         "refunds/claims.html", enrollment=enrollment, token=token, claims=claims,
-        problem=claim_problem(enrollment, now, deadline_months()),
-        window=claim_window_for(enrollment, now),
+        **standing_context(enrollment, now),
     )
 
 
@@ -153,22 +148,21 @@ def new_claim(token: str):
     enrollment = enrollment_or_404(token)
     form = ConfirmForm()
     now = utcnow()
-    problem = claim_problem(enrollment, now, deadline_months())
-    context = dict(enrollment=enrollment, token=token, form=form, problem=problem,
-                   window=claim_window_for(enrollment, now))
+    context = dict(enrollment=enrollment, token=token, form=form,
+                   **standing_context(enrollment, now))
     if request.method == "GET":
         return render_template("refunds/new_claim.html", **context)
     if not form.validate_on_submit():
         return render_template("refunds/new_claim.html", **context), 400
-    if problem is not None:
+    if not context["standing"].may_start:
         return render_template("refunds/new_claim.html", **context), 403
     try:
-        claim = create_draft(session, enrollment, now=now, deadline_months=deadline_months())
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
+        with session.begin_nested():
+            claim = create_draft(session, enrollment, now=now,
+                                 deadline_months=deadline_months())
+    except RefundError as exc:
         context["problem"] = exc.code
-        return render_template("refunds/new_claim.html", **context), error_status(exc)
-    session.commit()
+        return render_template("refunds/new_claim.html", **context), exc.status
     return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
 
 
@@ -180,13 +174,10 @@ def delete_claim(token: str, claim_id: int):
     claim = claim_or_404(enrollment, claim_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with refusals() as refusal:  # a refusal is flashed
         delete_draft(session, claim.id)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        flash(message(exc.code), "error")
+    if refusal:
         return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
-    session.commit()
     flash(_("The draft is deleted."), "success")
     return redirect(url_for("refunds.list_claims", token=token))
 
@@ -204,8 +195,7 @@ def claim_panel(enrollment: Enrollment, token: str) -> Markup | None:
     now = utcnow()
     return Markup(render_template(  # noqa: S704 (rendered by an autoescaping template)
         "refunds/_panel.html", enrollment=enrollment, token=token, claims=claims,
-        problem=claim_problem(enrollment, now, deadline_months()),
-        window=claim_window_for(enrollment, now),
+        **standing_context(enrollment, now),
     ))
 
 

@@ -18,8 +18,9 @@ from core.db import end_transaction, get_session, utcnow
 from core.limits import config_limit, limiter, view_args_key
 from core.routes import Routes
 from core.sandbox import Limits
+from core.transaction import refusals
 from core.web import no_store
-from refunds.errors import DOMAIN_ERRORS, error_status, message
+from refunds.errors import RefundError, message
 from refunds.forms.claim import ConfirmForm, UploadForm
 from refunds.models import Claim, Receipt
 from refunds.queries import receipt_select
@@ -108,17 +109,15 @@ def upload_receipts(token: str, claim_id: int):
             name = storage.filename
             checked.append(read_receipt(storage.stream, storage.filename,
                                         limits=limits.until(deadline)))
-        for receipt in checked:
-            name = receipt.original_name
-            attach_receipt(session, claim.id, receipt, now=utcnow(), line_id=line_id)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        problem = message(exc.code)
+        with session.begin_nested():  # any refused file stores none
+            for receipt in checked:
+                name = receipt.original_name
+                attach_receipt(session, claim.id, receipt, now=utcnow(), line_id=line_id)
+    except RefundError as exc:
         add_error(form.files, _("%(name)s: %(problem)s",
-                                 name=safe_display_name(name) or "?", problem=problem))
+                                 name=safe_display_name(name) or "?", problem=exc.message))
         return claim_page(enrollment, token, claim_or_404(enrollment, claim_id),
-                           upload_form=form, status=error_status(exc))
-    session.commit()
+                           upload_form=form, status=exc.status)
     flash(ngettext("%(num)d receipt uploaded.", "%(num)d receipts uploaded.", len(files)),
           "success")
     return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id,
@@ -146,13 +145,10 @@ def delete_receipt(token: str, claim_id: int, receipt_id: int):
     claim = claim_or_404(enrollment, claim_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with refusals() as refusal:  # a refusal is flashed
         remove_receipt(session, claim.id, receipt_id, now=utcnow())
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        flash(message(exc.code), "error")
+    if refusal:
         return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id))
-    session.commit()
     flash(_("The receipt is removed."), "success")
     return redirect(url_for("refunds.show_claim", token=token, claim_id=claim.id,
                             _anchor="receipts"))

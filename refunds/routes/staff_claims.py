@@ -4,8 +4,9 @@ in ``routes.staff_exports``.
 
 Every object is loaded through ``county_scope``/``scoped_or_404`` on the offering's county, so
 county staff reach only their own county's claims (others answer 404). The domain work is in
-``refunds.services.decisions``; each status change e-mails the participant (``refunds.mail``) in the
-same transaction, and the services write the audit event.
+``refunds.services.decisions``; each status change is published (``refunds.events``), and the
+mail to the participant and the audit event follow it as subscribers. The request's edge
+commits.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from core.i18n import format_short_day, to_local
 from core.routes import Routes
 from enrollment.models import CourseOffering, CourseSession, Enrollment
 from enrollment.services.cohorts import cohort_code, cohort_short, parse_cohort
-from refunds import mail
-from refunds.errors import DOMAIN_ERRORS, error_status, message
+from refunds.errors import RefundError
 from refunds.forms.decisions import (
     ApproveForm,
     PaidForm,
@@ -188,15 +188,12 @@ def mark_claims_paid():
     if found != set(ids):
         abort(404)
     try:
-        results = decisions.mark_paid(session, ids, actor=_actor(), payment_date=form.day,
-                                     now=utcnow())
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
-        flash(message(exc.code), "error")
-        return _queue_page(form, error_status(exc))
-    for result in results:
-        mail.notify_status(session, result.claim)
-    session.commit()
+        with session.begin_nested():
+            results = decisions.mark_paid(session, ids, actor=_actor(), payment_date=form.day,
+                                         now=utcnow())
+    except RefundError as exc:
+        flash(exc.message, "error")
+        return _queue_page(form, exc.status)
     flash(ngettext("%(num)d claim marked paid.", "%(num)d claims marked paid.", len(results)),
           "success")
     return redirect(url_for("refunds.show_queue", status=S.APPROVED.value))
@@ -242,15 +239,6 @@ def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_for
 def show_staff_claim(claim_id: int):
     """A claim with its lines, how each was computed, its receipts and the decisions."""
     return _claim_page(_scoped_claim(claim_id))
-
-
-def _decided(claim: Claim, result, message: str):
-    """Mail the participant, commit, and go back to the claim."""
-    session = get_session()
-    mail.notify_status(session, result.claim)
-    session.commit()
-    flash(message, "success")
-    return redirect(url_for("refunds.show_staff_claim", claim_id=claim.id))
 
 
 def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
@@ -314,12 +302,13 @@ def _decide(claim_id: int, form, form_name: str, decide, done):
     if not form.validate_on_submit():
         return _claim_page(claim, **{form_name: form}, status=400)
     try:
-        result = decide(session, claim, form)
-    except DOMAIN_ERRORS as exc:
-        session.rollback()
+        with session.begin_nested():
+            decide(session, claim, form)
+    except RefundError as exc:
         return _claim_page(_scoped_claim(claim_id), **{form_name: form},
-                           problems=[message(exc.code)], status=error_status(exc))
-    return _decided(claim, result, done % {"ref": claim.reference})
+                           problems=[exc.message], status=exc.status)
+    flash(done % {"ref": claim.reference}, "success")
+    return redirect(url_for("refunds.show_staff_claim", claim_id=claim.id))
 
 
 @routes.get("/staff/refunds/receipts/<int:receipt_id>")

@@ -3,6 +3,7 @@ submission), ``receipts``, ``decisions`` (the caseworker's approve, reject, retu
 ``status`` (the table of allowed moves and the one writer of a claim's status) and ``rates``
 (schemes and rates).
 
-Plain functions that take a session and plain values, flush and never commit; the view or CLI
-command commits once.
+Plain functions that take a session and plain values, flush and never commit; the request's
+edge (``core.transaction``) or the CLI command commits once. A claim's status changes publish
+``refunds.events``; the mail and the audit log subscribe.
 """

@@ -1,9 +1,10 @@
 """The participant's side of a claim: start a draft, save its lines (computed by the scheme's
 rates), check the amounts, delete a draft, and submit it.
 
-Plain functions that take a session and plain values, flush and never commit; the view commits
-once. Mail is the caller's job: ``submit_claim`` returns the claim (with its enrollment and
-participant loaded), the previous status and the duplicate warnings staff see.
+Plain functions that take a session and plain values, flush and never commit; the request's
+edge commits once. ``submit_claim`` publishes ``events.submitted`` (through
+``status.change_claim_status``), which records the participant's mail, and returns the claim,
+the previous status and the duplicate warnings staff see.
 """
 
 from __future__ import annotations

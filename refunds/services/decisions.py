@@ -1,6 +1,7 @@
 """The caseworker's side of a claim: approve (in full or with adjusted amounts), reject, return
-for changes, and mark paid. Each goes through ``status.change_claim_status``, which writes the
-audit event; mail is the caller's job (``refunds.mail``).
+for changes, and mark paid. Each goes through ``status.change_claim_status``, which publishes
+``events.decided`` or ``events.paid``: the audit event (``refunds.subscribers``) and the
+participant's mail (``refunds.mail``) follow as subscribers.
 """
 
 from __future__ import annotations

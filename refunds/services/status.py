@@ -1,6 +1,7 @@
 """The status of a claim: the table of allowed moves, the one function that changes a status
-(and writes the audit event for a staff member's change), and what every operation on an
-existing claim starts with: its row locked, and the checks of who may change it.
+(and publishes what happened: ``refunds.events``, to which the mail and the audit log
+subscribe), and what every operation on an existing claim starts with: its row locked, and the
+checks of who may change it.
 
 Operations on an existing claim lock its row first (``SELECT … FOR UPDATE`` on PostgreSQL; on
 SQLite the write session's ``BEGIN IMMEDIATE`` already holds the write lock), so two caseworkers
@@ -18,6 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.events import publish
+from refunds import events
 from refunds.errors import (
     ClaimLocked,
     InvalidTransition,
@@ -44,6 +47,14 @@ AUDIT_FIELDS = [
     "status", "reason", "staff_note", "total_ore", "approved_total_ore", "decided_at",
     "decided_by_id", "paid_at", "paid_by_id", "payment_date", "own_car_approved",
 ]
+
+
+# The event each status is published with.
+EVENTS = {
+    S.SUBMITTED: events.submitted, S.RESUBMITTED: events.submitted,
+    S.APPROVED: events.decided, S.REJECTED: events.decided, S.RETURNED: events.decided,
+    S.PAID: events.paid,
+}
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -101,8 +112,9 @@ def change_claim_status(
     changes: Mapping[str, Any] | None = None, audit_extra: Mapping[str, Any] | None = None,
 ) -> ClaimStatus:
     """Move ``claim`` to ``target`` if the table allows it, applying ``changes`` (column
-    values) with it; a staff ``actor``'s change writes an audit event. Returns the previous
-    status."""
+    values) with it, and publish the move (``EVENTS``) with who made it (``actor``, ``None``
+    for the participant) and the audited columns before and after (plus ``audit_extra``).
+    Returns the previous status."""
     current = claim.status
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(current, target, claim.reference)
@@ -112,14 +124,16 @@ def change_claim_status(
     for name, value in (changes or {}).items():
         setattr(claim, name, value)
     session.flush()
-    if actor is not None:
-        after = audit.snapshot(claim, AUDIT_FIELDS)
-        if audit_extra:
-            after.update(audit_extra)
-        audit.record(
-            session, actor=actor, action=f"claim.{target.value}", object_type="claim",
-            object_id=claim.id, county_id=claim_county_id(claim), before=before, after=after,
-        )
+    after = audit.snapshot(claim, AUDIT_FIELDS)
+    if audit_extra:
+        after.update(audit_extra)
+    facts: dict[str, Any] = {"total_ore": claim.total_ore}
+    if target in (S.APPROVED, S.REJECTED, S.RETURNED, S.PAID):
+        facts["approved_total_ore"] = claim.approved_total_ore
+    if target == S.PAID:
+        facts["payment_date"] = claim.payment_date
+    publish(EVENTS[target], session, claim=claim, status=target, previous=current, actor=actor,
+            now=now, before=before, after=after, **facts)
     return current
 
 
