@@ -53,8 +53,8 @@ from enrollment.models import (
 )
 from enrollment.services import links
 from tests.conftest import require, staff_login
-from tests.test_privacy import export_by_mail
 from tests.test_pdf import assert_only_embedded_bundled_fonts, pdftotext, pypdf_text
+from tests.test_privacy import export_by_mail
 
 S = EnrollmentStatus
 NAMES = ("Åse Ødegård", "Máret Čuđđá Ŋŧž")
