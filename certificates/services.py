@@ -169,7 +169,7 @@ def take_snapshot(enrollment: Enrollment, done: Completion, now: datetime) -> di
         "version": SNAPSHOT_VERSION,
         "name": person.full_name,
         "hpr_number": person.hpr_number or "",
-        "role": person.role.value,
+        "role": enrollment.role.value,
         "course_title": {code: offering.title(code) for code in LOCALES},
         "kind_code": kind.code,
         "kind_name": {code: kind.name(code) for code in LOCALES},

@@ -68,7 +68,7 @@ def rows(roster: Roster) -> list[list[object]]:
     result = []
     for enrollment, position in roster.rows():
         person = enrollment.participant
-        texts = (person.full_name, person.email, person.phone, person.role.title,
+        texts = (person.full_name, person.email, person.phone, enrollment.role.title,
                  person.hpr_number, person.employer, enrollment.status_title)
         enrolled_at = to_local(enrollment.arrived_at).replace(tzinfo=None, second=0,
                                                               microsecond=0)

@@ -61,7 +61,7 @@ def check_eligible(enrollment: Enrollment) -> None:
     """
     if not enrollment.offering.refund_eligible:
         raise NotEligible(code="offering_not_eligible")
-    if not role_refunded(enrollment.offering, enrollment.participant.role):
+    if not role_refunded(enrollment.offering, enrollment.role):
         raise NotEligible(code="role_not_refunded")
     if enrollment.status != EnrollmentStatus.CONFIRMED:
         raise NotEligible(code="not_confirmed")

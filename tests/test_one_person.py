@@ -131,3 +131,28 @@ def test_erasure_through_the_mailed_link_covers_every_enrollment_of_the_person(
             AuditEvent.action == "privacy.erasure_confirmed")) == 1
     assert client.get(f"/manage/{one}").status_code == 404
     assert client.get(f"/manage/{two}").status_code == 404
+
+
+def test_an_enrollment_keeps_the_role_it_was_made_in_when_the_person_enrolls_in_another(
+        app, client, make_offering):
+    from enrollment.models import EnrollmentStatus, Role
+    from refunds.eligibility import check_eligible
+
+    first, second = make_offering(refund_eligible=True), make_offering(title_en="Second course")
+    post_enroll(client, first)
+    one = manage_token(app, KARI)
+    post_enroll(client, second)
+    two = manage_token(app, KARI)
+    with session_scope(engine_of(app)) as session:  # the second was made as a supervisor
+        newest = session.scalar(sa.select(Enrollment).order_by(Enrollment.id.desc()).limit(1))
+        newest.participant.role = Role.SUPERVISOR
+    export_by_mail(app, client, one, KARI)
+    export_by_mail(app, client, two, KARI)  # one person now, with the newest role
+
+    with session_scope(engine_of(app)) as session:
+        older, newer = session.scalars(sa.select(Enrollment).order_by(Enrollment.id)).all()
+        assert older.participant_id == newer.participant_id
+        assert older.participant.role == Role.SUPERVISOR
+        assert (older.role, newer.role) == (Role.LIS1, Role.SUPERVISOR)
+        assert older.status == EnrollmentStatus.CONFIRMED
+        check_eligible(older)  # a LIS1 enrollment in a refunded course: no NotEligible

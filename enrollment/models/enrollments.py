@@ -130,6 +130,14 @@ class Enrollment(Base):
     )
 
     @property
+    def role(self) -> Role:
+        """The role given with this enrollment. What an enrollment gives (a travel refund, the
+        competence-portal note) follows the role it was made in, even when the same person
+        has enrolled in another role since."""
+        given = (self.given_details or {}).get("role")
+        return Role(given) if given else self.participant.role
+
+    @property
     def status_title(self):
         """The status as the person reads it: an enrollment ended because the office called
         the course off says so, not that the participant withdrew."""
