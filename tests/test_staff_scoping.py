@@ -96,7 +96,7 @@ def build_world(app, make_offering, make_staff) -> World:
     colleague = make_staff(email="zqx.staff@sfvl.no", county="vestland", name="Zqx Colleague")
     make_staff(email="rolf@sfro.no", county="rogaland", name="Rolf Rogaland")
     make_staff(email="admin@sf.no", admin=True, name="Ada Admin")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         now = utcnow()
         confirmed = enrollments.enroll(session, offering.id, _person(1), now)
         waitlisted = enrollments.enroll(session, offering.id, _person(2),

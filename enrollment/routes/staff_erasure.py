@@ -55,7 +55,6 @@ def confirm_erasure(participant_id: int):
             return redirect(url_for("enrollment.list_erasure_requests"))
         result = privacy.confirm_erasure(session, pending, actor=current_user, now=utcnow(),
                                          retention=retention())
-        session.commit()
         flash(_("The participant's details are erased, except what the law requires us to "
                 "keep.") if result.holds else _("The participant's details are erased."),
               "success")
