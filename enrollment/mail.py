@@ -29,8 +29,7 @@ from core.web import external_url, public_host
 from enrollment import events
 from enrollment.calendar import offering_ics
 from enrollment.models import CourseOffering, EmailChange, Enrollment, EnrollmentStatus, about
-from enrollment.services.enrollments import active_enrollments_for_email
-from enrollment.services.links import issue_link
+from enrollment.services.links import active_enrollments_for_email, issue_link
 
 # --- recording, in the change's transaction -----------------------------------------------------
 

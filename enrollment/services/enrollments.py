@@ -208,20 +208,14 @@ def _find_active_duplicate(
     )
 
 
-# Why an offering takes no enrollment now (``CourseOffering.enrollment_window``), as a refusal.
-REFUSED_WINDOW = {
-    EnrollmentWindow.NOT_PUBLISHED: OfferingCancelled,
-    EnrollmentWindow.NOT_YET: NotOpenYet,
-    EnrollmentWindow.CLOSED: EnrollmentClosed,
-}
-
-
 def check_open(offering: CourseOffering, now: datetime) -> None:
     """Raise unless the offering takes enrollments at ``now`` (the one rule of
     ``CourseOffering.enrollment_window``, which the course page and the catalog show)."""
-    window = offering.enrollment_window(now)
-    if window != EnrollmentWindow.OPEN:
-        raise REFUSED_WINDOW[window]()
+    refusal = {EnrollmentWindow.NOT_PUBLISHED: OfferingCancelled, EnrollmentWindow.CLOSED:
+               EnrollmentClosed, EnrollmentWindow.NOT_YET: NotOpenYet}.get(
+                   offering.enrollment_window(now))
+    if refusal is not None:
+        raise refusal()
 
 
 def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role]:
@@ -385,26 +379,6 @@ def cancel(
             promoted=promoted, before=before, actor=actor)
     announce_promoted(session, promoted)
     return promoted
-
-
-def active_enrollments_for_email(session: Session, email: str) -> list[Enrollment]:
-    """Every active enrollment made with ``email`` (for re-sending manage links)."""
-    return list(
-        session.scalars(
-            sa.select(Enrollment)
-            .join(Enrollment.participant)
-            .where(
-                Participant.email == email.strip().lower(),
-                Enrollment.status.in_(ACTIVE_STATUSES),
-            )
-            .options(
-                joinedload(Enrollment.participant),
-                joinedload(Enrollment.offering).joinedload(CourseOffering.county),
-                joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
-            )
-            .order_by(Enrollment.id)
-        )
-    )
 
 
 def update_contact(

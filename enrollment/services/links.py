@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.events import publish
 from enrollment import events
-from enrollment.models import CourseOffering, Enrollment, ManageLink
+from enrollment.models import ACTIVE_STATUSES, CourseOffering, Enrollment, ManageLink, Participant
 
 
 class ParticipantActor:
@@ -131,3 +131,23 @@ def move_links(session: Session, source: Enrollment, target: Enrollment) -> None
     session.flush()
     session.expire(source, ["manage_links"])
     session.expire(target, ["manage_links"])
+
+
+def active_enrollments_for_email(session: Session, email: str) -> list[Enrollment]:
+    """Every active enrollment made with ``email`` (for re-sending manage links)."""
+    return list(
+        session.scalars(
+            sa.select(Enrollment)
+            .join(Enrollment.participant)
+            .where(
+                Participant.email == email.strip().lower(),
+                Enrollment.status.in_(ACTIVE_STATUSES),
+            )
+            .options(
+                joinedload(Enrollment.participant),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+            )
+            .order_by(Enrollment.id)
+        )
+    )
