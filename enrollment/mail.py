@@ -50,7 +50,8 @@ def on_enrolled(_app, *, session, enrollment, token, position, **_data) -> None:
 
 def on_enrolled_again(_app, *, session, enrollment, token, position, **_data) -> None:
     """The holder of an enrollment sent the form again: a fresh link, nothing changed."""
-    _record(session, "enrolled_again", enrollment, token=token, position=position)
+    _record(session, "enrolled_again", enrollment, token=token, position=position,
+            status=enrollment.status.value)
 
 
 def on_promoted(_app, *, session, enrollment, **_data) -> None:
@@ -157,11 +158,11 @@ def render_enrolled(session: Session, params: dict) -> Rendered | None:
         EnrollmentStatus.PENDING: _("Enrollment received, pending approval: %(title)s",
                                     title=title),
     }
-    status = EnrollmentStatus(params.get("status") or enrollment.status)
+    status = EnrollmentStatus(params["status"])  # as decided, whatever happened since
     return _render("enrolled", subjects[status], enrollment,
                    [_ics(enrollment.offering, enrollment.participant.locale)],
                    manage_url=external_url("enrollment.manage", token=params["token"]),
-                   position=params.get("position"))
+                   position=params.get("position"), status=status.value)
 
 
 def render_enrolled_again(session: Session, params: dict) -> Rendered | None:
@@ -173,7 +174,7 @@ def render_enrolled_again(session: Session, params: dict) -> Rendered | None:
                    _("You are already enrolled: %(title)s", title=_title(enrollment)),
                    enrollment, manage_url=external_url("enrollment.manage",
                                                        token=params["token"]),
-                   position=params.get("position"))
+                   position=params.get("position"), status=params["status"])
 
 
 Subject = Callable[[str], str]  # the subject line, given the course's title

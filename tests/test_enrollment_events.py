@@ -176,3 +176,27 @@ def test_saving_attendance_publishes_the_marks_for_other_plugins(app, make_offer
         [event] = session.scalars(sa.select(AuditEvent).where(
             AuditEvent.action == "attendance.save")).all()
         assert event.after == {str(a): True, str(b): False}
+
+
+def test_mail_rendered_late_by_the_sender_says_what_was_decided_then(app, make_offering, now):
+    """The sender catches up on mail a crash left unrendered: the enrollment mail still tells
+    the waiting-list place the person was given, although they have a seat by now."""
+    offering = make_offering(capacity=1)
+    with app.app_context(), session_scope(engine_of(app)) as session:
+        seat = enrollments.enroll(session, offering.id, person(1), now).enrollment.id
+        enrollments.enroll(session, offering.id, person(2), now)
+    with app.app_context(), session_scope(engine_of(app)) as session:
+        enrollments.cancel(session, session.get(Enrollment, seat), now)
+    assert all(m.rendered_at is None for m in outbox(app))
+
+    with app.app_context():
+        assert render_recorded(app, engine_of(app)) == 4
+
+    mails = {(m.kind, m.to_address): m for m in outbox(app)}
+    waited = mails["enrollment.enrolled", "deltakar2@example.no"]
+    assert waited.params["status"] == "waitlisted"
+    assert waited.params["position"] == 1
+    assert waited.subject == "Du står på venteliste: Testkurs"
+    assert "Du har plass nr. 1 på ventelista." in waited.body_text
+    assert mails["enrollment.promoted", "deltakar2@example.no"].subject == (
+        "Du har fått plass: Testkurs")
