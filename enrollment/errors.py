@@ -276,7 +276,6 @@ MESSAGES = {
     CohortMismatch.code: _l("The cohort does not fit the course kind."),
     DuplicateObjectiveCode.code: _l("The objectives changed meanwhile. Reload the page."),
     UnknownObjective.code: _l("The objectives changed meanwhile. Reload the page."),
-    # Staff marking attendance before the day has begun (the page says when it opens).
-    AttendanceNotOpen.code: _l("The change could not be made."),
+    # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES
