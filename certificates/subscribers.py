@@ -23,6 +23,7 @@ from certificates import events, services
 from core import audit
 from core.db import utcnow
 from core.events import subscribe
+from enrollment.events import attendance_recorded
 
 
 def audit_issued(_app, *, session, certificate, enrollment, actor, by_hand: bool,
@@ -61,21 +62,8 @@ def issue_for_attendance(_app, *, session, offering, actor=None, now: datetime |
     services.issue_due(session, offering.id, now=now or utcnow(), actor=actor)
 
 
-def _attendance_recorded():
-    """Enrollment's ``attendance_recorded`` signal, where this enrollment publishes it."""
-    # Guarded until enrollment/events.py exists on this branch; at the merge this becomes a
-    # plain import at the top of the module.
-    try:
-        from enrollment.events import attendance_recorded
-    except ImportError:  # an enrollment that publishes no events: issue-due does it all
-        return None
-    return attendance_recorded
-
-
 def init_app(app: Flask) -> None:
     """Connect the subscribers to ``app``."""
     subscribe(app, events.issued, audit_issued)
     subscribe(app, events.revoked, audit_revoked)
-    signal = _attendance_recorded()
-    if signal is not None:
-        subscribe(app, signal, issue_for_attendance)
+    subscribe(app, attendance_recorded, issue_for_attendance)

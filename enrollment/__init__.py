@@ -9,6 +9,7 @@ from core.settings import declare
 from core.staff import register_nav, register_staff_home
 from core.web import register_home
 from enrollment import (
+    audit,
     cli,
     mail,
     routes,
@@ -20,7 +21,8 @@ from enrollment.settings import SETTINGS
 
 def init_app(app: Flask) -> None:
     """Register the blueprint (the catalog is the front page), CLI commands, the lost-link job,
-    the staff links and enrollment's part of the privacy notice and of the personal data."""
+    the mail and audit subscribers of the plugin's events and the renderers of its mail, the
+    staff links and enrollment's part of the privacy notice and of the personal data."""
     declare(app, SETTINGS)  # enrollment/settings.py: the defaults, and a wrong one stops the start
     app.register_blueprint(routes.bp)
     template_globals.register(app)
@@ -28,6 +30,8 @@ def init_app(app: Flask) -> None:
     register_staff_home(app, "enrollment.show_dashboard")
     register_notice_section(app, "enrollment/privacy_notice.html")
     register_job(app, mail.LOST_LINK_JOB, mail.send_lost_links)
+    mail.init_app(app)
+    audit.init_app(app)
     cli.init_app(app)
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))

@@ -1,33 +1,47 @@
 """The enrollment plugin's domain errors, and the message each one shows a person.
 
-A service raises one of these when a rule refuses an operation; ``code`` names the rule. What a
-person reads about it is in ``MESSAGES``, one table for the whole plugin, and ``message(exc)``
-gives it in the active language (a few messages need a value from the error itself). A routes
-module that tells the person something more particular to its page (a message next to a field)
-says so where it catches the error.
+A service raises one of these when a rule refuses an operation; ``code`` names the rule, and a
+service that refuses the same rule in other words for another audience (staff adding someone by
+hand, not the person on the public form) raises it with its own ``code``. What a person reads
+is in ``MESSAGES``, one table for the whole plugin: ``error.message`` gives it in the active
+language (an error without an entry of its own shows the entry of the nearest class it derives
+from). ``field`` names the form field the message goes next to (``core.transaction.refusals``),
+``status`` the answer's status when the form is shown again.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from core.transaction import DomainError
 from enrollment.models import Enrollment, EnrollmentStatus, OfferingStatus
 
 
-class EnrollmentError(Exception):
+class EnrollmentError(DomainError):
     """A domain rule refused the operation; ``code`` names which."""
 
     code = "error"
+    status = 409
+
+    @property
+    def message(self) -> str:
+        """The message in the current language: this error's entry, else its nearest class's."""
+        for code in (self.code, *(getattr(c, "code", None) for c in type(self).__mro__)):
+            if code in MESSAGES:
+                text = str(MESSAGES[code])
+                return text % self.params if self.params else text
+        return str(MESSAGES[EnrollmentError.code])
 
 
 class NotEligible(EnrollmentError):
     """The person's role may not enroll in this course kind."""
 
     code = "not_eligible"
+    field = "role"
+    status = 400
 
 
 class NotOpenYet(EnrollmentError):
@@ -52,15 +66,16 @@ class AlreadyEnrolled(EnrollmentError):
     """An active enrollment with the same e-mail or HPR number exists."""
 
     code = "duplicate"
+    field = "email"
 
-    def __init__(self, existing: Enrollment):
-        super().__init__("already enrolled")
+    def __init__(self, existing: Enrollment, **kwargs):
+        super().__init__("already enrolled", **kwargs)
         self.existing = existing
         self.existing_id = existing.id
 
 
 class CancelDeadlinePassed(EnrollmentError):
-    """The participant can no longer cancel by themselves."""
+    """The participant can no longer cancel by themselves; ``email`` is the office's address."""
 
     code = "cancel_deadline"
 
@@ -70,8 +85,8 @@ class InvalidTransition(EnrollmentError):
 
     code = "invalid_transition"
 
-    def __init__(self, current: EnrollmentStatus, target: EnrollmentStatus):
-        super().__init__(f"{current.value} → {target.value} is not allowed")
+    def __init__(self, current: EnrollmentStatus, target: EnrollmentStatus, **kwargs):
+        super().__init__(f"{current.value} → {target.value} is not allowed", **kwargs)
         self.current, self.target = current, target
 
 
@@ -83,7 +98,6 @@ class CourseFull(InvalidTransition):
     def __init__(self, current: EnrollmentStatus):
         EnrollmentError.__init__(self, "no free seat")
         self.current, self.target = current, EnrollmentStatus.CONFIRMED
-
 
 
 class OfferingError(EnrollmentError):
@@ -98,7 +112,13 @@ class InvalidOfferingTransition(OfferingError):
     code = "invalid_offering_transition"
 
     def __init__(self, current: OfferingStatus, target: OfferingStatus):
-        super().__init__(f"{current.value} → {target.value} is not allowed")
+        if current == OfferingStatus.CANCELLED:
+            code = "offering_already_cancelled"
+        elif target == OfferingStatus.PUBLISHED:
+            code = "already_published"
+        else:
+            code = "not_published"
+        super().__init__(f"{current.value} → {target.value} is not allowed", code=code)
         self.current, self.target = current, target
 
 
@@ -118,6 +138,7 @@ class InvalidCapacity(OfferingError):
     """The capacity is negative or larger than ``MAX_CAPACITY``."""
 
     code = "invalid_capacity"
+    field = "capacity"
 
 
 class CapacityBelowTaken(InvalidCapacity):
@@ -128,6 +149,13 @@ class CapacityBelowTaken(InvalidCapacity):
     def __init__(self, capacity: int, seats_taken: int):
         super().__init__(f"capacity {capacity} is below the {seats_taken} seats taken")
         self.capacity, self.seats_taken = capacity, seats_taken
+
+    @property
+    def message(self) -> str:
+        """How many seats are taken, in the current language."""
+        return ngettext("%(num)d seat is taken, so the capacity cannot be lower than that.",
+                        "%(num)d seats are taken, so the capacity cannot be lower than that.",
+                        self.seats_taken)
 
 
 class InvalidSchedule(OfferingError):
@@ -183,7 +211,6 @@ class UnknownObjective(OfferingError):
     code = "unknown_objective"
 
 
-
 class ReasonRequired(EnrollmentError):
     """A rejection must tell the participant why."""
 
@@ -194,7 +221,7 @@ class NotMovable(EnrollmentError):
     """The target offering is not another offering of the same kind in the same county."""
 
     code = "not_movable"
-
+    field = "target"
 
 
 class AttendanceNotOpen(EnrollmentError):
@@ -210,9 +237,29 @@ class AttendanceNotOpen(EnrollmentError):
 # What a person reads when a rule refuses, by the error's ``code``. An error without its own
 # entry shows the entry of the nearest class it derives from.
 MESSAGES = {
+    EnrollmentError.code: _l("The change could not be made."),
+    # The person on the enrollment form, and on their manage link.
     NotOpenYet.code: _l("Enrollment to this course has not opened yet."),
     EnrollmentClosed.code: _l("The enrollment deadline for this course has passed."),
     OfferingCancelled.code: _l("This course is cancelled and takes no enrollments."),
+    NotEligible.code: _l("This course is not open to your role. See who may enroll on the "
+                         "course page."),
+    CancelDeadlinePassed.code: _l("It is too late to cancel here. Please contact %(email)s."),
+    "not_cancellable": _l("This enrollment cannot be cancelled."),
+    # Staff deciding on enrollments: the list shows what changed meanwhile.
+    InvalidTransition.code: _l("This enrollment cannot be changed that way any more. The list "
+                               "shows where it stands now."),
+    ReasonRequired.code: _l("This enrollment cannot be changed that way any more. The list "
+                            "shows where it stands now."),
+    "role_not_admitted": _l("This course is not open to that role."),
+    "already_in_course": _l("This person is already enrolled in this course (same e-mail or "
+                            "HPR number)."),
+    "already_in_target": _l("This person is already enrolled in that course."),
+    NotMovable.code: _l("Choose one of the listed courses."),
+    # Staff editing offerings, their days and the kinds' objectives.
+    "offering_already_cancelled": _l("The course is cancelled; it cannot be changed that way."),
+    "already_published": _l("The course is already published."),
+    "not_published": _l("The course is not published."),
     NoSessions.code: _l("Add at least one course day before you publish the course."),
     HasParticipants.code: _l("People are enrolled in this course, so it cannot be "
                              "unpublished. Cancel it instead, so that they are told."),
@@ -227,22 +274,8 @@ MESSAGES = {
     InvalidCapacity.code: _l("Enter a number of seats from 1 to 1,000."),
     UnknownReference.code: _l("The course kind or office no longer exists."),
     CohortMismatch.code: _l("The cohort does not fit the course kind."),
+    DuplicateObjectiveCode.code: _l("The objectives changed meanwhile. Reload the page."),
+    UnknownObjective.code: _l("The objectives changed meanwhile. Reload the page."),
+    # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
-
-
-def message(exc: EnrollmentError) -> str:
-    """What the person reads about ``exc``, in the active language."""
-    if isinstance(exc, InvalidOfferingTransition):
-        if exc.current == OfferingStatus.CANCELLED:
-            return _("The course is cancelled; it cannot be changed that way.")
-        if exc.target == OfferingStatus.PUBLISHED:
-            return _("The course is already published.")
-        return _("The course is not published.")
-    if isinstance(exc, CapacityBelowTaken):
-        return ngettext("%(num)d seat is taken, so the capacity cannot be lower than that.",
-                        "%(num)d seats are taken, so the capacity cannot be lower than that.",
-                        exc.seats_taken)
-    for cls in type(exc).__mro__:
-        if getattr(cls, "code", None) in MESSAGES:
-            return str(MESSAGES[cls.code])
-    return _("The change could not be made.")
+EnrollmentError.MESSAGES = MESSAGES

@@ -1,25 +1,35 @@
 """Every e-mail of the enrollment plugin: to participants about their enrollment (received,
 promoted, cancelled, lost links, change of address), about staff decisions (approved, rejected,
-cancelled by staff, moved) and about a course the office cancelled. Each is rendered in the
-participant's own language and queued in the outbox in the same transaction as the change that
-causes it."""
+cancelled by staff, moved) and about a course the office cancelled, each in the participant's
+own language.
+
+The mails that follow a change are recorded mail (``core.mail_kinds``): a subscriber of the
+change's event (``enrollment.events``) records the kind, the recipient, the language and the ids
+and facts of the moment (a fresh manage-link token, a waiting-list place) in the outbox, in the
+change's transaction; the renderer of the kind loads what it needs by id and renders the
+templates after the commit, so nothing is rendered while the offering's seat lock is held. The
+lost-link job (``core.jobs``) runs in the sender, after any commit, and renders its mail at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 
 from flask import Flask, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core.db import utcnow
+from core.events import subscribe
 from core.i18n import format_moment, format_short_day
 from core.mail import Attachment, queue_mail
 from core.mail_kinds import Rendered, record_mail, register_mail
 from core.web import external_url, public_host
+from enrollment import events
 from enrollment.calendar import offering_ics
 from enrollment.models import (
+    CourseOffering,
     EmailChange,
     Enrollment,
     EnrollmentStatus,
@@ -27,62 +37,268 @@ from enrollment.models import (
     PrivacyPurpose,
     about,
 )
-from enrollment.services.enrollments import active_enrollments_for_email, waitlist_position
-from enrollment.services.links import issue_link
-from enrollment.services.participants import Move
+from enrollment.services.links import active_enrollments_for_email, issue_link
+
+# --- recording, in the change's transaction -----------------------------------------------------
 
 
-def _queue(session: Session, enrollment: Enrollment, template: str, subject: str, **context):
+def _record(session: Session, kind: str, enrollment: Enrollment, **params) -> None:
     person = enrollment.participant
     if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
         return
+    record_mail(session, f"enrollment.{kind}", to=person.email, locale=person.locale,
+                about=about(person), enrollment_id=enrollment.id, **params)
+
+
+def on_enrolled(_app, *, session, enrollment, token, position, **_data) -> None:
+    """The outcome of an enrollment, with the manage link and the course days (.ics)."""
+    _record(session, "enrolled", enrollment, token=token, position=position,
+            status=enrollment.status.value)
+
+
+def on_enrolled_again(_app, *, session, enrollment, token, position, **_data) -> None:
+    """The holder of an enrollment sent the form again: a fresh link, nothing changed."""
+    _record(session, "enrolled_again", enrollment, token=token, position=position,
+            status=enrollment.status.value)
+
+
+def on_promoted(_app, *, session, enrollment, **_data) -> None:
+    """A seat from the waiting list."""
+    _record(session, "promoted", enrollment)
+
+
+def on_cancelled(_app, *, session, enrollment, by_staff, **_data) -> None:
+    """The cancellation confirmed (or, by staff, told with its reason)."""
+    _record(session, "cancelled_by_staff" if by_staff else "cancelled", enrollment)
+
+
+def on_approved(_app, *, session, enrollment, position, **_data) -> None:
+    """Approved: a seat, or a place on the waiting list."""
+    _record(session, "approved", enrollment, position=position)
+
+
+def on_rejected(_app, *, session, enrollment, **_data) -> None:
+    """Not approved, and why."""
+    _record(session, "rejected", enrollment)
+
+
+def on_moved(_app, *, session, old, new, position, **_data) -> None:
+    """Moved to another course, with its days."""
+    _record(session, "moved", new, old_enrollment_id=old.id, position=position)
+
+
+def on_offering_cancelled(_app, *, session, cancelled, reason, **_data) -> None:
+    """The course is cancelled: each participant whose enrollment it cancelled."""
+    for enrollment in cancelled:
+        _record(session, "offering_cancelled", enrollment, reason=reason)
+
+
+def on_email_change_requested(_app, *, session, change, confirm_token, cancel_token,
+                              **_data) -> None:
+    """The link that confirms a new address, to it; the link that stops it, to the old one."""
+    person = change.participant
+    for kind, to, token in (("email_confirm", change.new_email, confirm_token),
+                            ("email_notice", person.email, cancel_token)):
+        record_mail(session, f"enrollment.{kind}", to=to, locale=person.locale,
+                    about=about(person), change_id=change.id, token=token)
+
+
+SUBSCRIBERS = [
+    (events.enrolled, on_enrolled),
+    (events.enrolled_again, on_enrolled_again),
+    (events.cancelled, on_cancelled),
+    (events.promoted, on_promoted),
+    (events.approved, on_approved),
+    (events.rejected, on_rejected),
+    (events.moved, on_moved),
+    (events.offering_cancelled, on_offering_cancelled),
+    (events.email_change_requested, on_email_change_requested),
+]
+
+
+# --- rendering, after the commit ---------------------------------------------------------------
+
+
+def _load(session: Session, enrollment_id: int) -> Enrollment | None:
+    enrollment = session.get(Enrollment, enrollment_id, options=[
+        joinedload(Enrollment.participant),
+        joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+        joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+        joinedload(Enrollment.offering).selectinload(CourseOffering.sessions)])
+    if enrollment is None or not enrollment.participant.email:
+        return None  # gone, or anonymised since: nobody to write to
+    return enrollment
+
+
+def _render(template: str, subject: str, enrollment: Enrollment, attachments=(),
+            **context) -> Rendered:
+    person = enrollment.participant
     context.update(enrollment=enrollment, offering=enrollment.offering, person=person,
                    locale=person.locale)
-    text = render_template(f"enrollment/mail/{template}.txt", **context)
-    html = render_template(f"enrollment/mail/{template}.html", **context)
-    attachments = context.get("attachments", ())
-    queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-               locale=person.locale, attachments=attachments, about=about(person))
+    return Rendered(subject, render_template(f"enrollment/mail/{template}.txt", **context),
+                    render_template(f"enrollment/mail/{template}.html", **context),
+                    attachments)
 
 
-def notify_enrolled(session: Session, enrollment: Enrollment, token: str,
-                    position: int | None) -> None:
-    """Tell the person their enrollment's outcome, with the .ics and their manage link."""
-    offering = enrollment.offering
-    with force_locale(enrollment.participant.locale):
-        title = offering.title(enrollment.participant.locale)
-        subjects = {
-            EnrollmentStatus.CONFIRMED: _("Enrollment confirmed: %(title)s", title=title),
-            EnrollmentStatus.WAITLISTED: _("You are on the waiting list: %(title)s", title=title),
-            EnrollmentStatus.PENDING: _("Enrollment received, pending approval: %(title)s",
-                                        title=title),
-        }
-        ics = offering_ics(offering, enrollment.participant.locale, public_host(),
-                           external_url("enrollment.show_course",
-                                        offering_id=offering.id))
-        _queue(session, enrollment, "enrolled", subjects[enrollment.status],
-               manage_url=external_url("enrollment.manage", token=token), position=position,
-               attachments=[Attachment(f"course-{offering.id}.ics", "text/calendar", ics)])
+def _title(enrollment: Enrollment) -> str:
+    return enrollment.offering.title(enrollment.participant.locale)
 
 
-def notify_promoted(session: Session, enrollment: Enrollment) -> None:
-    """Tell a person from the waiting list that they now have a seat."""
-    with force_locale(enrollment.participant.locale):
-        title = enrollment.offering.title(enrollment.participant.locale)
-        _queue(session, enrollment, "promoted",
-               _("You now have a seat: %(title)s", title=title),
-               course_url=external_url("enrollment.show_course",
-                                       offering_id=enrollment.offering_id))
+def _course_url(enrollment: Enrollment) -> str:
+    return external_url("enrollment.show_course", offering_id=enrollment.offering_id)
 
 
-def notify_cancelled(session: Session, enrollment: Enrollment) -> None:
-    """Confirm a cancellation to the person."""
-    with force_locale(enrollment.participant.locale):
-        title = enrollment.offering.title(enrollment.participant.locale)
-        _queue(session, enrollment, "cancelled",
-               _("Your enrollment is cancelled: %(title)s", title=title),
-               course_url=external_url("enrollment.show_course",
-                                       offering_id=enrollment.offering_id))
+def _ics(offering: CourseOffering, locale: str) -> Attachment:
+    body = offering_ics(offering, locale, public_host(),
+                        external_url("enrollment.show_course", offering_id=offering.id))
+    return Attachment(f"course-{offering.id}.ics", "text/calendar", body)
+
+
+def render_enrolled(session: Session, params: dict) -> Rendered | None:
+    """``enrollment.enrolled``: the outcome as it was decided, the manage link, the .ics."""
+    enrollment = _load(session, params["enrollment_id"])
+    if enrollment is None:
+        return None
+    title = _title(enrollment)
+    subjects = {
+        EnrollmentStatus.CONFIRMED: _("Enrollment confirmed: %(title)s", title=title),
+        EnrollmentStatus.WAITLISTED: _("You are on the waiting list: %(title)s", title=title),
+        EnrollmentStatus.PENDING: _("Enrollment received, pending approval: %(title)s",
+                                    title=title),
+    }
+    status = EnrollmentStatus(params["status"])  # as decided, whatever happened since
+    return _render("enrolled", subjects[status], enrollment,
+                   [_ics(enrollment.offering, enrollment.participant.locale)],
+                   manage_url=external_url("enrollment.manage", token=params["token"]),
+                   position=params.get("position"), status=status.value)
+
+
+def render_enrolled_again(session: Session, params: dict) -> Rendered | None:
+    """``enrollment.enrolled_again``: nothing changed, and a fresh link."""
+    enrollment = _load(session, params["enrollment_id"])
+    if enrollment is None:
+        return None
+    return _render("already_enrolled",
+                   _("You are already enrolled: %(title)s", title=_title(enrollment)),
+                   enrollment, manage_url=external_url("enrollment.manage",
+                                                       token=params["token"]),
+                   position=params.get("position"), status=params["status"])
+
+
+Subject = Callable[[str], str]  # the subject line, given the course's title
+
+
+def _simple(template: str, subject: Subject) -> Callable[[Session, dict], Rendered | None]:
+    """The renderer of a mail that needs the enrollment and its course page."""
+    def renderer(session: Session, params: dict) -> Rendered | None:
+        enrollment = _load(session, params["enrollment_id"])
+        if enrollment is None:
+            return None
+        return _render(template, subject(_title(enrollment)), enrollment,
+                       course_url=_course_url(enrollment), position=params.get("position"))
+    return renderer
+
+
+def render_offering_cancelled(session: Session, params: dict) -> Rendered | None:
+    """``enrollment.offering_cancelled``: the course is cancelled, with the reason given."""
+    enrollment = _load(session, params["enrollment_id"])
+    if enrollment is None:
+        return None
+    return _render("offering_cancelled",
+                   _("Course cancelled: %(title)s", title=_title(enrollment)), enrollment,
+                   reason=params.get("reason") or "",
+                   catalog_url=external_url("enrollment.show_catalog"))
+
+
+def render_moved(session: Session, params: dict) -> Rendered | None:
+    """``enrollment.moved``: which course the person was moved to, with its days."""
+    new = _load(session, params["enrollment_id"])
+    old = session.get(Enrollment, params["old_enrollment_id"])
+    if new is None or old is None:
+        return None
+    locale = new.participant.locale
+    return _render("decision_moved",
+                   _("Your enrollment has been moved: %(title)s", title=_title(new)), new,
+                   [_ics(new.offering, locale)], course_url=_course_url(new),
+                   old_course=_course_label(old.offering, locale),
+                   position=params.get("position"))
+
+
+def _course_label(offering: CourseOffering, locale: str) -> str:
+    """An offering's title with its first day, since two offerings often share a title."""
+    title = offering.title(locale)
+    if not offering.sessions:
+        return title
+    return f"{title}, {format_short_day(offering.sessions[0].starts_at, locale)}"
+
+
+def _address_change(template: str, subject: Subject) -> Callable[[Session, dict],
+                                                                Rendered | None]:
+    """The renderer of a change-of-address mail (to the new or the old address)."""
+    def renderer(session: Session, params: dict) -> Rendered | None:
+        change = session.get(EmailChange, params["change_id"], options=[
+            joinedload(EmailChange.participant),
+            joinedload(EmailChange.enrollment).joinedload(Enrollment.offering)
+            .selectinload(CourseOffering.sessions)])
+        if change is None or not change.participant.email:
+            return None
+        enrollment, person = change.enrollment, change.participant
+        return _render(template, subject(enrollment.offering.title(person.locale)),
+                       enrollment, change=change, new_email=change.new_email,
+                       old_email=person.email,
+                       expires=format_moment(change.expires_at, person.locale),
+                       url=external_url("enrollment.email_change_page", token=params["token"]))
+    return renderer
+
+
+def render_approved(session: Session, params: dict) -> Rendered | None:
+    """``enrollment.approved``: a seat, or a place on the waiting list."""
+    enrollment = _load(session, params["enrollment_id"])
+    if enrollment is None:
+        return None
+    title, position = _title(enrollment), params.get("position")
+    if position is None:
+        subject = _("Enrollment confirmed: %(title)s", title=title)
+    else:
+        subject = _("You are on the waiting list: %(title)s", title=title)
+    return _render("decision_approved", subject, enrollment,
+                   course_url=_course_url(enrollment), position=position)
+
+
+RENDERERS = {
+    "enrollment.enrolled": render_enrolled,
+    "enrollment.enrolled_again": render_enrolled_again,
+    "enrollment.promoted": _simple(
+        "promoted", lambda title: _("You now have a seat: %(title)s", title=title)),
+    "enrollment.cancelled": _simple(
+        "cancelled", lambda title: _("Your enrollment is cancelled: %(title)s", title=title)),
+    "enrollment.cancelled_by_staff": _simple(
+        "decision_cancelled",
+        lambda title: _("Your enrollment is cancelled: %(title)s", title=title)),
+    "enrollment.approved": render_approved,
+    "enrollment.rejected": _simple(
+        "decision_rejected",
+        lambda title: _("Your enrollment was not approved: %(title)s", title=title)),
+    "enrollment.moved": render_moved,
+    "enrollment.offering_cancelled": render_offering_cancelled,
+    "enrollment.email_confirm": _address_change(
+        "email_confirm",
+        lambda title: _("Confirm your new e-mail address: %(title)s", title=title)),
+    "enrollment.email_notice": _address_change(
+        "email_notice",
+        lambda title: _("Your e-mail address is being changed: %(title)s", title=title)),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Subscribe the mail to the plugin's events and register each kind's renderer."""
+    for signal, receiver in SUBSCRIBERS:
+        subscribe(app, signal, receiver)
+    for kind, renderer in RENDERERS.items():
+        register_mail(app, kind, renderer)
+
+
+# --- the lost-link job ---------------------------------------------------------------------------
 
 
 def notify_links(session: Session, email: str, links: list[tuple[Enrollment, str]]) -> None:
@@ -112,147 +328,6 @@ def send_lost_links(session: Session, payload: dict) -> None:
     now = utcnow()
     links = [(e, issue_link(session, e, now)) for e in enrollments]
     notify_links(session, enrollments[0].participant.email, links)
-
-
-def send_already_enrolled(session: Session, enrollment_id: int) -> None:
-    """Someone sent the form again for an existing enrollment: its holder gets a fresh link
-    (beside those already sent) in a mail to the enrollment's own address."""
-    enrollment = session.get(Enrollment, enrollment_id)
-    notify_already_enrolled(session, enrollment, issue_link(session, enrollment, utcnow()))
-
-
-def notify_already_enrolled(session: Session, enrollment: Enrollment, token: str) -> None:
-    """Tell the holder of an enrollment that someone sent the form again with their address or
-    HPR number: nothing changed, and here is a fresh link (with the enrollment's status)."""
-    person = enrollment.participant
-    with force_locale(person.locale):
-        title = enrollment.offering.title(person.locale)
-        _queue(session, enrollment, "already_enrolled",
-               _("You are already enrolled: %(title)s", title=title),
-               manage_url=external_url("enrollment.manage", token=token),
-               position=waitlist_position(session, enrollment))
-
-
-def notify_email_change(session: Session, change: EmailChange, confirm: str, cancel: str) -> None:
-    """Ask the new address to confirm the change (its link), and tell the old address what is
-    happening (with a link that stops it)."""
-    enrollment, person = change.enrollment, change.participant
-    context = dict(enrollment=enrollment, offering=enrollment.offering, person=person,
-                   locale=person.locale, change=change, new_email=change.new_email,
-                   old_email=person.email, expires=format_moment(change.expires_at, person.locale))
-    with force_locale(person.locale):
-        title = enrollment.offering.title(person.locale)
-        for template, to, subject, token in (
-            ("email_confirm", change.new_email,
-             _("Confirm your new e-mail address: %(title)s", title=title), confirm),
-            ("email_notice", person.email,
-             _("Your e-mail address is being changed: %(title)s", title=title), cancel),
-        ):
-            url = external_url("enrollment.email_change_page", token=token)
-            text = render_template(f"enrollment/mail/{template}.txt", url=url, **context)
-            html = render_template(f"enrollment/mail/{template}.html", url=url, **context)
-            queue_mail(session, to=to, subject=subject, text=text, html=html,
-                       locale=person.locale, about=about(person))
-
-
-# --- staff decisions on an enrollment ----------------------------------------------------------
-
-
-def _queue_decision(session: Session, enrollment: Enrollment, template: str, subject: str,
-                    attachments: Iterable[Attachment] = (), **context) -> None:
-    """Render ``decision_<template>`` and queue it; call inside ``force_locale``."""
-    person = enrollment.participant
-    if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
-        return
-    context.update(enrollment=enrollment, offering=enrollment.offering, person=person,
-                   locale=person.locale,
-                   course_url=external_url("enrollment.show_course",
-                                           offering_id=enrollment.offering_id))
-    text = render_template(f"enrollment/mail/decision_{template}.txt", **context)
-    html = render_template(f"enrollment/mail/decision_{template}.html", **context)
-    queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-               locale=person.locale, attachments=attachments, about=about(person))
-
-
-def notify_approved(session: Session, enrollment: Enrollment, position: int | None) -> None:
-    """Tell the person their enrollment was approved: a seat, or a place on the waiting list."""
-    locale = enrollment.participant.locale
-    with force_locale(locale):
-        title = enrollment.offering.title(locale)
-        if position is None:
-            subject = _("Enrollment confirmed: %(title)s", title=title)
-        else:
-            subject = _("You are on the waiting list: %(title)s", title=title)
-        _queue_decision(session, enrollment, "approved", subject, position=position)
-
-
-def notify_rejected(session: Session, enrollment: Enrollment) -> None:
-    """Tell the person their enrollment was not approved, and why."""
-    locale = enrollment.participant.locale
-    with force_locale(locale):
-        title = enrollment.offering.title(locale)
-        _queue_decision(session, enrollment, "rejected",
-                        _("Your enrollment was not approved: %(title)s", title=title))
-
-
-def notify_cancelled_by_staff(session: Session, enrollment: Enrollment) -> None:
-    """Tell the person the county governor cancelled their enrollment, with the reason given."""
-    locale = enrollment.participant.locale
-    with force_locale(locale):
-        title = enrollment.offering.title(locale)
-        _queue_decision(session, enrollment, "cancelled",
-                        _("Your enrollment is cancelled: %(title)s", title=title))
-
-
-def notify_moved(session: Session, move: Move) -> None:
-    """Tell the person which course they were moved to, with its days as a calendar file."""
-    new = move.new
-    locale = new.participant.locale
-    with force_locale(locale):
-        title = new.offering.title(locale)
-        ics = offering_ics(new.offering, locale, public_host(),
-                           external_url("enrollment.show_course",
-                                        offering_id=new.offering.id))
-        _queue_decision(session, new, "moved",
-                        _("Your enrollment has been moved: %(title)s", title=title),
-                        attachments=[Attachment(f"course-{new.offering_id}.ics",
-                                                "text/calendar", ics)],
-                        old_course=_course_label(move.old.offering, locale),
-                        position=move.waitlist_position)
-
-
-def _course_label(offering, locale: str) -> str:
-    """An offering's title with its first day, since two offerings often share a title."""
-    title = offering.title(locale)
-    if not offering.sessions:
-        return title
-    return f"{title}, {format_short_day(offering.sessions[0].starts_at, locale)}"
-
-
-def notify_promoted_all(session: Session, promoted: Iterable[Enrollment]) -> None:
-    """Tell each person promoted from the waiting list that they now have a seat."""
-    for enrollment in promoted:
-        notify_promoted(session, enrollment)
-
-
-# --- a course the office cancelled -------------------------------------------------------------
-
-
-def notify_offering_cancelled(session: Session, enrollment: Enrollment, reason: str = "") -> None:
-    """Queue the 'course cancelled' mail to the enrollment's participant, in their language."""
-    person, offering = enrollment.participant, enrollment.offering
-    if not person.email:  # anonymised (privacy purge or erasure): nobody to write to
-        return
-    with force_locale(person.locale):
-        context = dict(
-            enrollment=enrollment, offering=offering, person=person, locale=person.locale,
-            reason=reason, catalog_url=external_url("enrollment.show_catalog"),
-        )
-        text = render_template("enrollment/mail/offering_cancelled.txt", **context)
-        html = render_template("enrollment/mail/offering_cancelled.html", **context)
-        subject = _("Course cancelled: %(title)s", title=offering.title(person.locale))
-        queue_mail(session, to=person.email, subject=subject, text=text, html=html,
-                   locale=person.locale, about=about(person))
 
 
 # --- privacy links (``services.privacy_links``): recorded, rendered after the commit -------------

@@ -71,13 +71,13 @@ def reading(app) -> Iterator[Session]:
 
 def enroll(app, offering_id: int, n: int, when: datetime, **overrides) -> enrollments.EnrollResult:
     """Enroll participant ``n`` and commit, as the enrollment view does."""
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         return enrollments.enroll(session, offering_id, person(n, **overrides), when)
 
 
 def duplicate_of(app, offering_id: int, n: int, when: datetime, **overrides) -> int:
     """Try to enroll participant ``n``, expecting AlreadyEnrolled; the id of the one it names."""
-    with new_session(engine_of(app)) as session:
+    with app.app_context(), new_session(engine_of(app)) as session:
         with pytest.raises(errors.AlreadyEnrolled) as info:
             enrollments.enroll(session, offering_id, person(n, **overrides), when)
         existing_id = info.value.existing.id
@@ -87,7 +87,7 @@ def duplicate_of(app, offering_id: int, n: int, when: datetime, **overrides) -> 
 
 def cancel(app, enrollment_id: int, when: datetime, **kwargs) -> list[int]:
     """Cancel an enrollment and commit; returns the ids of those promoted."""
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, enrollment_id)
         return [e.id for e in enrollments.cancel(session, enrollment, when, **kwargs)]
 
@@ -227,7 +227,7 @@ def test_enroll_with_approval_required_leaves_pending_without_taking_a_seat(
     assert seats_taken(app, offering.id) == 0
 
     # Staff approve the first: that takes the only seat; the second cannot be confirmed too.
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         locked = enrollments.lock_offering(session, offering.id)
         enrollments.change_status(session.get(Enrollment, first.enrollment.id), S.CONFIRMED, locked)
         with pytest.raises(InvalidTransition):
@@ -378,7 +378,7 @@ def test_cancelling_confirmed_promotes_first_on_waiting_list(app, full_with_queu
 def test_cancellation_and_promotion_are_one_transaction(app, full_with_queue, now):
     offering_id, (a, b, c, d, e) = full_with_queue
 
-    with new_session(engine_of(app)) as session:
+    with app.app_context(), new_session(engine_of(app)) as session:
         promoted = enrollments.cancel(session, session.get(Enrollment, a), now)
         assert [p.id for p in promoted] == [c]
         session.rollback()
@@ -512,7 +512,7 @@ def test_a_new_link_leaves_the_old_one_working(app, make_offering, now):
     offering = make_offering()
     result = enroll(app, offering.id, 1, now)
 
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         new = links.issue_link(session, session.get(Enrollment, result.enrollment.id))
 
     assert new != result.token
@@ -527,11 +527,11 @@ def test_a_new_link_leaves_the_old_one_working(app, make_offering, now):
 def test_withdrawing_other_links_keeps_only_the_one_in_use(app, make_offering, now):
     offering = make_offering()
     result = enroll(app, offering.id, 1, now)
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, result.enrollment.id)
         second, third = links.issue_link(session, enrollment), links.issue_link(session, enrollment)
 
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         enrollment = session.get(Enrollment, result.enrollment.id)
         assert links.other_link_count(session, enrollment, second) == 2
         assert links.withdraw_other_links(session, enrollment, second, now) == 2
@@ -567,7 +567,7 @@ def test_database_check_refuses_seat_count_outside_capacity(
     for n in range(5):
         enroll(app, offering.id, n, now)
 
-    with new_session(engine_of(app)) as session:
+    with app.app_context(), new_session(engine_of(app)) as session:
         row = session.get(CourseOffering, offering.id)
         setattr(row, field, value)
         with pytest.raises(sa.exc.IntegrityError):
@@ -654,7 +654,7 @@ def race_enrollments(app, make_offering, now, threads: int, rounds: int) -> None
             offering_id = make_offering(capacity=seats).id
 
             def work(i: int, offering_id=offering_id, round_no=round_no):
-                with new_session(engine, write=True) as session:
+                with app.app_context(), new_session(engine, write=True) as session:
                     result = enrollments.enroll(
                         session, offering_id, person(round_no * 1000 + i), now
                     )
@@ -729,7 +729,7 @@ def test_simultaneous_cancellations_and_enrollments_never_overbook(
                     conn.rollback()  # end the snapshot so the next sample sees new commits
 
         def work(i: int):
-            with new_session(engine, write=True) as session:
+            with app.app_context(), new_session(engine, write=True) as session:
                 if i % 2 == 0:
                     enrollment = session.get(Enrollment, confirmed_before[i // 2])
                     cancelled = enrollments.cancel(session, enrollment, now)
@@ -786,7 +786,7 @@ def test_simultaneous_double_submissions_enroll_the_person_once(app, make_offeri
     with thread_engine(app, threads) as engine:
 
         def work(i: int) -> str:
-            with new_session(engine, write=True) as session:
+            with app.app_context(), new_session(engine, write=True) as session:
                 try:
                     enrollments.enroll(session, offering_id, person(1), now)
                 except errors.AlreadyEnrolled:

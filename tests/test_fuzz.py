@@ -392,7 +392,7 @@ def enroll_directly(app, offering, email: str, hpr: str = "7654321") -> str:
     person = enrollments.PersonDetails(
         full_name="Kari Nordmann", email=email, phone="412 34 567", role=Role.LIS1,
         hpr_number=hpr, employer="Bergen kommune", locale="en", start_month=offering.cohort)
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         return enrollments.enroll(session, offering.id, person, utcnow()).token
 
 

@@ -29,7 +29,7 @@ def enroll_directly(app, offering, email: str = EMAIL, name: str = NAME) -> str:
     person = enrollments.PersonDetails(full_name=name, email=email, phone="412 34 567",
                                     role=Role.SUPERVISOR, hpr_number=None,
                                     employer="Bergen kommune", locale="en")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         return enrollments.enroll(session, offering.id, person, utcnow()).token
 
 

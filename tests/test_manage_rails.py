@@ -355,7 +355,7 @@ def test_a_staff_move_keeps_every_working_link(app, make_offering, client, now):
     run_sender(app)
     second = manage_token(app, "kari@example.org")
 
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         old = session.scalar(sa.select(Enrollment.id))
         moved = participants.move(session, old, target.id, actor=None, now=now)
         new = moved.new.id

@@ -39,7 +39,7 @@ def world(app, make_offering, make_staff):
 def other_participant(app, make_offering) -> str:
     """A second person, enrolled in another county's course: their own manage link."""
     offering = make_offering(county="rogaland", title_en="Another course")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         result = enrollments.enroll(session, offering.id, enrollments.PersonDetails(
             full_name="Other Person", email="other.person@example.org", phone="98765432",
             role=Role.LIS1, hpr_number="9876543", employer="Stavanger kommune", locale="en",

@@ -46,7 +46,7 @@ def enroll(app, offering_id: int, number: int) -> str:
         full_name=f"Person {number}", email=f"p{number}@example.org", phone="412 34 567",
         role=Role.LIS1, hpr_number=str(2000000 + number), employer="Bergen kommune",
         locale="en")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         return enrollments.enroll(session, offering_id, person, utcnow()).token
 
 

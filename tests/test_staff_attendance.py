@@ -17,6 +17,7 @@ from core.auth import StaffUser
 from core.collation import sort_key
 from core.db import session_scope
 from core.i18n import format_clock, format_day
+from enrollment.audit import ATTENDANCE_ACTION
 from enrollment.models import (
     Attendance,
     CohortScheme,
@@ -30,7 +31,6 @@ from enrollment.models import (
     Role,
 )
 from enrollment.services.attendance import (
-    AUDIT_ACTION,
     AttendanceNotOpen,
     Mark,
     save_attendance,
@@ -56,7 +56,7 @@ def add_people(app, offering_id: int, people: dict[str, EnrollmentStatus],
                employer: str = "Bergen kommune") -> dict[str, int]:
     """Enroll each named person with the given status; returns {name: enrollment id}."""
     ids = {}
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         offering = session.get(CourseOffering, offering_id)
         for name, status in people.items():
             number = session.scalar(sa.select(sa.func.count()).select_from(Participant)) or 0
@@ -74,7 +74,7 @@ def add_people(app, offering_id: int, people: dict[str, EnrollmentStatus],
 
 
 def session_ids(app, offering_id: int) -> list[int]:
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         return list(session.scalars(
             sa.select(CourseSession.id).where(CourseSession.offering_id == offering_id)
             .order_by(CourseSession.starts_at)))
@@ -82,16 +82,16 @@ def session_ids(app, offering_id: int) -> list[int]:
 
 def marks(app, session_id: int) -> dict[int, bool]:
     """The attendance rows of a course day: {enrollment id: present}."""
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         return dict(session.execute(
             sa.select(Attendance.enrollment_id, Attendance.present)
             .where(Attendance.session_id == session_id)).all())
 
 
 def audit_events(app) -> list[AuditEvent]:
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         return list(session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == AUDIT_ACTION)
+            sa.select(AuditEvent).where(AuditEvent.action == ATTENDANCE_ACTION)
             .order_by(AuditEvent.id)))
 
 
@@ -392,7 +392,7 @@ def test_dashboard_figures_match_the_database(app, client, past_offering, make_o
 
     for hidden in ("Cancelled course", "Old cohort", "Other county"):
         assert hidden not in body
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         def count(offering_id, status):
             return session.scalar(sa.select(sa.func.count()).select_from(Enrollment).where(
                 Enrollment.offering_id == offering_id, Enrollment.status == status))
@@ -476,7 +476,7 @@ def test_future_course_day_shows_when_attendance_opens_and_refuses_a_save(
     make_staff()
     login()
     client.get(f"/lang/{lang}")
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         starts_at = session.get(CourseSession, day).starts_at
     opens = OPENS[lang].format(day=format_day(starts_at, lang), time=format_clock(starts_at, lang))
     url = f"/staff/sessions/{day}/attendance"
@@ -523,7 +523,7 @@ def test_the_service_refuses_attendance_before_the_day_begins(app, make_offering
     ids = add_people(app, offering.id, {"Åse Ødegård": S.CONFIRMED})
     day = session_ids(app, offering.id)[0]
     staff_id = make_staff()
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         course_session = session.get(CourseSession, day)
         actor = session.get(StaffUser, staff_id)
         with pytest.raises(AttendanceNotOpen) as refused:

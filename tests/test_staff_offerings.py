@@ -125,7 +125,7 @@ def enroll(app, offering_id: int, n: int, when: datetime, locale: str = "nn") ->
         role=Role.LIS1, hpr_number=str(1_000_000 + n), employer="Bergen kommune",
         locale=locale,
     )
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         return enrollments.enroll(session, offering_id, person, when).enrollment.id
 
 
@@ -457,7 +457,7 @@ def test_session_with_attendance_cannot_be_removed(app, client, staff, make_offe
     offering = make_offering(days=2)
     first_id = get_offering(app, offering.id).sessions[0].id
     enrollment_id = enroll(app, offering.id, 1, now)
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         session.add(Attendance(enrollment_id=enrollment_id, session_id=first_id, present=True))
     response = client.post(f"/staff/sessions/{first_id}/delete", follow_redirects=True)
     assert "Attendance is marked" in response.get_data(as_text=True)
@@ -475,7 +475,7 @@ def test_a_day_with_attendance_cannot_move_to_start_after_it_was_recorded(
     day = get_offering(app, offering.id).sessions[0]
     enrollment_id = enroll(app, offering.id, 1, now)
     marked_at = day.starts_at + timedelta(hours=2)
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         session.add(Attendance(enrollment_id=enrollment_id, session_id=day.id, present=True,
                                marked_at=marked_at))
     later = (now + timedelta(days=10)).astimezone(OSLO).date()

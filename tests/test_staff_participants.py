@@ -60,7 +60,7 @@ def person(n: int, **overrides) -> PersonDetails:
 
 def enroll(app, offering_id: int, n: int, when, **overrides) -> enrollments.EnrollResult:
     """Enroll participant ``n`` as the public form does, and commit."""
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         return enrollments.enroll(session, offering_id, person(n, **overrides), when)
 
 
@@ -116,11 +116,11 @@ def test_participants_page_shows_sections_with_waiting_list_in_order(
     enroll(app, offering.id, 1, now)
     enroll(app, offering.id, 2, now + timedelta(seconds=1))
     enroll(app, offering.id, 3, now + timedelta(seconds=2))
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         session.get(CourseOffering, offering.id).requires_approval = True
     enroll(app, offering.id, 4, now + timedelta(seconds=3))
     gone = enroll(app, offering.id, 5, now + timedelta(seconds=4))
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         enrollments.cancel(session, session.get(Enrollment, gone.enrollment.id), now)
 
     response = client.get(f"/staff/courses/{offering.id}/participants")
@@ -142,7 +142,7 @@ def test_participants_page_shows_sections_with_waiting_list_in_order(
 def test_participants_page_query_count_does_not_grow_with_participants(
         app, client, staff, make_offering, now, count_queries):
     small, large = make_offering(capacity=3), make_offering(capacity=30)
-    with session_scope(engine_of(app)) as session:
+    with app.app_context(), session_scope(engine_of(app)) as session:
         for n in range(5):
             enrollments.enroll(session, small.id, person(n), now)
         for n in range(50):
@@ -267,7 +267,8 @@ def test_reject_sends_the_reason_to_the_participant_and_audits(
 def test_reject_service_requires_a_reason(app, make_offering, now, make_staff):
     offering = make_offering(requires_approval=True)
     pending = enroll(app, offering.id, 1, now).enrollment.id
-    with session_scope(engine_of(app)) as session, pytest.raises(errors.ReasonRequired):
+    with (app.app_context(), session_scope(engine_of(app)) as session,
+          pytest.raises(errors.ReasonRequired)):
         participants.reject(session, pending, " ", actor=None)
 
 
@@ -391,7 +392,8 @@ def test_move_to_another_kind_or_county_is_refused(app, client, staff, make_offe
     assert (seats_taken(app, source.id), seats_taken(app, other_kind.id)) == (1, 0)
     assert len(outbox(app)) == mails
     assert audit_events(app) == []
-    with session_scope(engine_of(app)) as session, pytest.raises(errors.NotMovable):
+    with (app.app_context(), session_scope(engine_of(app)) as session,
+          pytest.raises(errors.NotMovable)):
         participants.move(session, mover, other_kind.id, actor=None, now=now)
 
 

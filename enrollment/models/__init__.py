@@ -8,6 +8,7 @@ from enrollment.models.courses import (
     CourseKind,
     CourseOffering,
     CourseSession,
+    EnrollmentWindow,
     KindRole,
     LearningObjective,
     OfferingStatus,
@@ -31,6 +32,7 @@ from enrollment.models.enrollments import (
 __all__ = [
     "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
-    "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective", "ManageLink",
-    "OfferingStatus", "Participant", "PrivacyLink", "PrivacyPurpose", "Role", "about",
+    "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
+    "ManageLink", "OfferingStatus", "Participant", "PrivacyLink", "PrivacyPurpose", "Role",
+    "about",
 ]

@@ -68,6 +68,17 @@ class OfferingStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class EnrollmentWindow(enum.StrEnum):
+    """Whether an offering takes enrollments at a moment, and if not, why: the one rule the
+    enroll service, the course page, the catalog and the form all use
+    (``CourseOffering.enrollment_window``, and ``open_for_enrollment`` in SQL)."""
+
+    OPEN = "open"
+    NOT_PUBLISHED = "not_published"  # a draft, or cancelled
+    NOT_YET = "not_yet"  # before ``enroll_opens_at``
+    CLOSED = "closed"  # at or after ``enroll_closes_at``
+
+
 class CourseKind(Base):
     """A kind of course (public health, emergency medicine …) with its learning objectives."""
 
@@ -234,12 +245,22 @@ class CourseOffering(Base):
         """True when every seat is taken."""
         return self.seats_taken >= self.capacity
 
-    def is_open(self, now: datetime) -> bool:
-        """True when enrollment is open at ``now``."""
-        return (
-            self.status == OfferingStatus.PUBLISHED
-            and self.enroll_opens_at <= now < self.enroll_closes_at
-        )
+    def enrollment_window(self, now: datetime) -> EnrollmentWindow:
+        """Whether the offering takes enrollments at ``now``: published, from the moment
+        enrollment opens until (not including) the deadline."""
+        if self.status != OfferingStatus.PUBLISHED:
+            return EnrollmentWindow.NOT_PUBLISHED
+        if now < self.enroll_opens_at:
+            return EnrollmentWindow.NOT_YET
+        if now >= self.enroll_closes_at:
+            return EnrollmentWindow.CLOSED
+        return EnrollmentWindow.OPEN
+
+    @classmethod
+    def open_for_enrollment(cls, now: datetime) -> sa.ColumnElement[bool]:
+        """``enrollment_window(now) == OPEN`` as a WHERE clause (the catalog's filter)."""
+        return sa.and_(cls.status == OfferingStatus.PUBLISHED, cls.enroll_opens_at <= now,
+                       cls.enroll_closes_at > now)
 
 
 class CourseSession(Base):

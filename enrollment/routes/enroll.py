@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
-from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
 from core.i18n import current_locale
 from core.limits import config_limit, limiter, normalise_email, normalise_hpr, per_form_value
 from core.routes import Routes
-from enrollment import errors, mail
+from core.transaction import refusals
+from enrollment import errors
 from enrollment.forms.public import EnrollmentForm, start_month_choices
+from enrollment.models import EnrollmentWindow
 from enrollment.services import catalog, enrollments
 
 routes = Routes()
@@ -37,39 +38,30 @@ def _enrollment_form(session, offering) -> EnrollmentForm:
 @limiter.limit(config_limit("ENROLL_HPR_RATE_LIMIT"), methods=["POST"],
                **per_form_value("hpr_number", normalise_hpr))
 def enroll(offering_id: int):
-    """The sign-up form; on success the outcome page, else the form with messages."""
+    """The sign-up form (while enrollment is open; else the course page says why); on success
+    the outcome page, else the form with messages."""
     session = get_session()
     offering = catalog.load_offering(session, offering_id)
     if offering is None:
         abort(404)
+    if request.method == "GET" and offering.enrollment_window(utcnow()) != EnrollmentWindow.OPEN:
+        return redirect(url_for("enrollment.show_course", offering_id=offering.id))
     form = _enrollment_form(session, offering)
-    status = 200
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             result = enrollments.enroll(session, offering.id, form.person(), utcnow())
-        except errors.AlreadyEnrolled as exc:
+        if isinstance(refusal.error, errors.AlreadyEnrolled):
             # The same answer as a new enrollment, so the form tells no stranger who is
             # enrolled; the holder of the enrollment gets a mail with a fresh link instead.
-            session.rollback()
-            mail.send_already_enrolled(session, exc.existing_id)
-            session.commit()
+            enrollments.enrolled_again(session, refusal.error.existing_id, utcnow())
             return _received(offering, form.email.data)
-        except BACK_TO_COURSE as exc:
-            session.rollback()
-            flash(errors.message(exc), "error")
+        if isinstance(refusal.error, BACK_TO_COURSE):
+            flash(refusal.error.message, "error")
             return redirect(url_for("enrollment.show_course", offering_id=offering.id))
-        except errors.NotEligible:
-            form.role.errors = [*form.role.errors, _("This course is not open to your role. "
-                                                    "See who may enroll on the course page.")]
-        else:
-            mail.notify_enrolled(session, result.enrollment, result.token,
-                                 result.waitlist_position)
-            session.commit()
+        if not refusal:
             return _received(offering, result.enrollment.participant.email)
-    if form.errors:
-        status = 400
     return render_template("enrollment/enroll.html", offering=offering, form=form,
-                           now=utcnow()), status
+                           now=utcnow()), 400 if form.errors else 200
 
 
 def _received(offering, email: str):

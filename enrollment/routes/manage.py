@@ -17,6 +17,7 @@ from core.db import get_session, utcnow
 from core.jobs import queue_job
 from core.limits import config_limit, form_email_key, limiter
 from core.routes import Routes
+from core.transaction import refusals
 from core.web import no_store
 from enrollment import errors, mail
 from enrollment.forms.public import (
@@ -62,7 +63,6 @@ def resend_links():
     # One job row whatever the address: the answer, its time and the database work tell nothing
     # about whether it is known. The outbox sender does the lookup (mail.send_lost_links).
     queue_job(session, mail.LOST_LINK_JOB, {"email": form.email.data.strip().lower()})
-    session.commit()
     return render_template("enrollment/lost_link_sent.html", email=form.email.data)
 
 
@@ -121,11 +121,7 @@ def update_contact(token: str):
     )
     hours = current_app.config["EMAIL_CHANGE_LINK_HOURS"]
     asked = address_change.request_change(session, enrollment, form.email.data, utcnow(),
-                                        timedelta(hours=hours))
-    if asked is not None:
-        mail.notify_email_change(session, asked.change, asked.confirm_token,
-                                          asked.cancel_token)
-    session.commit()
+                                          timedelta(hours=hours))
     flash(_("Your contact details are saved."), "success")
     if asked is not None:
         flash(_("To change your e-mail address to %(new)s, open the link we have sent there "
@@ -157,26 +153,13 @@ def confirm_cancellation(token: str):
 @routes.post("/manage/<token>/cancel")
 def cancel(token: str):
     """Cancel one's own enrollment; a freed seat goes to the first on the waiting list."""
-    session = get_session()
     enrollment = enrollment_or_404(token)
     if not CancelForm().validate_on_submit():
         abort(400)
-    try:
-        promoted = enrollments.cancel(session, enrollment, utcnow())
-    except errors.CancelDeadlinePassed:
-        session.rollback()
-        flash(_("It is too late to cancel here. Please contact %(email)s.",
-                email=enrollment.offering.county.email), "error")
-        return _back(token)
-    except errors.InvalidTransition:
-        session.rollback()
-        flash(_("This enrollment cannot be cancelled."), "error")
-        return _back(token)
-    mail.notify_cancelled(session, enrollment)
-    for other in promoted:
-        mail.notify_promoted(session, other)
-    session.commit()
-    flash(_("Your enrollment is cancelled."), "success")
+    with refusals() as refusal:  # too late, or not cancellable: said at the top of the page
+        enrollments.cancel(get_session(), enrollment, utcnow())
+    if not refusal:
+        flash(_("Your enrollment is cancelled."), "success")
     return _back(token)
 
 
@@ -200,7 +183,6 @@ def withdraw_links(token: str):
     if not WithdrawLinksForm().validate_on_submit():
         abort(400)
     withdrawn = links.withdraw_other_links(session, enrollment, token, utcnow())
-    session.commit()
     if withdrawn:
         flash(_("The other links to your enrollment no longer work. This link still works."),
               "success")
@@ -238,13 +220,10 @@ def email_change(token: str):
         abort(400)
     if kind == address_change.CANCEL:
         address_change.cancel_change(session, change, utcnow())
-        session.commit()
         return render_template("enrollment/email_change_done.html", change=change, kind=kind)
     try:
         address_change.confirm_change(session, change, utcnow())
-    except errors.AlreadyEnrolled:
-        session.rollback()
+    except errors.AlreadyEnrolled:  # a 409: the request's edge keeps nothing
         return render_template("enrollment/email_change.html", change=change, kind=kind,
                                form=EmailChangeForm(), clash=True), 409
-    session.commit()
     return render_template("enrollment/email_change_done.html", change=change, kind=kind)

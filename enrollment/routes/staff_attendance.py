@@ -97,11 +97,9 @@ def mark_attendance(session_id: int):
             try:
                 saved = attendance.save_attendance(db, course_session, posted,
                                                    current_user._get_current_object())
-            except errors.AttendanceNotOpen:
-                db.rollback()
+            except errors.AttendanceNotOpen:  # a 409: the request's edge keeps nothing
                 refused, status = True, 409
             else:
-                db.commit()
                 flash(_("Attendance saved: %(present)s present, %(absent)s absent, "
                         "%(unmarked)s not recorded.", present=saved.present,
                         absent=saved.absent, unmarked=saved.not_recorded), "success")

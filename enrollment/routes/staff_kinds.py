@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from core.auth import admin_required
 from core.db import get_session
 from core.routes import Routes
-from enrollment import errors
+from core.transaction import refusals
 from enrollment.forms.offerings import ObjectivesForm
 from enrollment.models import CourseKind
 from enrollment.routes.staff_offerings import actor, render_form
@@ -57,13 +57,9 @@ def edit_objectives(kind_id: int):
             for e in form.kept_entries()]
         removed = [int(e.form.objective_id.data) for e in form.objectives
                    if e.form.remove.data and e.form.objective_id.data in form.known_ids]
-        try:
+        with refusals(form) as refusal:  # changed meanwhile: "reload the page"
             objectives.update_objectives(session, kind, changed, removed, actor())
-        except errors.OfferingError:
-            session.rollback()
-            form.form_errors.append(_("The objectives changed meanwhile. Reload the page."))
-        else:
-            session.commit()
+        if not refusal:
             flash(_("The learning objectives are saved."), "success")
             return redirect(url_for("enrollment.edit_objectives", kind_id=kind_id))
     return render_form("enrollment/staff/objectives.html", form, kind=kind)

@@ -3,7 +3,7 @@ The sessions of an offering are in ``staff_sessions``, the course kinds' learnin
 ``staff_kinds``.
 
 Views are thin: they load objects only through ``scoped_or_404`` / ``county_scope``, validate
-the form, call ``enrollment.services.offerings`` and commit once.
+the form and call ``enrollment.services.offerings``; the request's edge commits.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from core.auth import county_scope, scoped_or_404, staff_required, visible_counties
 from core.db import get_session, utcnow
 from core.routes import Routes
+from core.transaction import refusals
 from core.web import no_store
-from enrollment import errors
 from enrollment.forms.offerings import (
     ActionForm,
     CancelOfferingForm,
@@ -160,13 +160,9 @@ def create_offering():
     session = get_session()
     form = _offering_form(session, None)
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             offering = offerings.create_offering(session, _values(form, None), actor())
-        except errors.OfferingError as exc:
-            session.rollback()
-            form.form_errors.append(errors.message(exc))
-        else:
-            session.commit()
+        if not refusal:
             flash(_("The course is saved as a draft. Add its course days, then publish it."),
                   "success")
             return edit_page(offering.id)
@@ -181,15 +177,10 @@ def edit_offering(offering_id: int):
     offering = offering_or_404(offering_id)
     form = _offering_form(session, offering)
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             promoted = offerings.update_offering(session, offering, _values(form, offering),
                                                   actor())
-        except errors.OfferingError as exc:
-            session.rollback()
-            target = form.capacity if isinstance(exc, errors.InvalidCapacity) else None
-            (target.errors if target else form.form_errors).append(errors.message(exc))
-        else:
-            session.commit()
+        if not refusal:
             flash(_("The course is saved."), "success")
             if promoted:
                 flash(ngettext("%(num)d person got a seat from the waiting list.",
@@ -201,17 +192,12 @@ def edit_offering(offering_id: int):
 
 
 def _status_action(offering_id: int, operation, done: str):
-    session = get_session()
     offering = offering_or_404(offering_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        operation(session, offering, actor())
-    except errors.OfferingError as exc:
-        session.rollback()
-        flash(errors.message(exc), "error")
-    else:
-        session.commit()
+    with refusals() as refusal:  # the message is shown at the top of the edit page
+        operation(get_session(), offering, actor())
+    if not refusal:
         flash(done, "success")
     return edit_page(offering_id)
 
@@ -240,14 +226,11 @@ def cancel_offering(offering_id: int):
     offering = offering_or_404(offering_id)
     form = CancelOfferingForm()
     if form.validate_on_submit():
-        try:
+        with refusals() as refusal:
             cancelled = offerings.cancel_offering(session, offering, actor(),
                                                   form.reason.data or "")
-        except errors.OfferingError as exc:
-            session.rollback()
-            flash(errors.message(exc), "error")
+        if refusal:
             return edit_page(offering_id)
-        session.commit()
         flash(ngettext("The course is cancelled. %(num)d participant is told by e-mail.",
                        "The course is cancelled. %(num)d participants are told by e-mail.",
                        len(cancelled)), "success")

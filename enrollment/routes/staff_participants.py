@@ -17,8 +17,9 @@ from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
 from core.i18n import current_locale, format_short_day
 from core.routes import Routes
+from core.transaction import refusals
 from core.web import no_store
-from enrollment import errors, exports, mail
+from enrollment import errors, exports
 from enrollment.forms.participants import (
     AddParticipantForm,
     ConfirmForm,
@@ -79,14 +80,6 @@ def _back_to_list(offering_id: int):
     return redirect(url_for("enrollment.list_participants", offering_id=offering_id))
 
 
-def _refused(offering_id: int):
-    """Roll back and say the enrollment cannot be changed that way (it changed meanwhile)."""
-    get_session().rollback()
-    flash(_("This enrollment cannot be changed that way any more. The list shows where it "
-            "stands now."), "error")
-    return _back_to_list(offering_id)
-
-
 # --- the list ------------------------------------------------------------------------------------
 
 
@@ -121,13 +114,10 @@ def approve_enrollment(enrollment_id: int):
     enrollment = _enrollment_or_404(enrollment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    session = get_session()
-    try:
-        decision = participants.approve(session, enrollment.id, actor=current_user)
-    except errors.EnrollmentError:
-        return _refused(enrollment.offering_id)
-    mail.notify_approved(session, decision.enrollment, decision.waitlist_position)
-    session.commit()
+    with refusals() as refusal:  # it changed meanwhile: the list says where it stands now
+        decision = participants.approve(get_session(), enrollment.id, actor=current_user)
+    if refusal:
+        return _back_to_list(enrollment.offering_id)
     name = enrollment.participant.full_name
     if decision.waitlist_position is None:
         flash(_("%(name)s is approved and has a seat.", name=name), "success")
@@ -144,13 +134,11 @@ def reject_enrollment(enrollment_id: int):
     enrollment = _enrollment_or_404(enrollment_id)
     form = RejectForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            participants.reject(session, enrollment.id, form.reason.data, actor=current_user)
-        except errors.EnrollmentError:
-            return _refused(enrollment.offering_id)
-        mail.notify_rejected(session, enrollment)
-        session.commit()
+        with refusals() as refusal:
+            participants.reject(get_session(), enrollment.id, form.reason.data,
+                                actor=current_user)
+        if refusal:
+            return _back_to_list(enrollment.offering_id)
         flash(_("The enrollment of %(name)s is rejected.",
                 name=enrollment.participant.full_name), "success")
         return _back_to_list(enrollment.offering_id)
@@ -165,15 +153,12 @@ def cancel_enrollment(enrollment_id: int):
     enrollment = _enrollment_or_404(enrollment_id)
     form = StaffCancelForm()
     if form.validate_on_submit():
-        session = get_session()
-        try:
-            decision = participants.cancel(session, enrollment.id, form.reason.data or "",
-                                           actor=current_user, now=utcnow())
-        except errors.EnrollmentError:
-            return _refused(enrollment.offering_id)
-        mail.notify_cancelled_by_staff(session, enrollment)
-        mail.notify_promoted_all(session, decision.promoted)
-        session.commit()
+        with refusals() as refusal:
+            decision = participants.cancel(get_session(), enrollment.id,
+                                           form.reason.data or "", actor=current_user,
+                                           now=utcnow())
+        if refusal:
+            return _back_to_list(enrollment.offering_id)
         flash(_("The enrollment of %(name)s is cancelled.",
                 name=enrollment.participant.full_name), "success")
         for other in decision.promoted:
@@ -204,21 +189,13 @@ def move_enrollment(enrollment_id: int):
     form = MoveForm()
     form.target.choices = [(o.id, _target_label(o)) for o in targets]
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             move = participants.move(session, enrollment.id, form.target.data,
                                      actor=current_user, now=utcnow())
-        except errors.AlreadyEnrolled:
-            session.rollback()
-            form.target.errors = [_("This person is already enrolled in that course.")]
-        except (errors.NotMovable, errors.OfferingCancelled):
-            session.rollback()
-            form.target.errors = [_("Choose one of the listed courses.")]
-        except errors.InvalidTransition:
-            return _refused(enrollment.offering_id)
-        else:
-            mail.notify_moved(session, move)
-            mail.notify_promoted_all(session, move.promoted)
-            session.commit()
+        if isinstance(refusal.error, errors.InvalidTransition):  # it changed meanwhile
+            flash(refusal.error.message, "error")
+            return _back_to_list(enrollment.offering_id)
+        if not refusal:
             flash(_("%(name)s is moved to %(course)s.", name=enrollment.participant.full_name,
                     course=move.new.offering.title()), "success")
             return _back_to_list(enrollment.offering_id)
@@ -237,24 +214,13 @@ def add_participant(offering_id: int):
     if request.method == "GET":
         form.locale.data = offering.county.default_locale
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             result = participants.add(session, offering.id, form.person(), actor=current_user,
                                       now=utcnow())
-        except errors.AlreadyEnrolled:
-            session.rollback()
-            form.email.errors = [_("This person is already enrolled in this course (same "
-                                   "e-mail or HPR number).")]
-        except errors.NotEligible:
-            session.rollback()
-            form.role.errors = [_("This course is not open to that role.")]
-        except errors.OfferingCancelled:
-            session.rollback()
-            flash(_("This course is cancelled and takes no enrollments."), "error")
+        if isinstance(refusal.error, errors.OfferingCancelled):
+            flash(refusal.error.message, "error")
             return _back_to_list(offering.id)
-        else:
-            mail.notify_enrolled(session, result.enrollment, result.token,
-                                          result.waitlist_position)
-            session.commit()
+        if not refusal:
             flash(_("%(name)s is added: %(status)s.", name=result.enrollment.participant.full_name,
                     status=result.enrollment.status_title), "success")
             return _back_to_list(offering.id)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 from core.auth import scoped_or_404, staff_required
 from core.db import get_session
 from core.routes import Routes
-from enrollment import errors
+from core.transaction import refusals
 from enrollment.forms.offerings import ActionForm, SessionForm, oslo_from_utc
 from enrollment.models import CourseOffering, CourseSession
 from enrollment.routes.staff_offerings import actor, edit_page, offering_or_404, render_form
@@ -36,14 +36,10 @@ def add_session(offering_id: int):
     offering = offering_or_404(offering_id)
     form = SessionForm()
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             offerings.add_session(session, offering, *form.period(), form.place.data or "",
                                   actor())
-        except errors.OfferingError as exc:
-            session.rollback()
-            form.form_errors.append(errors.message(exc))
-        else:
-            session.commit()
+        if not refusal:
             flash(_("The course day is added."), "success")
             return edit_page(offering_id)
     return render_form("enrollment/staff/session_form.html", form, offering=offering,
@@ -60,14 +56,10 @@ def edit_session(session_id: int):
     form = SessionForm(data={"day": start.date(), "starts": start.time(), "ends": end.time(),
                              "place": course_session.place})
     if form.validate_on_submit():
-        try:
+        with refusals(form) as refusal:
             offerings.move_session(session, course_session, *form.period(),
                                    form.place.data or "", actor())
-        except errors.OfferingError as exc:
-            session.rollback()
-            form.form_errors.append(errors.message(exc))
-        else:
-            session.commit()
+        if not refusal:
             flash(_("The course day is changed."), "success")
             return edit_page(course_session.offering_id)
     return render_form("enrollment/staff/session_form.html", form,
@@ -83,13 +75,9 @@ def delete_session(session_id: int):
     offering_id = course_session.offering_id
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with refusals() as refusal:  # the message is shown at the top of the edit page
         offerings.remove_session(session, course_session, actor())
-    except errors.OfferingError as exc:
-        session.rollback()
-        flash(errors.message(exc), "error")
-    else:
-        session.commit()
+    if not refusal:
         flash(_("The course day is removed."), "success")
     return edit_page(offering_id)
 

@@ -3,10 +3,10 @@
 The roster of a course day is the confirmed enrollments of its offering. Each person's mark is
 one of three: present (a row with ``present`` true), absent, a no-show (a row with ``present``
 false), or not recorded (no row). Staff mark the roster in one go, and only the marks they
-chose are stored; each save is one audit event holding every participant's mark before and
-after. Attendance can be recorded only once the course day has begun (``AttendanceNotOpen``
-otherwise); corrections afterwards stay possible. Plain functions that take a session, flush
-and never commit.
+chose are stored; each save publishes ``attendance_recorded`` (its audit event holds every
+participant's mark before and after). Attendance can be recorded only once the course day has
+begun (``AttendanceNotOpen`` otherwise); corrections afterwards stay possible. Plain functions
+that take a session, flush and never commit.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
 
-from core import audit
 from core.collation import collated
 from core.db import utcnow
+from core.events import publish
+from enrollment import events
 from enrollment.errors import (
     AttendanceNotOpen,
 )
@@ -33,8 +34,6 @@ from enrollment.models import (
     EnrollmentStatus,
     Participant,
 )
-
-AUDIT_ACTION = "attendance.save"
 
 # The one test of "attended" for queries in any plugin: a row marked present. A row marked
 # absent is a no-show; no row means not recorded.
@@ -133,8 +132,8 @@ def save_attendance(
     now: datetime | None = None,
 ) -> SavedAttendance:
     """Store the marks staff chose for the confirmed participants of a course day (present,
-    absent, or not recorded, which removes a mark), and write one audit event with every
-    confirmed participant's mark before and after.
+    absent, or not recorded, which removes a mark), and publish ``attendance_recorded`` with
+    every confirmed participant's mark before and after.
 
     Raises ``AttendanceNotOpen`` before the course day has begun: attendance is what
     happened, so it cannot be recorded ahead. Ids that are not on the roster (an enrollment
@@ -162,9 +161,11 @@ def save_attendance(
     before = {eid: (existing[eid].present if eid in existing else None) for eid in confirmed}
     after = dict(before)
     actor_id = getattr(actor, "id", None)
+    saved: dict[int, Mark] = {}
     for eid in confirmed:
         if eid not in marks:
             continue
+        saved[eid] = Mark(marks[eid])
         wanted, row = Mark(marks[eid]).present, existing.get(eid)
         after[eid] = wanted
         if wanted is None:
@@ -176,12 +177,9 @@ def save_attendance(
         elif row.present != wanted:
             row.present, row.marked_by_id, row.marked_at = wanted, actor_id, now
     session.flush()
-    audit.record(
-        session, actor=actor, action=AUDIT_ACTION, object_type="course_session",
-        object_id=course_session.id, county_id=course_session.offering.county_id,
-        before={str(k): v for k, v in sorted(before.items())},
-        after={str(k): v for k, v in sorted(after.items())},
-    )
+    publish(events.attendance_recorded, session, offering=course_session.offering,
+            course_session=course_session, marks=saved, before=before, after=after, actor=actor,
+            now=now)
     return SavedAttendance(before, after)
 
 

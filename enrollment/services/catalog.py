@@ -82,11 +82,7 @@ def catalog_query(flt: CatalogFilter, now: datetime):
     if flt.cohort is not None:
         stmt = stmt.where(CourseOffering.cohort == flt.cohort)
     if flt.open_only:
-        stmt = stmt.where(
-            CourseOffering.status == OfferingStatus.PUBLISHED,
-            CourseOffering.enroll_opens_at <= now,
-            CourseOffering.enroll_closes_at > now,
-        )
+        stmt = stmt.where(CourseOffering.open_for_enrollment(now))
     return stmt.order_by(bounds.c.first_start, CourseOffering.id)
 
 

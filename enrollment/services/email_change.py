@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit
+from core.events import publish
+from enrollment import events
 from enrollment.errors import AlreadyEnrolled
 from enrollment.models import CourseOffering, EmailChange, Enrollment
 from enrollment.services.enrollments import _find_active_duplicate
-from enrollment.services.links import ParticipantActor, hash_token, new_token
+from enrollment.services.links import hash_token, new_token
 from enrollment.services.people import confirm_address
 
 CONFIRM, CANCEL = "confirm", "cancel"
@@ -72,6 +73,8 @@ def request_change(session: Session, enrollment: Enrollment, new_email: str, now
                          expires_at=now + valid_for)
     session.add(change)
     session.flush()
+    publish(events.email_change_requested, session, change=change, confirm_token=confirm,
+            cancel_token=cancel)
     return ChangeRequest(change, confirm, cancel)
 
 
@@ -91,15 +94,8 @@ def find_change(session: Session, token: str, now: datetime) -> tuple[EmailChang
     return change, CONFIRM if change.confirm_hash == digest else CANCEL
 
 
-def _record(session: Session, change: EmailChange, action: str, **after) -> None:
-    audit.record(session, actor=ParticipantActor(), action=action,
-                 object_type="participant", object_id=change.participant_id,
-                 county_id=change.enrollment.offering.county_id,
-                 after={"request": change.id, **after})
-
-
 def confirm_change(session: Session, change: EmailChange, now: datetime) -> None:
-    """Make the new address the participant's; audited. Raises ``AlreadyEnrolled`` when
+    """Make the new address the participant's (``email_changed``). Raises ``AlreadyEnrolled`` when
     another active enrollment of the same course uses it (one enrollment per person)."""
     other = _find_active_duplicate(session, change.enrollment.offering_id, change.new_email,
                                    None)
@@ -108,7 +104,7 @@ def confirm_change(session: Session, change: EmailChange, now: datetime) -> None
     change.participant.email = change.new_email
     change.confirmed_at = now
     session.flush()
-    _record(session, change, "enrollment.email_changed")
+    publish(events.email_changed, session, change=change)
     # The link was opened from the new address: it is confirmed, and the participant joins the
     # person who already holds it, if any (``people.confirm_address``).
     change.participant.email_confirmed_at = None
@@ -116,7 +112,7 @@ def confirm_change(session: Session, change: EmailChange, now: datetime) -> None
 
 
 def cancel_change(session: Session, change: EmailChange, now: datetime) -> None:
-    """Stop the change from the link sent to the old address; audited."""
+    """Stop the change from the link sent to the old address (``email_change_stopped``)."""
     change.cancelled_at = now
     session.flush()
-    _record(session, change, "enrollment.email_change_stopped")
+    publish(events.email_change_stopped, session, change=change)

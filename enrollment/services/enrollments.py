@@ -1,9 +1,11 @@
 """Domain operations of enrollment: enroll, cancel, promote, decide.
 
-Plain functions that take a session and plain values, flush and never commit; the view or CLI
-command commits once. Every status change goes through ``change_status`` and its table of
-allowed moves. Seats are counted under a lock on the offering row (``SELECT … FOR UPDATE`` on
-PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE`` already holds the write lock).
+Plain functions that take a session and plain values, flush and never commit; the request's
+edge or the CLI command commits once. Every status change goes through ``change_status`` and its
+table of allowed moves. Seats are counted under a lock on the offering row (``SELECT … FOR
+UPDATE`` on PostgreSQL; on SQLite the write session's ``BEGIN IMMEDIATE`` already holds the
+write lock). Each operation publishes what happened (``enrollment.events``): the mail and the
+audit log follow from the event, so no caller can forget them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from core.audit import snapshot
+from core.events import publish
+from enrollment import events
 from enrollment.errors import (
     AlreadyEnrolled,
     CancelDeadlinePassed,
@@ -29,16 +34,24 @@ from enrollment.models import (
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
+    EnrollmentWindow,
     KindRole,
     ManageLink,
-    OfferingStatus,
     Participant,
     Role,
 )
-from enrollment.services.links import new_token
+from enrollment.services.links import issue_link, new_token
 from enrollment.services.people import new_participant
 
 S = EnrollmentStatus
+
+# What the events (and so the audit log) keep of an enrollment's state, before and after.
+STATE_FIELDS = ["status", "offering_id", "status_reason"]
+
+
+def state(enrollment: Enrollment) -> dict:
+    """The enrollment's status, offering and reason, as plain values."""
+    return snapshot(enrollment, STATE_FIELDS)
 
 # The only moves an enrollment's status may make.
 TRANSITIONS: dict[EnrollmentStatus, frozenset[EnrollmentStatus]] = {
@@ -167,6 +180,13 @@ def promote_waiting(session: Session, offering: CourseOffering) -> list[Enrollme
     return promoted
 
 
+def announce_promoted(session: Session, promoted: list[Enrollment]) -> None:
+    """Publish ``promoted`` for each enrollment ``promote_waiting`` gave a seat (after the event
+    of the change that freed it, so the mails go out in that order)."""
+    for enrollment in promoted:
+        publish(events.promoted, session, enrollment=enrollment)
+
+
 # --- the operations ------------------------------------------------------------------------
 
 
@@ -190,13 +210,13 @@ def _find_active_duplicate(
 
 
 def check_open(offering: CourseOffering, now: datetime) -> None:
-    """Raise unless the offering takes enrollments at ``now``."""
-    if offering.status != OfferingStatus.PUBLISHED:
-        raise OfferingCancelled()
-    if now < offering.enroll_opens_at:
-        raise NotOpenYet()
-    if now >= offering.enroll_closes_at:
-        raise EnrollmentClosed()
+    """Raise unless the offering takes enrollments at ``now`` (the one rule of
+    ``CourseOffering.enrollment_window``, which the course page and the catalog show)."""
+    refusal = {EnrollmentWindow.NOT_PUBLISHED: OfferingCancelled, EnrollmentWindow.CLOSED:
+               EnrollmentClosed, EnrollmentWindow.NOT_YET: NotOpenYet}.get(
+                   offering.enrollment_window(now))
+    if refusal is not None:
+        raise refusal()
 
 
 def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role]:
@@ -225,9 +245,10 @@ def enroll(
 
     Enrollments into one offering queue for its row lock, held until the caller commits, so
     everything that does not depend on the seats is done before taking it: the offering's
-    sessions and county (for the e-mail), the role check, the new participant row, the token.
-    Under the lock: the lock, one read (a duplicate, the latest arrival, the waiting list's
-    length), the enrollment and the seat count.
+    sessions and county, the role check, the new participant row, the token. Under the lock:
+    the lock, one read (a duplicate, the latest arrival, the waiting list's length), the
+    enrollment and the seat count, then ``enrolled`` is published, whose mail subscriber only
+    records the mail (an outbox row): it is rendered after the commit, outside the lock.
     """
     offering = _prepare_offering(session, offering_id)
     if offering is None:
@@ -267,7 +288,18 @@ def enroll(
     # It arrived last (at or after the latest arrival, with the highest id), so its place is
     # behind everyone waiting now: what ``waitlist_position`` would count, without a query.
     position = waiting + 1 if enrollment.status == S.WAITLISTED else None
+    publish(events.enrolled, session, enrollment=enrollment, token=token, position=position,
+            actor=None)
     return EnrollResult(enrollment, token, position)
+
+
+def enrolled_again(session: Session, enrollment_id: int, now: datetime) -> None:
+    """Someone sent the form again for an active enrollment: its holder gets a fresh link
+    (beside those already sent), by mail to the enrollment's own address."""
+    enrollment = session.get(Enrollment, enrollment_id)
+    token = issue_link(session, enrollment, now)
+    publish(events.enrolled_again, session, enrollment=enrollment, token=token,
+            position=waitlist_position(session, enrollment))
 
 
 def _seat_facts(offering_id: int, email: str, hpr: str | None) -> sa.Select:
@@ -324,38 +356,27 @@ def cancel_outlook(session: Session, enrollment: Enrollment, now: datetime) -> C
 
 def cancel(
     session: Session, enrollment: Enrollment, now: datetime, *, by_staff: bool = False,
-    reason: str = "",
+    reason: str = "", actor=None,
 ) -> list[Enrollment]:
     """Cancel an enrollment and, if it held a seat, promote the next in line in the same
-    transaction. Returns the enrollments promoted."""
+    transaction; publishes ``cancelled``, then ``promoted`` for each promoted. Returns the
+    enrollments promoted."""
     offering = lock_offering(session, enrollment.offering_id)
     session.refresh(enrollment)
     deadline = cancellation_deadline(offering)
     if not by_staff and deadline is not None and now >= deadline:
-        raise CancelDeadlinePassed()
+        raise CancelDeadlinePassed(email=offering.county.email)
+    if S.CANCELLED not in TRANSITIONS[enrollment.status]:
+        raise InvalidTransition(enrollment.status, S.CANCELLED,
+                                code=None if by_staff else "not_cancellable")
+    before = state(enrollment)
     change_status(enrollment, S.CANCELLED, offering, reason)
     session.flush()
-    return promote_waiting(session, offering)
-
-
-def active_enrollments_for_email(session: Session, email: str) -> list[Enrollment]:
-    """Every active enrollment made with ``email`` (for re-sending manage links)."""
-    return list(
-        session.scalars(
-            sa.select(Enrollment)
-            .join(Enrollment.participant)
-            .where(
-                Participant.email == email.strip().lower(),
-                Enrollment.status.in_(ACTIVE_STATUSES),
-            )
-            .options(
-                joinedload(Enrollment.participant),
-                joinedload(Enrollment.offering).joinedload(CourseOffering.county),
-                joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
-            )
-            .order_by(Enrollment.id)
-        )
-    )
+    promoted = promote_waiting(session, offering)
+    publish(events.cancelled, session, enrollment=enrollment, by_staff=by_staff, reason=reason,
+            promoted=promoted, before=before, actor=actor)
+    announce_promoted(session, promoted)
+    return promoted
 
 
 def update_contact(

@@ -19,8 +19,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit
-from enrollment.models import CourseOffering, Enrollment, ManageLink
+from core.events import publish
+from enrollment import events
+from enrollment.models import ACTIVE_STATUSES, CourseOffering, Enrollment, ManageLink, Participant
 
 
 class ParticipantActor:
@@ -92,7 +93,8 @@ def withdraw_other_links(
     session: Session, enrollment: Enrollment, token: str, now: datetime
 ) -> int:
     """Withdraw every working link of the enrollment except the one of ``token`` (the link the
-    participant is using); returns how many were withdrawn. Audited as the participant's act."""
+    participant is using); returns how many were withdrawn (``links_withdrawn``, audited as the
+    participant's act)."""
     withdrawn = session.execute(
         sa.update(ManageLink)
         .where(ManageLink.enrollment_id == enrollment.id, ManageLink.withdrawn_at.is_(None),
@@ -102,11 +104,7 @@ def withdraw_other_links(
     ).rowcount
     session.flush()
     if withdrawn:
-        county_id = session.scalar(sa.select(CourseOffering.county_id).where(
-            CourseOffering.id == enrollment.offering_id))
-        audit.record(session, actor=ParticipantActor(), action="enrollment.links_withdrawn",
-                     object_type="enrollment", object_id=enrollment.id, county_id=county_id,
-                     after={"withdrawn": withdrawn})
+        publish(events.links_withdrawn, session, enrollment=enrollment, withdrawn=withdrawn)
     return withdrawn
 
 
@@ -133,3 +131,23 @@ def move_links(session: Session, source: Enrollment, target: Enrollment) -> None
     session.flush()
     session.expire(source, ["manage_links"])
     session.expire(target, ["manage_links"])
+
+
+def active_enrollments_for_email(session: Session, email: str) -> list[Enrollment]:
+    """Every active enrollment made with ``email`` (for re-sending manage links)."""
+    return list(
+        session.scalars(
+            sa.select(Enrollment)
+            .join(Enrollment.participant)
+            .where(
+                Participant.email == email.strip().lower(),
+                Enrollment.status.in_(ACTIVE_STATUSES),
+            )
+            .options(
+                joinedload(Enrollment.participant),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.county),
+                joinedload(Enrollment.offering).joinedload(CourseOffering.kind),
+            )
+            .order_by(Enrollment.id)
+        )
+    )

@@ -9,7 +9,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from core import audit
+from core.events import publish
+from enrollment import events
 from enrollment.errors import DuplicateObjectiveCode, UnknownObjective
 from enrollment.models import CourseKind, LearningObjective
 
@@ -96,7 +97,6 @@ def update_objectives(
     after = _objective_rows(kind)
     if before == after:
         return False
-    audit.record(session, actor=actor, action="kind.update_objectives", object_type="course_kind",
-                 object_id=kind.id, county_id=None, before={"objectives": before},
-                 after={"objectives": after})
+    publish(events.objectives_updated, session, kind=kind, before={"objectives": before},
+            after={"objectives": after}, actor=actor)
     return True

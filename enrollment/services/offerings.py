@@ -3,8 +3,9 @@ are in ``objectives``).
 
 Plain functions in the shape of ``services.enrollments``: they take a session, plain values and
 the acting staff member, flush and never commit, raise an ``OfferingError`` when a rule refuses,
-and write one audit event (with before/after) for every change they make. The mails a change
-causes (cancelled course, seat from the waiting list) are queued in the same transaction.
+and publish one event (``enrollment.events``, with before/after) for every change they make:
+its subscribers write the audit event and record the mails it causes (cancelled course, seat
+from the waiting list).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from core import audit
+from core.audit import snapshot
+from core.events import publish as publish_event
 from core.models import County
-from enrollment import mail
+from enrollment import events
 from enrollment.errors import (
     AttendanceBeforeStart,
     CapacityBelowTaken,
@@ -95,13 +97,6 @@ class OfferingValues:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _record(session: Session, actor, action: str, offering: CourseOffering, before, after,
-            *, object_type: str = "course_offering", object_id: int | None = None) -> None:
-    audit.record(session, actor=actor, action=action, object_type=object_type,
-                 object_id=offering.id if object_id is None else object_id,
-                 county_id=offering.county_id, before=before, after=after)
-
-
 def _changes(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the keys whose value changed, from both sides."""
     keys = [k for k in after if before.get(k) != after[k]]
@@ -137,10 +132,7 @@ def _apply_capacity(session: Session, offering: CourseOffering, capacity: int) -
         raise CapacityBelowTaken(capacity, offering.seats_taken)
     offering.capacity = capacity
     session.flush()
-    promoted = enrollments.promote_waiting(session, offering)
-    for enrollment in promoted:
-        mail.notify_promoted(session, enrollment)
-    return promoted
+    return enrollments.promote_waiting(session, offering)
 
 
 def _move(offering: CourseOffering, target: OfferingStatus) -> OfferingStatus:
@@ -176,8 +168,8 @@ def create_offering(session: Session, values: OfferingValues, actor) -> CourseOf
     offering = CourseOffering(**asdict(values), status=OfferingStatus.DRAFT, seats_taken=0)
     session.add(offering)
     session.flush()
-    _record(session, actor, "offering.create", offering, None,
-            audit.snapshot(offering, [*OFFERING_FIELDS, "status"]))
+    publish_event(events.offering_created, session, offering=offering, before=None,
+            after=snapshot(offering, [*OFFERING_FIELDS, "status"]), actor=actor)
     return offering
 
 
@@ -188,16 +180,18 @@ def update_offering(
     once (they are e-mailed); returns those promoted. Writes no event when nothing changed."""
     _check_values(session, values)
     offering = _lock(session, offering)
-    before = audit.snapshot(offering, [*OFFERING_FIELDS, "seats_taken"])
+    before = snapshot(offering, [*OFFERING_FIELDS, "seats_taken"])
     for name, value in asdict(values).items():
         if name != "capacity":
             setattr(offering, name, value)
     promoted = _apply_capacity(session, offering, values.capacity)
-    old, new = _changes(before, audit.snapshot(offering, [*OFFERING_FIELDS, "seats_taken"]))
+    old, new = _changes(before, snapshot(offering, [*OFFERING_FIELDS, "seats_taken"]))
     if promoted:
         new["promoted_enrollments"] = [e.id for e in promoted]
     if new:
-        _record(session, actor, "offering.update", offering, old, new)
+        publish_event(events.offering_updated, session, offering=offering, before=old, after=new,
+                promoted=promoted, actor=actor)
+    enrollments.announce_promoted(session, promoted)
     return promoted
 
 
@@ -214,7 +208,9 @@ def set_capacity(
     promoted = _apply_capacity(session, offering, capacity)
     after = {"capacity": offering.capacity, "seats_taken": offering.seats_taken,
              "promoted_enrollments": [e.id for e in promoted]}
-    _record(session, actor, "offering.set_capacity", offering, before, after)
+    publish_event(events.capacity_changed, session, offering=offering, before=before, after=after,
+            promoted=promoted, actor=actor)
+    enrollments.announce_promoted(session, promoted)
     return promoted
 
 
@@ -225,8 +221,8 @@ def publish(session: Session, offering: CourseOffering, actor) -> None:
         raise NoSessions()
     previous = _move(offering, OfferingStatus.PUBLISHED)
     session.flush()
-    _record(session, actor, "offering.publish", offering, {"status": previous},
-            {"status": offering.status})
+    publish_event(events.offering_published, session, offering=offering,
+            before={"status": previous}, after={"status": offering.status}, actor=actor)
 
 
 def unpublish(session: Session, offering: CourseOffering, actor) -> None:
@@ -237,15 +233,15 @@ def unpublish(session: Session, offering: CourseOffering, actor) -> None:
         raise HasParticipants()
     previous = _move(offering, OfferingStatus.DRAFT)
     session.flush()
-    _record(session, actor, "offering.unpublish", offering, {"status": previous},
-            {"status": offering.status})
+    publish_event(events.offering_unpublished, session, offering=offering,
+            before={"status": previous}, after={"status": offering.status}, actor=actor)
 
 
 def cancel_offering(
     session: Session, offering: CourseOffering, actor, reason: str = ""
 ) -> list[Enrollment]:
-    """Cancel the offering and every active enrollment in it, and e-mail each participant in
-    their own language. Returns the enrollments cancelled."""
+    """Cancel the offering and every active enrollment in it; each participant is e-mailed in
+    their own language (``offering_cancelled``). Returns the enrollments cancelled."""
     offering = _lock(session, offering)
     active = _active_enrollments(session, offering.id)
     before = {"status": offering.status, "seats_taken": offering.seats_taken,
@@ -254,11 +250,10 @@ def cancel_offering(
     for enrollment in active:
         enrollments.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
     session.flush()
-    for enrollment in active:
-        mail.notify_offering_cancelled(session, enrollment, reason)
     after = {"status": offering.status, "seats_taken": offering.seats_taken, "reason": reason,
              "cancelled_enrollments": [e.id for e in active]}
-    _record(session, actor, "offering.cancel", offering, before, after)
+    publish_event(events.offering_cancelled, session, offering=offering, cancelled=active,
+            reason=reason, before=before, after=after, actor=actor)
     return active
 
 
@@ -280,9 +275,9 @@ def add_session(
                                    place=place)
     session.add(course_session)
     session.flush()
-    _record(session, actor, "session.add", offering, None,
-            audit.snapshot(course_session, SESSION_FIELDS), object_type="course_session",
-            object_id=course_session.id)
+    publish_event(events.session_added, session, offering=offering,
+            course_session_id=course_session.id, before=None,
+            after=snapshot(course_session, SESSION_FIELDS), actor=actor)
     return course_session
 
 
@@ -302,14 +297,14 @@ def move_session(
     )
     if first_mark is not None and starts_at > first_mark:
         raise AttendanceBeforeStart()
-    before = audit.snapshot(course_session, SESSION_FIELDS)
+    before = snapshot(course_session, SESSION_FIELDS)
     course_session.starts_at, course_session.ends_at = starts_at, ends_at
     course_session.place = place
     session.flush()
-    old, new = _changes(before, audit.snapshot(course_session, SESSION_FIELDS))
+    old, new = _changes(before, snapshot(course_session, SESSION_FIELDS))
     if new:
-        _record(session, actor, "session.move", course_session.offering, old, new,
-                object_type="course_session", object_id=course_session.id)
+        publish_event(events.session_moved, session, offering=course_session.offering,
+                course_session_id=course_session.id, before=old, after=new, actor=actor)
 
 
 def remove_session(session: Session, course_session: CourseSession, actor) -> None:
@@ -323,9 +318,9 @@ def remove_session(session: Session, course_session: CourseSession, actor) -> No
         raise SessionHasAttendance()
     if offering.status == OfferingStatus.PUBLISHED and len(offering.sessions) <= 1:
         raise LastSession()
-    before = audit.snapshot(course_session, SESSION_FIELDS)
+    before = snapshot(course_session, SESSION_FIELDS)
     session_id = course_session.id
     offering.sessions.remove(course_session)
     session.flush()
-    _record(session, actor, "session.remove", offering, before, None,
-            object_type="course_session", object_id=session_id)
+    publish_event(events.session_removed, session, offering=offering, course_session_id=session_id,
+            before=before, after=None, actor=actor)

@@ -3,9 +3,11 @@ behalf, move to another offering, add by hand, and search.
 
 Like ``services.enrollments`` these take a session, plain values and the acting staff member,
 flush and never commit, and raise the domain errors of ``enrollment.errors``. Every operation
-writes exactly one audit event with the enrollment's state before and after; seats freed by an
+publishes one event (``enrollment.events``) with the enrollment's state before, whose
+subscribers write the audit event and record the participant's mail; seats freed by an
 operation go to the waiting list in the same transaction, and those promoted are named in the
-event's ``after``. Who may touch which county is the view's business (``core.auth``).
+event and announced by ``promoted``. Who may touch which county is the view's business
+(``core.auth``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
-from core import audit
 from core.collation import collated
+from core.events import publish
+from enrollment import events
 from enrollment.errors import (
     AlreadyEnrolled,
     InvalidTransition,
@@ -38,17 +41,16 @@ from enrollment.models import (
 from enrollment.services import enrollments, links
 from enrollment.services.enrollments import (
     PersonDetails,
+    announce_promoted,
     change_status,
     lock_offering,
     promote_waiting,
+    state,
     waitlist_position,
 )
 from enrollment.services.people import new_participant
 
 S = EnrollmentStatus
-
-# What an audit event keeps of an enrollment, before and after a decision.
-AUDIT_FIELDS = ["status", "offering_id", "status_reason"]
 SEARCH_MIN_LENGTH = 2
 SEARCH_LIMIT = 100
 
@@ -141,24 +143,19 @@ def _locked(session: Session, enrollment_id: int) -> tuple[Enrollment, CourseOff
     return _load(session, enrollment_id), offering
 
 
-def _audit(session, actor, action: str, enrollment: Enrollment, county_id: int,
-           before: dict, after: dict) -> None:
-    audit.record(session, actor=actor, action=action, object_type="enrollment",
-                 object_id=enrollment.id, county_id=county_id, before=before, after=after)
-
-
 def approve(session: Session, enrollment_id: int, *, actor) -> Decision:
     """Approve a pending enrollment: confirmed if a seat is free, else onto the waiting list."""
     enrollment, offering = _locked(session, enrollment_id)
     if enrollment.status != S.PENDING:
         raise InvalidTransition(enrollment.status, S.CONFIRMED)
-    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    before = state(enrollment)
     target = S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED
     previous = change_status(enrollment, target, offering)
     session.flush()
-    _audit(session, actor, "enrollment.approve", enrollment, offering.county_id, before,
-           audit.snapshot(enrollment, AUDIT_FIELDS))
-    return Decision(enrollment, previous, waitlist_position(session, enrollment))
+    position = waitlist_position(session, enrollment)
+    publish(events.approved, session, enrollment=enrollment, position=position, before=before,
+            actor=actor)
+    return Decision(enrollment, previous, position)
 
 
 def reject(session: Session, enrollment_id: int, reason: str, *, actor) -> Decision:
@@ -167,11 +164,10 @@ def reject(session: Session, enrollment_id: int, reason: str, *, actor) -> Decis
     if not reason:
         raise ReasonRequired()
     enrollment, offering = _locked(session, enrollment_id)
-    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    before = state(enrollment)
     previous = change_status(enrollment, S.REJECTED, offering, reason)
     session.flush()
-    _audit(session, actor, "enrollment.reject", enrollment, offering.county_id, before,
-           audit.snapshot(enrollment, AUDIT_FIELDS))
+    publish(events.rejected, session, enrollment=enrollment, before=before, actor=actor)
     return Decision(enrollment, previous)
 
 
@@ -179,13 +175,10 @@ def cancel(session: Session, enrollment_id: int, reason: str, *, actor,
            now: datetime) -> Decision:
     """Cancel an enrollment on the participant's behalf, whatever the deadline; a freed seat
     goes to the first on the waiting list."""
-    enrollment, offering = _locked(session, enrollment_id)
-    before = audit.snapshot(enrollment, AUDIT_FIELDS)
+    enrollment, _offering = _locked(session, enrollment_id)
     previous = enrollment.status
     promoted = enrollments.cancel(session, enrollment, now, by_staff=True,
-                               reason=(reason or "").strip())
-    _audit(session, actor, "enrollment.cancel", enrollment, offering.county_id, before,
-           {**audit.snapshot(enrollment, AUDIT_FIELDS), "promoted": [e.id for e in promoted]})
+                                  reason=(reason or "").strip(), actor=actor)
     return Decision(enrollment, previous, None, tuple(promoted))
 
 
@@ -237,7 +230,7 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
                                                                  source.county_id):
         raise NotMovable()
     if target.status == OfferingStatus.CANCELLED:
-        raise OfferingCancelled()
+        raise OfferingCancelled(code=NotMovable.code, field="target")
     old = _load(session, enrollment_id)
     person = old.participant
     if old.status not in enrollments.ACTIVE_STATUSES:
@@ -246,9 +239,9 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
     duplicate = enrollments._find_active_duplicate(
         session, target.id, person.email, person.hpr_number)
     if duplicate is not None:
-        raise AlreadyEnrolled(duplicate)
+        raise AlreadyEnrolled(duplicate, code="already_in_target", field="target")
 
-    before = {**audit.snapshot(old, AUDIT_FIELDS), "enrollment_id": old.id}
+    before = state(old)
     change_status(old, S.CANCELLED, source)
     new = Enrollment(
         offering=target, participant=person, status=S.PENDING, arrived_at=now,
@@ -261,10 +254,11 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
     # the old enrollment keeps none.
     links.move_links(session, old, new)
     promoted = promote_waiting(session, source)
-    after = {**audit.snapshot(new, AUDIT_FIELDS), "enrollment_id": new.id,
-             "promoted": [e.id for e in promoted]}
-    _audit(session, actor, "enrollment.move", old, source.county_id, before, after)
-    return Move(old, new, waitlist_position(session, new), tuple(promoted))
+    position = waitlist_position(session, new)
+    publish(events.moved, session, old=old, new=new, position=position, promoted=promoted,
+            before=before, actor=actor)
+    announce_promoted(session, promoted)
+    return Move(old, new, position, tuple(promoted))
 
 
 def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
@@ -276,12 +270,12 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
     if offering is None or offering.status == OfferingStatus.CANCELLED:
         raise OfferingCancelled()
     if person.role not in enrollments.eligible_roles(session, offering):
-        raise NotEligible()
+        raise NotEligible(code="role_not_admitted")
     email = person.email.strip().lower()
     duplicate = enrollments._find_active_duplicate(
         session, offering.id, email, person.hpr_number)
     if duplicate is not None:
-        raise AlreadyEnrolled(duplicate)
+        raise AlreadyEnrolled(duplicate, code="already_in_course")
     participant = new_participant(session, person)
     token, digest = links.new_token()
     enrollment = Enrollment(
@@ -293,9 +287,10 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
     change_status(enrollment, S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED,
                   offering)
     session.flush()
-    _audit(session, actor, "enrollment.add", enrollment, offering.county_id, None,
-           {**audit.snapshot(enrollment, AUDIT_FIELDS), "participant_id": participant.id})
-    return enrollments.EnrollResult(enrollment, token, waitlist_position(session, enrollment))
+    position = waitlist_position(session, enrollment)
+    publish(events.enrolled, session, enrollment=enrollment, token=token, position=position,
+            actor=actor)
+    return enrollments.EnrollResult(enrollment, token, position)
 
 
 def search(session: Session, query: str, *, scope: sa.ColumnElement[bool],

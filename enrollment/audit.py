@@ -1,0 +1,137 @@
+"""The audit log of the enrollment plugin, written by subscribers of its events
+(``enrollment.events``): every staff decision on an enrollment, attendance, the offerings, their
+days and the kinds' objectives, and what a participant does to their own links and address.
+Each writes one ``core.audit`` event in the publisher's session, with the same action names and
+fields as the log has always had."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core import audit
+from core.events import subscribe
+from enrollment import events
+from enrollment.services.enrollments import state
+from enrollment.services.links import ParticipantActor
+
+
+def _enrollment(session, action: str, enrollment, before, after, actor) -> None:
+    audit.record(session, actor=actor, action=action, object_type="enrollment",
+                 object_id=enrollment.id, county_id=enrollment.offering.county_id,
+                 before=before, after=after)
+
+
+def on_enrolled(_app, *, session, enrollment, actor, **_data) -> None:
+    """Staff adding someone by hand is audited (a person's own enrollment is not a decision)."""
+    if actor is not None:
+        _enrollment(session, "enrollment.add", enrollment, None,
+                    {**state(enrollment), "participant_id": enrollment.participant_id}, actor)
+
+
+def on_approved(_app, *, session, enrollment, before, actor, **_data) -> None:
+    """A pending enrollment approved."""
+    _enrollment(session, "enrollment.approve", enrollment, before, state(enrollment), actor)
+
+
+def on_rejected(_app, *, session, enrollment, before, actor, **_data) -> None:
+    """An enrollment rejected."""
+    _enrollment(session, "enrollment.reject", enrollment, before, state(enrollment), actor)
+
+
+def on_cancelled(_app, *, session, enrollment, by_staff, promoted, before, actor,
+                 **_data) -> None:
+    """A cancellation by staff, with whom it promoted."""
+    if by_staff:
+        _enrollment(session, "enrollment.cancel", enrollment, before,
+                    {**state(enrollment), "promoted": [e.id for e in promoted]}, actor)
+
+
+def on_moved(_app, *, session, old, new, promoted, before, actor, **_data) -> None:
+    """A move, logged on the old enrollment with both ids."""
+    _enrollment(session, "enrollment.move", old, {**before, "enrollment_id": old.id},
+                {**state(new), "enrollment_id": new.id, "promoted": [e.id for e in promoted]},
+                actor)
+
+
+def on_links_withdrawn(_app, *, session, enrollment, withdrawn, **_data) -> None:
+    """The participant withdrew their other links."""
+    _enrollment(session, "enrollment.links_withdrawn", enrollment, None,
+                {"withdrawn": withdrawn}, ParticipantActor())
+
+
+def _address_change(action: str):
+    def receiver(_app, *, session, change, **_data) -> None:
+        audit.record(session, actor=ParticipantActor(), action=action,
+                     object_type="participant", object_id=change.participant_id,
+                     county_id=change.enrollment.offering.county_id,
+                     after={"request": change.id})
+    receiver.__name__ = f"on_{action.rsplit('.', 1)[-1]}"
+    return receiver
+
+
+ATTENDANCE_ACTION = "attendance.save"
+
+
+def on_attendance_recorded(_app, *, session, course_session, before, after, actor,
+                           **_data) -> None:
+    """One event per save, every confirmed participant's mark before and after."""
+    audit.record(session, actor=actor, action=ATTENDANCE_ACTION, object_type="course_session",
+                 object_id=course_session.id, county_id=course_session.offering.county_id,
+                 before={str(k): v for k, v in sorted(before.items())},
+                 after={str(k): v for k, v in sorted(after.items())})
+
+
+def _offering_change(action: str):
+    def receiver(_app, *, session, offering, before, after, actor, **_data) -> None:
+        audit.record(session, actor=actor, action=action, object_type="course_offering",
+                     object_id=offering.id, county_id=offering.county_id, before=before,
+                     after=after)
+    receiver.__name__ = f"on_{action.replace('.', '_')}"
+    return receiver
+
+
+def _session_change(action: str):
+    def receiver(_app, *, session, offering, course_session_id, before, after, actor,
+                 **_data) -> None:
+        audit.record(session, actor=actor, action=action, object_type="course_session",
+                     object_id=course_session_id, county_id=offering.county_id,
+                     before=before, after=after)
+    receiver.__name__ = f"on_{action.replace('.', '_')}"
+    return receiver
+
+
+def on_objectives_updated(_app, *, session, kind, before, after, actor, **_data) -> None:
+    """An administrator changed a kind's learning objectives."""
+    audit.record(session, actor=actor, action="kind.update_objectives",
+                 object_type="course_kind", object_id=kind.id, county_id=None, before=before,
+                 after=after)
+
+
+# The audit action of each event, where the receiver is one of the families above.
+SUBSCRIBERS = [
+    (events.enrolled, on_enrolled),
+    (events.approved, on_approved),
+    (events.rejected, on_rejected),
+    (events.cancelled, on_cancelled),
+    (events.moved, on_moved),
+    (events.links_withdrawn, on_links_withdrawn),
+    (events.email_changed, _address_change("enrollment.email_changed")),
+    (events.email_change_stopped, _address_change("enrollment.email_change_stopped")),
+    (events.attendance_recorded, on_attendance_recorded),
+    (events.offering_created, _offering_change("offering.create")),
+    (events.offering_updated, _offering_change("offering.update")),
+    (events.capacity_changed, _offering_change("offering.set_capacity")),
+    (events.offering_published, _offering_change("offering.publish")),
+    (events.offering_unpublished, _offering_change("offering.unpublish")),
+    (events.offering_cancelled, _offering_change("offering.cancel")),
+    (events.session_added, _session_change("session.add")),
+    (events.session_moved, _session_change("session.move")),
+    (events.session_removed, _session_change("session.remove")),
+    (events.objectives_updated, on_objectives_updated),
+]
+
+
+def init_app(app: Flask) -> None:
+    """Subscribe the audit log to the plugin's events in ``app``."""
+    for signal, receiver in SUBSCRIBERS:
+        subscribe(app, signal, receiver)

@@ -1,0 +1,92 @@
+"""What happens in the enrollment plugin, as domain events (``core.events``).
+
+The services publish these after flushing the change, in the change's session; subscribers
+(``enrollment.mail`` records the participant's mail, ``enrollment.audit`` writes the audit log,
+other plugins add their own) are connected per application in ``init_app``. Every event is
+sent with ``session`` (the change's database session); what else it carries is said beside it.
+``actor`` is the staff member who acted, or None for the participant (or a command).
+"""
+
+from __future__ import annotations
+
+from core.events import Namespace
+
+signals = Namespace()
+
+# --- a participant's enrollment -------------------------------------------------------------
+
+# A new enrollment, by the person on the form or by staff: ``enrollment``, ``token`` (the fresh
+# manage link's token, never stored), ``position`` (its place on the waiting list, or None),
+# ``actor`` (staff who added the person by hand, else None).
+enrolled = signals.signal("enrolled")
+
+# Someone sent the form again for an active enrollment: ``enrollment`` (the existing one) and
+# ``token`` (a fresh link for its holder), ``position`` (its place on the waiting list or None).
+enrolled_again = signals.signal("enrolled_again")
+
+# An enrollment was cancelled: ``enrollment``, ``by_staff`` (True when the office did it, with
+# ``reason``), ``promoted`` (the enrollments that got the freed seat, each also announced by
+# ``promoted``), ``before`` (the audit fields before), ``actor``.
+cancelled = signals.signal("cancelled")
+
+# A waiting-list enrollment got a seat (a cancellation, a move, a raised capacity):
+# ``enrollment``.
+promoted = signals.signal("promoted")
+
+# Staff approved a pending enrollment: ``enrollment``, ``position`` (None: it has a seat),
+# ``before``, ``actor``.
+approved = signals.signal("approved")
+
+# Staff rejected an enrollment: ``enrollment`` (its ``status_reason`` says why), ``before``,
+# ``actor``.
+rejected = signals.signal("rejected")
+
+# Staff moved an enrollment to another offering: ``old`` (now cancelled), ``new``, ``position``
+# (the new one's place on the waiting list, or None), ``promoted`` (who got the freed seat in
+# the old offering, each also announced by ``promoted``), ``before``, ``actor``.
+moved = signals.signal("moved")
+
+# A participant asked to change their e-mail address: ``change`` (the ``EmailChange``),
+# ``confirm_token`` (for the new address) and ``cancel_token`` (for the old one).
+email_change_requested = signals.signal("email_change_requested")
+
+# The change was confirmed from the new address (``email_changed``) or stopped from the old
+# one (``email_change_stopped``): ``change``.
+email_changed = signals.signal("email_changed")
+email_change_stopped = signals.signal("email_change_stopped")
+
+# A participant withdrew the other links to their enrollment: ``enrollment``, ``withdrawn``
+# (how many).
+links_withdrawn = signals.signal("links_withdrawn")
+
+# --- attendance -------------------------------------------------------------------------------
+
+# Staff saved the marks of a course day: ``offering``, ``course_session``, ``marks`` (the marks
+# saved, enrollment id -> ``Mark``, only confirmed participants), ``before`` and ``after`` (every
+# confirmed participant's stored value, enrollment id -> True/False/None), ``actor``, ``now``
+# (the moment of the save).
+attendance_recorded = signals.signal("attendance_recorded")
+
+# --- offerings, their days, the kinds' objectives (staff) --------------------------------------
+
+# ``offering``, ``before`` and ``after`` (the audit fields that changed; ``before`` None for a
+# new one), ``actor``. ``offering_updated`` and ``capacity_changed`` also carry ``promoted``.
+offering_created = signals.signal("offering_created")
+offering_updated = signals.signal("offering_updated")
+capacity_changed = signals.signal("capacity_changed")
+offering_published = signals.signal("offering_published")
+offering_unpublished = signals.signal("offering_unpublished")
+
+# The office cancelled a course: ``offering``, ``cancelled`` (the enrollments it cancelled),
+# ``reason``, ``before``, ``after``, ``actor``.
+offering_cancelled = signals.signal("offering_cancelled")
+
+# A course day added, moved or removed: ``offering``, ``course_session_id``, ``before``,
+# ``after``, ``actor``.
+session_added = signals.signal("session_added")
+session_moved = signals.signal("session_moved")
+session_removed = signals.signal("session_removed")
+
+# An administrator saved a course kind's learning objectives: ``kind``, ``before``, ``after``,
+# ``actor``.
+objectives_updated = signals.signal("objectives_updated")
