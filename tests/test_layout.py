@@ -123,3 +123,42 @@ def test_the_layout_check_catches_a_long_module_and_a_routes_module_using_its_bl
         "plugin/routes/bad.py:3: registers on `bp`, not on its Routes table",
         "plugin/routes/bad.py: its table is not attached in routes/__init__.py",
     ]
+
+
+ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete"}
+
+
+def _commits_in_views(root: Path = ROOT) -> list[str]:
+    """``commit()``/``rollback()`` calls in a plugin's routes modules (anywhere in them) and in
+    any function of core or a plugin that is registered as a route."""
+    found = []
+    for path in sorted(p for package in ("core", *PLUGINS) for p in (root / package).rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        in_routes = "routes" in path.relative_to(root).parts[:-1]
+        scopes = [tree] if in_routes else [
+            node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+            and any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+                    and d.func.attr in ROUTE_DECORATORS for d in node.decorator_list)]
+        found += [f"{path.relative_to(root)}:{node.lineno} {node.func.attr}()"
+                  for scope in scopes for node in ast.walk(scope)
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in {"commit", "rollback"}]
+    return found
+
+
+def test_no_view_commits_or_rolls_back():
+    """The request's edge commits (core/transaction.py); a view never does."""
+    assert _commits_in_views() == []
+
+
+def test_the_commit_check_catches_a_view_that_commits(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "views.py").write_text(
+        "@bp.post('/x')\ndef x():\n    session.commit()\n\n"
+        "def command():\n    session.commit()\n")
+    for plugin in PLUGINS:
+        (tmp_path / plugin / "routes").mkdir(parents=True)
+    (tmp_path / "refunds" / "routes" / "helper.py").write_text(
+        "def refuse():\n    get_session().rollback()\n")
+    assert _commits_in_views(tmp_path) == ["core/views.py:3 commit()",
+                                           "refunds/routes/helper.py:2 rollback()"]
