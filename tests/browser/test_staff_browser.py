@@ -150,7 +150,7 @@ def world(app, make_staff, make_offering, now):
     held = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
     offering = make_offering(capacity=1, days=2, first_day=held)
     ahead = make_offering(capacity=1, days=1, title_en="Ahead")
-    with session_scope(app.extensions["kp_engine"]) as session:
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         ids = []
         for i, name in enumerate(["Åse Ødegård", "Máret Čuđđá", "Ola Nordmann"]):
             result = enroll(session, offering.id, PersonDetails(
