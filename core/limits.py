@@ -305,6 +305,16 @@ def form_email_key() -> str:
     return "email:" + _digest(normalise_email(request.form.get("email") or ""))
 
 
+def view_arg_key(name: str) -> Callable[[], str]:
+    """Limit by one of the URL's values (a manage link's token, kept only as a digest), so that
+    whoever holds one link cannot flood the address it mails to."""
+
+    def key() -> str:
+        return f"{name}:" + _digest(str((request.view_args or {}).get(name, "")))
+
+    return key
+
+
 def per_form_value(field: str, normalise: Callable[[str], str]):
     """A key function and its exemption for one form field per URL (per offering): the key is
     the field's normalised value with the view's arguments; a form without the value is exempt

@@ -12,6 +12,7 @@ SETTINGS = (
     Setting("ENROLL_IP_RATE_LIMIT", RateLimit(), "1000 per 10 minutes"),
     Setting("LOST_LINK_IP_RATE_LIMIT", RateLimit(), "100 per 10 minutes"),
     Setting("LINK_EMAIL_RATE_LIMIT", RateLimit(), "3 per hour"),
+    Setting("PRIVACY_LINK_RATE_LIMIT", RateLimit(), "3 per hour"),
     # How long the link that confirms a new e-mail address (and the one that stops it) works.
     Setting("EMAIL_CHANGE_LINK_HOURS", Number(), 24),
 )

@@ -156,3 +156,28 @@ def test_an_enrollment_keeps_the_role_it_was_made_in_when_the_person_enrolls_in_
         assert (older.role, newer.role) == (Role.LIS1, Role.SUPERVISOR)
         assert older.status == EnrollmentStatus.CONFIRMED
         check_eligible(older)  # a LIS1 enrollment in a refunded course: no NotEligible
+
+
+def test_a_manage_link_can_have_only_a_few_privacy_links_mailed_an_hour(app_config, make_offering):
+    """Whoever holds a manage link cannot flood the address with privacy links: three an hour,
+    export and erasure together; the fourth ask is answered 429 and mails nothing."""
+    from app import create_app
+    from core.mail import OutboxMessage
+
+    app_config["RATELIMIT_ENABLED"] = True
+    app = create_app(app_config)
+    client = app.test_client()
+    offering = make_offering()
+    post_enroll(client, offering)
+    token = manage_token(app, KARI)
+
+    answers = [client.post(f"/manage/{token}/my-data").status_code,
+               client.post(f"/manage/{token}/erasure").status_code,
+               client.post(f"/manage/{token}/my-data").status_code,
+               client.post(f"/manage/{token}/erasure").status_code]
+    assert answers == [302, 302, 302, 429]
+    with session_scope(engine_of(app)) as session:
+        mailed = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "enrollment.privacy_link"))
+    assert mailed == 3
+    app.extensions["kp_engine"].dispose()

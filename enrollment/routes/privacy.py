@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 
 from core import privacy as core_privacy
 from core.db import get_session, utcnow
+from core.limits import config_limit, limiter, view_arg_key
 from core.routes import Routes
 from core.web import no_store
 from enrollment.forms.privacy import ErasureRequestForm, ExportRequestForm, PrivacyLinkForm
@@ -55,6 +56,8 @@ def _link_sent(token: str):
 
 
 @routes.route("/manage/<token>/my-data", methods=["GET", "POST"])
+@limiter.shared_limit(config_limit("PRIVACY_LINK_RATE_LIMIT"), scope="privacy_link",
+                      methods=["POST"], key_func=view_arg_key("token"))
 def download_personal_data(token: str):
     """What a copy of one's data holds, and the button that mails the link delivering it."""
     enrollment = enrollment_or_404(token)
@@ -69,6 +72,8 @@ def download_personal_data(token: str):
 
 
 @routes.route("/manage/<token>/erasure", methods=["GET", "POST"])
+@limiter.shared_limit(config_limit("PRIVACY_LINK_RATE_LIMIT"), scope="privacy_link",
+                      methods=["POST"], key_func=view_arg_key("token"))
 def ask_for_erasure(token: str):
     """What erasure means, and the button that mails the link filing the request."""
     session = get_session()
