@@ -19,7 +19,7 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # make test-long: 2,000 a form and no budget.
 
 .PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean \
-	bench-catalog bench-burst bench-staff bench-certificates
+	bench bench-catalog bench-burst bench-staff bench-certificates
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,7 +67,21 @@ serve: install
 	@if [ "$(MIGRATE)" != 0 ]; then $(FLASK) db upgrade; fi
 	exec $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
-## Benchmarks against PostgreSQL (BENCH_DATABASE_URL; see bench/README.md).
+## Benchmarks against PostgreSQL (BENCH_DATABASE_URL; see bench/README.md). `make bench` runs
+## every one with a short profile (a few minutes, figures rougher than the full runs'); each
+## keeps going after a missed goal, and the target fails at the end if any missed one.
+BENCH_SHORT_CATALOG ?= --rounds 1 --seconds 4
+BENCH_SHORT_BURST ?= --repeat 3
+BENCH_SHORT_STAFF ?= --rounds 1 --seconds 4 --claims 20000 --enrollments 10000 --people 4000
+BENCH_SHORT_CERTIFICATES ?= --n 200 --repeat 2 --baseline-n 50 --weasyprint-n 10
+bench: install
+	@status=0; \
+	$(BIN)/python bench/catalog.py $(BENCH_SHORT_CATALOG) || status=1; \
+	$(BIN)/python bench/burst.py $(BENCH_SHORT_BURST) || status=1; \
+	$(BIN)/python bench/staff.py $(BENCH_SHORT_STAFF) || status=1; \
+	$(BIN)/python bench/certificates.py $(BENCH_SHORT_CERTIFICATES) || status=1; \
+	exit $$status
+
 bench-catalog: install
 	$(BIN)/python bench/catalog.py $(BENCH_ARGS)
 

@@ -72,6 +72,7 @@ def machine_summary(url: str) -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    create_database_if_missing(url)  # first: a fresh machine has no kp_bench yet
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         pg = conn.scalar(sa.text("SHOW server_version"))
@@ -87,14 +88,28 @@ def machine_summary(url: str) -> str:
 
 def create_database_if_missing(url: str) -> None:
     """Create the benchmark's database when it does not exist yet (the role needs CREATEDB,
-    as `.ci/run` gives it), so a fresh checkout needs no manual `createdb`."""
+    as `.ci/run` gives it), so a fresh checkout needs no manual `createdb`. What cannot be
+    done here ends the run with one line saying what to do, not a traceback."""
     own = sa.engine.make_url(url)
+    where = f"PostgreSQL at {own.host or 'localhost'}:{own.port or 5432} as {own.username}"
     maintenance = sa.create_engine(own.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with maintenance.connect() as conn:
             if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"),
                                {"name": own.database}):
                 conn.execute(sa.text(f'CREATE DATABASE "{own.database}"'))
+    except sa.exc.ProgrammingError as exc:  # insufficient privilege
+        raise SystemExit(
+            f"bench: {where} may not create the database {own.database}: run "
+            f"`su postgres -c \"createdb -O {own.username} {own.database}\"` (or give the role "
+            f"CREATEDB), or set BENCH_DATABASE_URL to a database it owns"
+        ) from exc
+    except sa.exc.OperationalError as exc:  # no server, wrong password, ...
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise SystemExit(
+            f"bench: cannot reach {where} ({reason}): start PostgreSQL "
+            f"(`pg_ctlcluster 15 main start`; .ci/run sets it up) or set BENCH_DATABASE_URL"
+        ) from exc
     finally:
         maintenance.dispose()
 

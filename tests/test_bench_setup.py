@@ -1,0 +1,56 @@
+"""The benchmarks set themselves up on a fresh machine: the database is created when missing,
+and what cannot be done is said in one line, not a traceback (issue 15, item 4)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.conftest import require
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = "import common; print(common.machine_summary(common.database_url()))"
+
+
+def _summary(url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "BENCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", SUMMARY], cwd=ROOT / "bench", env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _server_url() -> sa.URL:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        require("TEST_DATABASE_URL is not set: the benchmarks' set-up needs PostgreSQL")
+    return sa.engine.make_url(url)
+
+
+def test_a_missing_benchmark_database_is_created():
+    name = f"kp_bench_setup_{os.getpid()}"
+    url = _server_url().set(database=name)
+    maintenance = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        result = _summary(url.render_as_string(hide_password=False))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("machine: ")
+        assert "PostgreSQL 1" in result.stdout
+        with maintenance.connect() as conn:
+            assert conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                               {"n": name}) == 1
+    finally:
+        with maintenance.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        maintenance.dispose()
+
+
+def test_an_unreachable_server_is_one_line_saying_what_to_do():
+    result = _summary("postgresql+psycopg://kp:kp@127.0.0.1:9/kp_bench")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("bench: cannot reach PostgreSQL at 127.0.0.1:9 as kp (")
+    assert "pg_ctlcluster" in line
+    assert "Traceback" not in result.stderr
