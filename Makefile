@@ -79,7 +79,7 @@ bench: install
 	$(BIN)/python bench/catalog.py $(BENCH_SHORT_CATALOG) || status=1; \
 	$(BIN)/python bench/burst.py $(BENCH_SHORT_BURST) || status=1; \
 	$(BIN)/python bench/staff.py $(BENCH_SHORT_STAFF) || status=1; \
-	$(BIN)/python bench/certificates.py $(BENCH_SHORT_CERTIFICATES) || status=1; \
+	$(BIN)/python bench/certificate_pdfs.py $(BENCH_SHORT_CERTIFICATES) || status=1; \
 	exit $$status
 
 bench-catalog: install
@@ -94,7 +94,7 @@ bench-staff: install
 ## The certificates benchmark's baseline (b) needs WeasyPrint (and Debian's libpango-1.0-0).
 bench-certificates: install
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/certificates.py $(BENCH_ARGS)
+	$(BIN)/python bench/certificate_pdfs.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -54,3 +54,12 @@ def test_an_unreachable_server_is_one_line_saying_what_to_do():
     assert line.startswith("bench: cannot reach PostgreSQL at 127.0.0.1:9 as kp (")
     assert "pg_ctlcluster" in line
     assert "Traceback" not in result.stderr
+
+
+def test_no_benchmark_script_hides_a_package_of_the_application():
+    """`python bench/x.py` puts bench/ first on the import path: a bench/certificates.py made
+    `import certificates` (the migrations' env.py) load the benchmark instead of the plugin."""
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")} | {"app"}
+    scripts = {path.stem for path in (ROOT / "bench").glob("*.py")}
+    assert "certificates" in packages
+    assert scripts & packages == set()

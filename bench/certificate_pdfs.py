@@ -14,7 +14,7 @@ Each is run ``--repeat`` times (default 5); the medians and the ratios are print
 is pinned to one CPU (``--cpu``, where the OS allows it), so the figures are for one core.
 The data is prepared before the clock starts; what is timed is the PDF, written to memory.
 
-    .venv/bin/python bench/certificates.py [--n 1000] [--repeat 5] [--baseline-n 250]
+    .venv/bin/python bench/certificate_pdfs.py [--n 1000] [--repeat 5] [--baseline-n 250]
         [--weasyprint-n 100] [--cpu 0] [--keep DIR]
 
 The baselines build fewer pages by default (they are 20-50 times slower); pages per second
