@@ -155,7 +155,9 @@ def seed(args, url: str) -> tuple[sa.Engine, int, str]:
         load_rate_schemes(session)
     seed_catalog(engine, args.offerings, args.enrollments, now, people=args.people)
     seed_claims(engine, args.claims, args.enrollments, now)
-    offering_id = 1
+    # Offering 2: 30 confirmed (with the certificates' actions) and 137 on the waiting list
+    # (offering 1 holds only cancelled enrollments, the list's cheapest rows).
+    offering_id = 2
     email = "saksbehandlar@example.org"
     with session_scope(engine) as session:
         offering = session.get(CourseOffering, offering_id)
