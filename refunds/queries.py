@@ -46,13 +46,18 @@ def claim_select(claim_id: int) -> sa.Select:
 
 
 QUEUE_PAGE_SIZE = 50
+_SENT_STATUSES = frozenset(s for s in S if s != S.DRAFT)
 
 
 def _queue_filters(stmt: sa.Select, statuses: Sequence[ClaimStatus], offering_id: int | None,
                    cohort: date | None) -> sa.Select:
-    stmt = stmt.where(Claim.status.in_([s for s in statuses if s != S.DRAFT]))
+    shown = [s for s in statuses if s != S.DRAFT]
+    # Every status but drafts is said as the partial index ix_claims_sent_submitted_at says it,
+    # so the planner walks that index in queue order.
+    stmt = stmt.where(STAFF_VISIBLE if set(shown) == _SENT_STATUSES
+                      else Claim.status.in_(shown))
     if offering_id is not None:
-        stmt = stmt.where(Enrollment.offering_id == offering_id)
+        stmt = stmt.where(Claim.offering_id == offering_id)
     if cohort is not None:
         stmt = stmt.where(CourseOffering.cohort == cohort)
     return stmt
@@ -77,8 +82,8 @@ def queue_select(
     *, statuses: Sequence[ClaimStatus] = AWAITING_DECISION, offering_id: int | None = None,
     cohort: date | None = None,
 ) -> sa.Select:
-    """The staff queue, oldest submission first; drafts never appear. The view adds
-    ``county_scope(CourseOffering.county_id)``."""
+    """The staff queue as claims with their enrollment, person and offering, oldest submission
+    first; drafts never appear. The caller adds ``county_scope(CourseOffering.county_id)``."""
     return _queue_filters(_queue_rows(), statuses, offering_id, cohort)
 
 
@@ -87,22 +92,34 @@ def queue_ids_select(
     cohort: date | None = None,
 ) -> sa.Select:
     """The ids of ``queue_select``'s claims in its order; the view adds the county scope, the
-    page's limit and offset. Reads only the claims index (status, submitted_at, id, covering
-    enrollment_id) and the enrollments' index by offering, so a page costs the same whatever
+    page's limit and offset. Walks a claims index in queue order (one status:
+    ix_claims_status_submitted_at; every status: ix_claims_sent_submitted_at), each covering
+    the claim's offering, and stops at the page's end: a page costs about the same whatever
     the table holds."""
     stmt = (
         sa.select(Claim.id)
-        .join(Claim.enrollment)
-        .join(Enrollment.offering)
+        .join(CourseOffering, CourseOffering.id == Claim.offering_id)
         .order_by(Claim.submitted_at, Claim.id)
     )
     return _queue_filters(stmt, statuses, offering_id, cohort)
 
 
 def queue_page_select(ids: sa.Select) -> sa.Select:
-    """The claims of one queue page (``ids``: a limited ``queue_ids_select``) with what the
-    rows show, in queue order."""
-    return _queue_rows().where(Claim.id.in_(ids.scalar_subquery()))
+    """The rows of one queue page (``ids``: a limited ``queue_ids_select``) in queue order:
+    only the columns the page shows, no ORM objects. Each row has ``id``, ``reference``,
+    ``status``, ``submitted_at``, ``enrollment_id``, ``offering_id``, ``payable_ore`` (the
+    approved total once decided, else the computed one) and the participant's ``full_name``."""
+    return (
+        sa.select(Claim.id, Claim.reference, Claim.status, Claim.submitted_at,
+                  Claim.enrollment_id, Claim.offering_id,
+                  sa.func.coalesce(Claim.approved_total_ore, Claim.total_ore)
+                  .label("payable_ore"),
+                  Participant.full_name)
+        .join(Enrollment, Enrollment.id == Claim.enrollment_id)
+        .join(Participant, Participant.id == Enrollment.participant_id)
+        .where(Claim.id.in_(ids.scalar_subquery()))
+        .order_by(Claim.submitted_at, Claim.id)
+    )
 
 
 def queue_count_select(
@@ -110,12 +127,11 @@ def queue_count_select(
     cohort: date | None = None,
 ) -> sa.Select:
     """How many claims ``queue_select`` holds with the same filters (the view adds the same
-    county scope): only the joins the filters need, none to participants."""
+    county scope): read from ix_claims_offering_status for the county's offerings only."""
     stmt = (
-        sa.select(sa.func.count(Claim.id))
+        sa.select(sa.func.count())
         .select_from(Claim)
-        .join(Claim.enrollment)
-        .join(Enrollment.offering)
+        .join(CourseOffering, CourseOffering.id == Claim.offering_id)
     )
     return _queue_filters(stmt, statuses, offering_id, cohort)
 
@@ -124,7 +140,7 @@ def queue_count_select(
 class QueuePage:
     """One page of the queue and what the pager needs."""
 
-    claims: list[Claim]
+    claims: list[sa.Row]
     page: int
     per_page: int
     total: int

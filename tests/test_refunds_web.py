@@ -732,6 +732,39 @@ def test_the_queue_filters_flags_duplicates_and_takes_a_fixed_number_of_queries(
     assert "Possible duplicates" in detail
 
 
+def test_every_status_filter_of_the_queue_counts_and_lists_the_sent_claims_oldest_first(
+        app, world):
+    waiting = submitted_claim(app, world)
+    _id, token = enroll_person(app, world.offering_id, email="godkjend@example.no")
+    approved = submitted_claim(app, type("W", (), {"token": token, "day": world.day}),
+                               receipt=png(width=7))
+    _id, token = enroll_person(app, world.offering_id, email="utkast@example.no")
+    draft = start_claim(client_in(app, "en"), token)
+    staff = staff_client(app)
+    assert staff.post(f"/staff/refunds/claims/{approved}/approve",
+                      data={"own_car_approved": "yes"}).status_code == 302
+    refs = {claim_id: claim_row(app, claim_id).reference for claim_id in (waiting, approved, draft)}
+    expected = {"": [waiting], "submitted": [waiting], "approved": [approved], "returned": [],
+                "resubmitted": [], "rejected": [], "paid": [], "all": [waiting, approved]}
+    for status, claim_ids in expected.items():
+        body = page(staff.get(f"/staff/refunds/?status={status}"))
+        shown = re.findall(r"RR-\d{4}-\d{6}", body.split("<tbody>")[1] if claim_ids else "")
+        # (the approved filter also names each claim in its tick box's label)
+        assert list(dict.fromkeys(shown)) == [refs[claim_id] for claim_id in claim_ids], status
+        if claim_ids:
+            assert f"Matching claims: {len(claim_ids)}" in body
+        else:
+            assert "No claims match." in body
+        assert refs[draft] not in body
+    # Each claim keeps its enrollment's offering, which the queue counts and scopes by.
+    with session_scope(engine_of(app)) as session:
+        pairs = session.execute(sa.select(Claim.offering_id, Enrollment.offering_id)
+                                .join(Enrollment, Enrollment.id == Claim.enrollment_id)).all()
+    assert len(pairs) == 3
+    assert all(claim_offering == world.offering_id == enrollment_offering
+               for claim_offering, enrollment_offering in pairs)
+
+
 def test_other_county_staff_see_neither_queue_entries_nor_claims(app, world):
     claim_id = submitted_claim(app, world)
     rogaland = staff_client(app, "rolf@sfro.no")

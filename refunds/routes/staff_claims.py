@@ -81,9 +81,7 @@ def today() -> date:
 def claimed_offerings(session) -> list[tuple[CourseOffering, datetime | None]]:
     """The offerings of the user's counties that have claims sent in (for the filters), each
     with its first day."""
-    claimed = (sa.select(Enrollment.offering_id)
-               .join(Claim, Claim.enrollment_id == Enrollment.id)
-               .where(Claim.status != S.DRAFT))
+    claimed = sa.select(Claim.offering_id).where(STAFF_VISIBLE)
     first_day = (sa.select(sa.func.min(CourseSession.starts_at))
                  .where(CourseSession.offering_id == CourseOffering.id).scalar_subquery())
     return list(session.execute(
@@ -122,7 +120,8 @@ def _page_number() -> int | None:
 
 def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
     session = get_session()
-    form = filter_form(claimed_offerings(session))
+    offerings = claimed_offerings(session)
+    form = filter_form(offerings)
     number = _page_number()
     if not form.validate() or number is None:
         return render_template("refunds/staff/queue.html", form=form, page=None, claims=[],
@@ -131,9 +130,9 @@ def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
     scope = county_scope(CourseOffering.county_id)
     size = current_app.config.get("REFUNDS_QUEUE_PAGE_SIZE", QUEUE_PAGE_SIZE)
     total = session.scalar(queue_count_select(**chosen).where(scope)) or 0
-    claims = list(session.scalars(queue_page_select(
+    claims = session.execute(queue_page_select(
         queue_ids_select(**chosen).where(scope).limit(size).offset((number - 1) * size)
-    )))
+    )).all()
     page = QueuePage(claims, number, size, total)
     if number > page.pages:
         abort(404)
@@ -141,7 +140,8 @@ def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
         paid_form = PaidForm(formdata=None, payment_date=today().isoformat())
     return render_template(
         "refunds/staff/queue.html", form=form, page=page, claims=claims, paid_form=paid_form,
-        warnings=duplicate_warnings(session, [c.id for c in claims]), **_row_labels(claims),
+        warnings=duplicate_warnings(session, [c.id for c in claims]),
+        **_row_labels(claims, offerings),
         unattended=unattended_line_counts(session, claims),
         batch=form.status.data == S.APPROVED.value,
         pain001=bool(current_app.config.get("REFUNDS_DEBTOR_NAME")
@@ -152,12 +152,13 @@ def _queue_page(paid_form: PaidForm | None = None, status: int = 200):
 _ID_MARK = 987654321
 
 
-def _row_labels(claims: list[Claim]) -> dict:
+def _row_labels(claims: list, offerings: list[tuple[CourseOffering, datetime | None]]) -> dict:
     """What the rows repeat, worked out once a page rather than once a row: each course's
-    title and county, each status's title, the claim link with ``{}`` for the id."""
-    offerings = {c.enrollment.offering for c in claims}
+    title and county (from ``offerings``, the filter's: every offering with claims sent in),
+    each status's title, the claim link with ``{}`` for the id."""
+    shown = {c.offering_id for c in claims}
     return dict(
-        courses={o.id: (o.title(), o.county.name()) for o in offerings},
+        courses={o.id: (o.title(), o.county.name()) for o, _first in offerings if o.id in shown},
         status_titles={s: str(s.title) for s in S},
         claim_url=url_for("refunds.show_staff_claim", claim_id=_ID_MARK)
         .replace(str(_ID_MARK), "{}"),
