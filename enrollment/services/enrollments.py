@@ -27,11 +27,12 @@ from enrollment.errors import (
     OfferingCancelled,
 )
 from enrollment.models import (
+    CourseKind,
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
-    KindRole,
     ManageLink,
+    OfferingStatus,
     Role,
 )
 from enrollment.services.links import issue_link, new_token
@@ -93,10 +94,21 @@ class EnrollResult:
 
 
 def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role]:
-    """The roles that may enroll in ``offering``."""
-    return frozenset(
-        session.scalars(sa.select(KindRole.role).where(KindRole.kind_id == offering.kind_id))
-    )
+    """The roles that may enroll in ``offering``: its kind's (loaded with the offering by
+    ``offering_to_enroll`` and the course page, else read once)."""
+    return offering.kind.role_set
+
+
+def offering_to_enroll(session: Session, offering_id: int) -> CourseOffering | None:
+    """A visible offering with what an enrollment reads and its mail shows (county, kind and
+    its roles, sessions), in three statements: the sign-up form's POST loads no more."""
+    return session.scalar(
+        sa.select(CourseOffering)
+        .where(CourseOffering.id == offering_id,
+               CourseOffering.status.in_([OfferingStatus.PUBLISHED, OfferingStatus.CANCELLED]))
+        .options(joinedload(CourseOffering.county),
+                 joinedload(CourseOffering.kind).selectinload(CourseKind.roles),
+                 selectinload(CourseOffering.sessions)))
 
 
 def _prepare_offering(session: Session, offering_id: int) -> CourseOffering | None:
