@@ -101,14 +101,15 @@ def eligible_roles(session: Session, offering: CourseOffering) -> frozenset[Role
 
 def offering_to_enroll(session: Session, offering_id: int) -> CourseOffering | None:
     """A visible offering with what an enrollment reads and its mail shows (county, kind and
-    its roles, sessions), in three statements: the sign-up form's POST loads no more."""
-    return session.scalar(
+    its roles, sessions) in one statement: the sign-up form's POST loads no more. (Roles times
+    sessions rows: a handful.)"""
+    return session.scalars(
         sa.select(CourseOffering)
         .where(CourseOffering.id == offering_id,
                CourseOffering.status.in_([OfferingStatus.PUBLISHED, OfferingStatus.CANCELLED]))
         .options(joinedload(CourseOffering.county),
-                 joinedload(CourseOffering.kind).selectinload(CourseKind.roles),
-                 selectinload(CourseOffering.sessions)))
+                 joinedload(CourseOffering.kind).joinedload(CourseKind.roles),
+                 joinedload(CourseOffering.sessions))).unique().one_or_none()
 
 
 def _prepare_offering(session: Session, offering_id: int) -> CourseOffering | None:
