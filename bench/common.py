@@ -339,7 +339,10 @@ class Gunicorn:
         self.process = subprocess.Popen(
             [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "--chdir", str(chdir),
              app_spec],
+            # Started in ``chdir``: gunicorn puts its starting directory on sys.path too, so
+            # started in the repository root it would load this checkout's code, not chdir's.
             env=environ, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=chdir,
         )
         self.peak_mb = 0.0
         self.peak_private_mb = 0.0

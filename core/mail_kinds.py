@@ -21,7 +21,8 @@ without the plugin leaves its rows alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +33,7 @@ from flask_babel import force_locale
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from core.db import get_engine, session_scope, utcnow
+from core.db import get_engine, get_session, session_scope, utcnow
 from core.mail import Attachment, MailStatus, OutboxMessage, encode_attachment, new_message_id
 from core.transaction import after_commit
 
@@ -84,17 +85,25 @@ def record_mail(session: Session, kind: str, *, to: str, locale: str,
 
 
 def _render_recorded_in_request() -> None:
-    render_recorded(current_app._get_current_object(), get_engine(), ids=g.pop("recorded_mail", []))
+    # In the request's own session, after its commit: what the mail shows (the enrollment, its
+    # person and course) is in its identity map already, so rendering reads only the row.
+    render_recorded(current_app._get_current_object(), get_engine(), ids=g.pop("recorded_mail", []),
+                    session=get_session())
 
 
 def render_recorded(app: Flask, engine: Engine, *, ids: list[int] | None = None,
-                    limit: int = 500) -> int:
+                    limit: int = 500, session: Session | None = None) -> int:
     """Render recorded rows (``ids``, or any left unrendered), each in a transaction of its
-    own; returns how many were rendered. A renderer that fails is logged and retried by the
+    own (of ``session`` when given, a committed session whose transactions it may begin and
+    end); returns how many were rendered. A renderer that fails is logged and retried by the
     next sender run, up to ``MAX_RENDER_ATTEMPTS``, then the row is marked failed."""
     renderers: dict[str, Renderer] = app.extensions.get(_KEY, {})
     if not renderers:
         return 0
+    if ids is not None and has_request_context():
+        # Rows this request recorded: each is claimed, checked and rendered by ``_render_one``
+        # in its own transaction, with no listing first (one transaction less per request).
+        return sum(_render_one(engine, renderers, row_id, session) for row_id in ids)
     with session_scope(engine) as session:
         query = (sa.select(OutboxMessage.id)
                  .where(OutboxMessage.kind.in_(renderers), OutboxMessage.rendered_at.is_(None),
@@ -112,14 +121,31 @@ def render_recorded(app: Flask, engine: Engine, *, ids: list[int] | None = None,
         return sum(_render_one(engine, renderers, row_id) for row_id in todo)
 
 
-def _render_one(engine: Engine, renderers: dict[str, Renderer], row_id: int) -> bool:
+@contextmanager
+def _transaction(engine: Engine, session: Session | None) -> Iterator[Session]:
+    """``session_scope(engine)``, or a transaction of the given session (left open)."""
+    if session is None:
+        with session_scope(engine) as scoped:
+            yield scoped
+        return
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _render_one(engine: Engine, renderers: dict[str, Renderer], row_id: int,
+                given: Session | None = None) -> bool:
     failed: str | None = None
-    with session_scope(engine) as session:
+    with _transaction(engine, given) as session:
         message = session.scalar(
             sa.select(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.rendered_at.is_(None))
             .with_for_update(skip_locked=True))
-        if message is None:  # rendered meanwhile by another process
+        if message is None or message.kind not in renderers or (
+                message.status != MailStatus.PENDING):  # rendered meanwhile, or not ours
             return False
         try:
             with session.begin_nested(), force_locale(message.locale):

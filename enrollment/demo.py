@@ -166,6 +166,10 @@ def _add_people(session: Session, offering: CourseOffering, recipe: DemoOffering
             arrived_at=offering.enroll_opens_at + timedelta(hours=i),
         ))
     offering.seats_taken = recipe.confirmed
+    offering.waitlist_length = recipe.waitlisted
+    offering.last_arrival_at = offering.enroll_opens_at + timedelta(
+        hours=recipe.confirmed + recipe.waitlisted - 1) if recipe.confirmed + recipe.waitlisted \
+        else None
 
 
 def _record_what_happened(session: Session, offering: CourseOffering, recipe: DemoOffering,

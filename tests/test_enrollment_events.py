@@ -68,8 +68,10 @@ def test_a_direct_call_of_the_cancel_service_mails_the_promoted_person(app, make
 
 
 def test_enrolling_renders_no_template_while_the_seat_lock_is_held(app, client, make_offering):
-    """The request's story in order: the lock, the seat decision, the outbox row, the commit,
-    and only then the mail's templates (right after the commit, before the answer)."""
+    """The request's story in order: the person, the enrollment and its link written, then the
+    seat decision, which takes the lock (on PostgreSQL the one ``UPDATE course_offerings``; on
+    SQLite the write lock from the first statement), the outbox row, the commit, and only then
+    the mail's templates (right after the commit, before the answer)."""
     offering = make_offering()
     story: list[tuple[str, str]] = []
     engine = engine_of(app)
@@ -77,8 +79,9 @@ def test_enrolling_renders_no_template_while_the_seat_lock_is_held(app, client, 
 
     def statement(_conn, _cursor, sql, *_args):
         locks = sql.startswith("BEGIN IMMEDIATE") if sqlite else (
-            "FOR UPDATE" in sql and "course_offerings" in sql)
-        story.append(("lock" if locks else "sql", sql.split()[0]))
+            sql.startswith("UPDATE course_offerings") or (
+                "FOR UPDATE" in sql and "course_offerings" in sql))
+        story.append(("lock" if locks else "sql", " ".join(sql.split()[:3])))
 
     def committed(_conn):
         story.append(("commit", ""))
@@ -105,7 +108,13 @@ def test_enrolling_renders_no_template_while_the_seat_lock_is_held(app, client, 
     commit = kinds.index("commit", lock)
     held = story[lock:commit]
     assert [name for kind, name in held if kind == "template"] == []
-    assert ("sql", "INSERT") in held  # the enrollment and its outbox row, under the lock
+    assert ("sql", "INSERT INTO outbox_messages") in held  # recorded with the decision
+    if not sqlite:  # written before the seat decision, so not under its lock
+        assert [sql for kind, sql in held if kind == "sql" and not sql.startswith(
+            ("INSERT INTO outbox_messages", "UPDATE enrollments", "RELEASE SAVEPOINT"))] == []
+        assert [sql for sql in ("INSERT INTO participants", "INSERT INTO enrollments",
+                                "INSERT INTO manage_links") if ("sql", sql) in story[:lock]] \
+            == ["INSERT INTO participants", "INSERT INTO enrollments", "INSERT INTO manage_links"]
     after = [name for kind, name in story[commit:] if kind == "template"]
     assert "enrollment/mail/enrolled.txt" in after
     assert "enrollment/mail/enrolled.html" in after

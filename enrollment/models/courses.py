@@ -185,6 +185,7 @@ class CourseOffering(Base):
         sa.CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         # Second line of defence behind the row lock: the seat counter can never pass capacity.
         sa.CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within"),
+        sa.CheckConstraint("waitlist_length >= 0", name="waitlist_not_negative"),
         sa.Index("ix_course_offerings_status_county", "status", "county_id"),
     )
 
@@ -204,6 +205,12 @@ class CourseOffering(Base):
     venue: Mapped[str] = mapped_column(sa.String(300), default="")
     capacity: Mapped[int] = mapped_column(default=30)
     seats_taken: Mapped[int] = mapped_column(default=0)
+    # What the seat decision reads besides ``seats_taken`` (``services.seats.take_turn``,
+    # one statement on this row): how many are waitlisted, and the latest arrival, so that
+    # each arrival is strictly later and the waiting list's order is the order of decisions.
+    # ``change_status`` keeps both counters right on every other move.
+    waitlist_length: Mapped[int] = mapped_column(default=0)
+    last_arrival_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enroll_opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
     enroll_closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancel_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from enrollment.models.courses import (
 
 class EnrollmentStatus(enum.StrEnum):
     """Where an enrollment stands; allowed moves are in
-    ``enrollment.services.enrollments.TRANSITIONS``."""
+    ``enrollment.services.seats.TRANSITIONS``."""
 
     PENDING = "pending"
     CONFIRMED = "confirmed"

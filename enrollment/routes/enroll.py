@@ -41,7 +41,9 @@ def enroll(offering_id: int):
     """The sign-up form (while enrollment is open; else the course page says why); on success
     the outcome page, else the form with messages."""
     session = get_session()
-    offering = catalog.load_offering(session, offering_id)
+    # The POST (the morning a course opens, hundreds at once) reads only what enrolling needs.
+    load = catalog.load_offering if request.method == "GET" else enrollments.offering_to_enroll
+    offering = load(session, offering_id)
     if offering is None:
         abort(404)
     if request.method == "GET" and offering.enrollment_window(utcnow()) != EnrollmentWindow.OPEN:

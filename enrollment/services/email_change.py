@@ -23,9 +23,9 @@ from core.events import publish
 from enrollment import events
 from enrollment.errors import AlreadyEnrolled
 from enrollment.models import CourseOffering, EmailChange, Enrollment
-from enrollment.services.enrollments import _find_active_duplicate
 from enrollment.services.links import hash_token, new_token
 from enrollment.services.people import confirm_address
+from enrollment.services.seats import find_active_duplicate
 
 CONFIRM, CANCEL = "confirm", "cancel"
 
@@ -97,7 +97,7 @@ def find_change(session: Session, token: str, now: datetime) -> tuple[EmailChang
 def confirm_change(session: Session, change: EmailChange, now: datetime) -> None:
     """Make the new address the participant's (``email_changed``). Raises ``AlreadyEnrolled`` when
     another active enrollment of the same course uses it (one enrollment per person)."""
-    other = _find_active_duplicate(session, change.enrollment.offering_id, change.new_email,
+    other = find_active_duplicate(session, change.enrollment.offering_id, change.new_email,
                                    None)
     if other is not None and other.id != change.enrollment_id:
         raise AlreadyEnrolled(other)

@@ -30,6 +30,7 @@ from enrollment.errors import (
     ReasonRequired,
 )
 from enrollment.models import (
+    ACTIVE_STATUSES,
     CourseOffering,
     CourseSession,
     Enrollment,
@@ -39,16 +40,18 @@ from enrollment.models import (
     Participant,
 )
 from enrollment.services import enrollments, links
-from enrollment.services.enrollments import (
-    PersonDetails,
+from enrollment.services.enrollments import PersonDetails, state
+from enrollment.services.people import new_participant
+from enrollment.services.seats import (
     announce_promoted,
     change_status,
+    find_active_duplicate,
+    hold_person,
     lock_offering,
     promote_waiting,
-    state,
+    take_turn,
     waitlist_position,
 )
-from enrollment.services.people import new_participant
 
 S = EnrollmentStatus
 SEARCH_MIN_LENGTH = 2
@@ -216,13 +219,17 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
     participant's manage links move with them. Both offerings are locked in id order, so two
     moves in opposite directions cannot deadlock.
     """
-    source_id = session.scalar(
-        sa.select(Enrollment.offering_id).where(Enrollment.id == enrollment_id)
-    )
-    if source_id is None:
+    found = session.execute(
+        sa.select(Enrollment.offering_id, Participant.email, Participant.hpr_number)
+        .join(Enrollment.participant).where(Enrollment.id == enrollment_id)
+    ).one_or_none()
+    if found is None:
         raise LookupError(f"no enrollment {enrollment_id}")
+    source_id = found.offering_id
     if source_id == target_offering_id:
         raise NotMovable()
+    # The person first, then the offerings' rows: the order every enrollment takes them in.
+    hold_person(session, target_offering_id, found.email, found.hpr_number)
     locked = {oid: lock_offering(session, oid)
               for oid in sorted({source_id, target_offering_id})}
     source, target = locked[source_id], locked[target_offering_id]
@@ -233,11 +240,10 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
         raise OfferingCancelled(code=NotMovable.code, field="target")
     old = _load(session, enrollment_id)
     person = old.participant
-    if old.status not in enrollments.ACTIVE_STATUSES:
+    if old.status not in ACTIVE_STATUSES:
         raise InvalidTransition(old.status, S.CONFIRMED)
     # The same duplicate rule as a participant's own enrollment (same package, same rule).
-    duplicate = enrollments._find_active_duplicate(
-        session, target.id, person.email, person.hpr_number)
+    duplicate = find_active_duplicate(session, target.id, person.email, person.hpr_number)
     if duplicate is not None:
         raise AlreadyEnrolled(duplicate, code="already_in_target", field="target")
 
@@ -248,13 +254,13 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
         start_month=old.start_month, needs=old.needs, consent_at=old.consent_at,
     )
     session.add(new)
-    change_status(new, S.CONFIRMED if target.seats_left > 0 else S.WAITLISTED, target)
+    session.flush()
+    position = take_turn(session, new, now, public=False).position
     session.flush()
     # The links pass to the new enrollment, so those the participant already has open it;
     # the old enrollment keeps none.
     links.move_links(session, old, new)
     promoted = promote_waiting(session, source)
-    position = waitlist_position(session, new)
     publish(events.moved, session, old=old, new=new, position=position, promoted=promoted,
             before=before, actor=actor)
     announce_promoted(session, promoted)
@@ -265,15 +271,16 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
         now: datetime) -> enrollments.EnrollResult:
     """Enroll a person by hand. Staff may do so before or after the enrollment window and in
     an offering that requires approval; seats, the waiting list, the roles the course kind
-    admits and the one-enrollment-per-person rule still hold."""
-    offering = lock_offering(session, offering_id)
+    admits and the one-enrollment-per-person rule still hold (the seat decided as for anyone,
+    by ``take_turn``)."""
+    offering = session.get(CourseOffering, offering_id)
     if offering is None or offering.status == OfferingStatus.CANCELLED:
         raise OfferingCancelled()
     if person.role not in enrollments.eligible_roles(session, offering):
         raise NotEligible(code="role_not_admitted")
     email = person.email.strip().lower()
-    duplicate = enrollments._find_active_duplicate(
-        session, offering.id, email, person.hpr_number)
+    hold_person(session, offering.id, email, person.hpr_number)
+    duplicate = find_active_duplicate(session, offering.id, email, person.hpr_number)
     if duplicate is not None:
         raise AlreadyEnrolled(duplicate, code="already_in_course")
     participant = new_participant(session, person)
@@ -284,10 +291,9 @@ def add(session: Session, offering_id: int, person: PersonDetails, *, actor,
         start_month=person.start_month, needs=person.needs, consent_at=now,
     )
     session.add(enrollment)
-    change_status(enrollment, S.CONFIRMED if offering.seats_left > 0 else S.WAITLISTED,
-                  offering)
     session.flush()
-    position = waitlist_position(session, enrollment)
+    position = take_turn(session, enrollment, now, public=False).position
+    session.flush()
     publish(events.enrolled, session, enrollment=enrollment, token=token, position=position,
             actor=actor)
     return enrollments.EnrollResult(enrollment, token, position)
