@@ -4,8 +4,8 @@ A pure builder: frozen dataclasses of plain strings in (translated and formatted
 see ``certificates.wording``), PDF bytes out. It draws and does nothing else.
 
 Drawn on a canvas by hand rather than with platypus: a certificate is one page of known shape,
-and staff print a whole offering at once, so the per-page cost matters (``bench/certificate_pdfs.py``
-measures it). What makes it fast:
+and staff print a whole offering at once, so the per-page cost matters
+(``bench/certificate_pdfs.py`` measures it). What makes it fast:
 
 - the QR code is reportlab's symbol, built and drawn as one path by ``certificates.qr``, which
   avoids the work that makes ``QrCodeWidget`` slow;
