@@ -5,7 +5,9 @@ Seeds 10 counties, 300 offerings and 20,000 enrollments, starts both apps on 127
 each URL from 16 connections in turn (hello, catalog, course; several rounds so that drift in
 the machine's load hits all three alike) and prints the median of the rounds.
 
-Goal: catalog ≥ 0.30 × hello req/s and p99 < 50 ms; worker peak RSS < 120 MB.
+Goals (issue 15): from the page cache, catalog and course page ≥ 0.5 × hello req/s with p99
+< 50 ms; rendered for every request (``*``, the page cache off), catalog ≥ 0.15 × hello and
+course page ≥ 0.25 × hello; worker peak RSS < 120 MB.
 
     .venv/bin/python bench/catalog.py [--rounds 3] [--seconds 10] [--connections 16]
 
@@ -33,7 +35,9 @@ from common import (
 )
 from http_load import get, load, median_result
 
-RATIO_GOAL = 0.30
+# Each page's goal as a share of hello's req/s in the same run, and the p99 goal of the pages
+# served from the cache.
+RATIO_GOALS = {"catalog": 0.5, "course": 0.5, "catalog*": 0.15, "course*": 0.25}
 P99_GOAL_MS = 50.0
 
 
@@ -66,8 +70,8 @@ def main() -> int:
         "catalog": f"/?role=lis1&cohort={cohort}",
         "course": f"/courses/{catalog.offering_ids[0]}",
     }
-    # For the record, not for the goals: the same pages rendered for every request, as after
-    # each change (a seat taken, an edit) until the worker has rendered them once.
+    # The same pages rendered for every request, as after each change (a seat taken, an edit)
+    # or for a filter combination the worker has not rendered yet.
     paths.update({"catalog*": paths["catalog"], "course*": paths["course"]})
     rendered = app_env(url, FLASK_PUBLIC_PAGE_CACHE_SIZE="0")
     try:
@@ -117,14 +121,18 @@ def report(results: dict[str, list], app_server: Gunicorn,
         print(f"  {name:8} {result.line()}  = {result.rps / hello.rps:.2f} × hello")
     print("\nagainst the baseline (hello, same run) and the goals")
     met = app_server.peak_mb < RSS_GOAL_MB
-    for name in ("catalog", "course"):
+    for name, goal in RATIO_GOALS.items():
         result = medians[name]
         ratio = result.rps / hello.rps
-        met = met and ratio >= RATIO_GOAL and result.p99 < P99_GOAL_MS and not result.errors
+        cached = not name.endswith("*")
+        p99_met = result.p99 < P99_GOAL_MS or not cached
+        met = met and ratio >= goal and p99_met and not result.errors
+        p99_goal = (f"goal < {P99_GOAL_MS:.0f} ms: {'met' if p99_met else 'MISSED'}" if cached
+                    else "no goal")
         print(f"  {name:8} {result.rps:7.1f} req/s = {ratio:.2f} × hello {hello.rps:.1f} req/s "
-              f"(goal ≥ {RATIO_GOAL:.2f} ×: {'met' if ratio >= RATIO_GOAL else 'MISSED'}); "
-              f"p99 {result.p99:.1f} ms (hello {hello.p99:.1f} ms; goal < {P99_GOAL_MS:.0f} ms: "
-              f"{'met' if result.p99 < P99_GOAL_MS else 'MISSED'}); errors {result.errors}")
+              f"(goal ≥ {goal:.2f} ×: {'met' if ratio >= goal else 'MISSED'}); "
+              f"p99 {result.p99:.1f} ms (hello {hello.p99:.1f} ms; {p99_goal}); "
+              f"errors {result.errors}")
     rss_met = app_server.peak_mb < RSS_GOAL_MB
     print(f"  peak worker RSS: app {app_server.memory_line()}; "
           f"hello {hello_server.memory_line()} (goal < {RSS_GOAL_MB} MB for the app: "

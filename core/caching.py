@@ -49,8 +49,10 @@ STATIC_MAX_AGE = 365 * 24 * 3600
 FINGERPRINT_LENGTH = 12
 DEFAULT_PAGE_CACHE_SIZE = 256
 DEFAULT_RECHECK_SECONDS = 1.0
-# What a cached page keeps of the view's response headers.
-_KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Language")
+# What a cached page keeps of the view's response headers, the public ones included: a page
+# served again from memory gets them as they were, without working them out anew.
+_KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Content-Language", "Cache-Control",
+                 "Vary", "ETag")
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,6 @@ class _Page:
     changed_at: datetime | None
     expires: float
     body: bytes
-    etag: str
     headers: tuple[tuple[str, str], ...]
 
 
@@ -97,14 +98,13 @@ class PageCache:
             return page
 
     def put(self, key: tuple, changed_at: datetime | None, response: Response) -> None:
-        """Keep ``response``'s body and content headers under ``key``."""
+        """Keep ``response``'s body and its content and public headers under ``key``."""
         if self.size <= 0:
             return
         headers = tuple((name, response.headers[name]) for name in _KEPT_HEADERS
                         if name in response.headers)
-        response.add_etag(weak=True)
         page = _Page(changed_at, time.monotonic() + PUBLIC_MAX_AGE, response.get_data(),
-                     response.headers["ETag"], headers)
+                     headers)
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)
@@ -133,15 +133,17 @@ def public_page(last_change: Callable[[], datetime | None]):
                    current_locale())
             page = cache.get(key, changed_at)
             if page is not None:
-                response = Response(page.body, headers=[*page.headers, ("ETag", page.etag)])
+                response = Response(page.body, headers=page.headers)
+                response.last_modified = _last_modified(changed_at)
             else:
                 response = make_response(view(*args, **kwargs))
                 if response.status_code != 200:
                     return response
                 if session.modified:
                     return _personal(response)
+                _make_public(response, changed_at)
                 cache.put(key, changed_at, response)
-            return _make_public(response, changed_at)
+            return response.make_conditional(request)
 
         return wrapper
 
@@ -152,17 +154,20 @@ def _personal(response: Response) -> Response:
     return no_store(response) if response.status_code == 200 else response
 
 
-def _make_public(response: Response, changed_at: datetime | None) -> Response:
+def _last_modified(changed_at: datetime | None) -> datetime:
     started_at = current_app.extensions["kp_started_at"]
     # Code and translations last changed when this process started; the clock bounds the rest
     # (another server's clock may run ahead of ours).
-    response.last_modified = min(max(changed_at or started_at, started_at), datetime.now(UTC))
+    return min(max(changed_at or started_at, started_at), datetime.now(UTC))
+
+
+def _make_public(response: Response, changed_at: datetime | None) -> None:
+    response.last_modified = _last_modified(changed_at)
     response.cache_control.public = True
     response.cache_control.max_age = PUBLIC_MAX_AGE
     # The language comes from the cookie or Accept-Language.
     response.vary.update(("Cookie", "Accept-Language"))
     response.add_etag(weak=True)
-    return response.make_conditional(request)
 
 
 def fingerprint(filename: str) -> str | None:

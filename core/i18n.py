@@ -7,15 +7,16 @@ configured default. Dates are stored in UTC and shown in Europe/Oslo.
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
-from flask import Flask, current_app, request
-from flask_babel import Babel, get_locale
+from babel.support import NullTranslations
+from flask import Flask, current_app, g, request
+from flask_babel import Babel, get_locale, get_translations
 
 LOCALES = ("nn", "nb", "en")
 LOCALE_COOKIE = "kp_lang"
@@ -43,11 +44,73 @@ def select_locale() -> str:
     return current_app.config["DEFAULT_LOCALE"]
 
 
+class _Active:
+    """The active locale as Flask-Babel chose it, its code and its translations."""
+
+    __slots__ = ("code", "locale", "translations")
+
+    def __init__(self, locale: Locale, code: str, translations: NullTranslations):
+        self.locale = locale
+        self.code = code
+        self.translations = translations
+
+
+def _active() -> _Active | None:
+    """The request's locale and translations, looked up once per locale and request.
+
+    A page asks for them at every translated string and every name in the person's language
+    (a catalog page: hundreds of times); Flask-Babel walks its context, domain and locale
+    objects on each call. What it chose is kept beside its own state on ``g``, together with
+    the ``Locale`` object it was chosen for: ``force_locale`` (mail in the recipient's language
+    while a request runs) and ``refresh`` replace that object, so the next call looks again.
+    None outside an application context.
+    """
+    try:
+        state = g._flask_babel
+        locale = getattr(state, "babel_locale", None)
+    except AttributeError:
+        state = locale = None
+    except RuntimeError:  # no application context
+        return None
+    if locale is None:
+        locale = get_locale()  # runs the locale selector once; None without a request
+        if locale is None:
+            return None
+        state = g._flask_babel
+    active = getattr(state, "kp_active", None)
+    if active is None or active.locale is not locale:
+        code = str(locale)
+        active = _Active(locale, code if code in LOCALES else current_app.config[
+            "DEFAULT_LOCALE"], get_translations())
+        state.kp_active = active
+    return active
+
+
 def current_locale() -> str:
     """The active locale code (``nn``, ``nb`` or ``en``)."""
-    loc = get_locale()
-    code = str(loc) if loc is not None else current_app.config["DEFAULT_LOCALE"]
-    return code if code in LOCALES else current_app.config["DEFAULT_LOCALE"]
+    active = _active()
+    return active.code if active is not None else current_app.config["DEFAULT_LOCALE"]
+
+
+def _translations() -> NullTranslations:
+    active = _active()
+    return active.translations if active is not None else get_translations()
+
+
+def _jinja_gettext(string: str) -> str:
+    return _translations().ugettext(string)
+
+
+def _jinja_ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations().ungettext(singular, plural, n)
+
+
+def _jinja_pgettext(context: str, string: str) -> str:
+    return _translations().upgettext(context, string)
+
+
+def _jinja_npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return _translations().unpgettext(context, singular, plural, n)
 
 
 def _fmt_locale(locale: str | None) -> str:
@@ -59,43 +122,60 @@ def to_local(value: datetime) -> datetime:
     return value.astimezone(OSLO)
 
 
+# Pages repeat the same few days, times and small numbers on every row (a catalog page: dozens
+# of dates, seat counts and deadlines), and CLDR's words for them never change while the
+# process runs: each is formatted once per value and locale. The locale's data is looked up
+# once per locale.
+
+
 def format_day(value: date | datetime, locale: str | None = None) -> str:
     """'tysdag 3. mars 2026' / 'tirsdag 3. mars 2026' / 'Tuesday 3 March 2026'."""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    loc = _fmt_locale(locale)
-    pattern = "EEEE d MMMM y" if loc == "en_GB" else "full"
-    return babel_dates.format_date(value, pattern, locale=loc)
+    return _full_date(value, _fmt_locale(locale))
+
+
+@functools.lru_cache(maxsize=2048)
+def _full_date(day: date, code: str) -> str:
+    pattern = "EEEE d MMMM y" if code == "en_GB" else "full"
+    return babel_dates.format_date(day, pattern, locale=_babel_locale(code))
 
 
 def format_short_day(value: date | datetime, locale: str | None = None) -> str:
     """A compact date: '3. mars 2026' / '3 March 2026'."""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    return babel_dates.format_date(value, "long", locale=_fmt_locale(locale))
+    return _long_date(value, _fmt_locale(locale))
 
 
 def format_short_month(value: date, locale: str | None = None) -> str:
     """A month and year: 'mars 2026' / 'March 2026'."""
-    return babel_dates.format_date(value, "LLLL y", locale=_fmt_locale(locale))
+    return _month(value, _fmt_locale(locale))
+
+
+@functools.lru_cache(maxsize=256)
+def _month(day: date, code: str) -> str:
+    return babel_dates.format_date(day, "LLLL y", locale=_babel_locale(code))
 
 
 def format_clock(value: datetime, locale: str | None = None) -> str:
     """The Oslo wall-clock time of ``value``: '09:30'."""
-    return babel_dates.format_time(to_local(value), "short", locale=_fmt_locale(locale))
+    return _short_time(to_local(value).time(), _fmt_locale(locale))
 
 
 def format_moment(value: datetime, locale: str | None = None) -> str:
     """Date and time in Oslo, '3. mars 2026, 09:30', joined by the locale's own CLDR pattern."""
     code = _fmt_locale(locale)
-    loc = _babel_locale(code)
     local = to_local(value)
-    clock = babel_dates.format_time(local.time(), "short", locale=loc)
-    return _moment_joiner(code).format(clock, _long_date(local.date(), code))
+    return _moment_joiner(code).format(_short_time(local.time(), code),
+                                       _long_date(local.date(), code))
 
 
-# Staff lists show a moment on every row, and many rows share a day: the day is formatted once
-# per day and locale, and the locale's data is looked up once.
+@functools.lru_cache(maxsize=2048)
+def _short_time(clock: time, code: str) -> str:
+    return babel_dates.format_time(clock, "short", locale=_babel_locale(code))
+
+
 @functools.lru_cache(maxsize=8)
 def _babel_locale(code: str) -> Locale:
     return Locale.parse(code)
@@ -113,7 +193,14 @@ def _long_date(day: date, code: str) -> str:
 
 def format_number(value: int | Decimal, locale: str | None = None) -> str:
     """A number with the locale's grouping and decimal signs."""
+    if type(value) is int:  # not a Decimal or a float, whose equal values may print apart
+        return _whole_number(value, _fmt_locale(locale))
     return babel_numbers.format_decimal(value, locale=_fmt_locale(locale))
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_number(value: int, code: str) -> str:
+    return babel_numbers.format_decimal(value, locale=_babel_locale(code))
 
 
 def format_money(ore: int, locale: str | None = None) -> str:
@@ -136,6 +223,11 @@ def pick(obj: object, field: str, locale: str | None = None, fallback: str = "nn
 def init_app(app: Flask) -> None:
     """Set up Flask-Babel and the Jinja filters that format for the active locale."""
     babel.init_app(app, locale_selector=select_locale)
+    # Flask-Babel's callables find the translations anew at each string; these keep what they
+    # found for the request (``_active``), with the same newstyle formatting and escaping.
+    app.jinja_env.install_gettext_callables(
+        gettext=_jinja_gettext, ngettext=_jinja_ngettext, pgettext=_jinja_pgettext,
+        npgettext=_jinja_npgettext, newstyle=True)
     app.jinja_env.filters.update(
         day=format_day,
         short_day=format_short_day,

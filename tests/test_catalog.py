@@ -179,3 +179,35 @@ def test_query_count_does_not_grow_with_rows(client, make_offering, count_querie
         assert get(client, url.format(id=offering.id)).status_code == 200
     assert len(few) == len(many)
     assert len(many) <= 8
+
+
+@pytest.mark.parametrize(("url", "statements"), [
+    # the last change, counties, kinds, cohorts, the rows with their count, their days
+    ("/?role=lis1", 6),
+    # the last change, the offering with its office, kind and days, the kind's roles, objectives
+    ("/courses/{id}", 4),
+])
+def test_catalog_and_course_page_each_read_in_a_few_statements(client, make_offering,
+                                                               count_queries, url, statements):
+    offering = make_offering(days=3)
+    for _ in range(30):
+        make_offering(days=2)
+    with count_queries() as ran:
+        response = get(client, url.format(id=offering.id))
+    assert response.status_code == 200
+    assert len(ran) == statements
+
+
+def test_second_catalog_page_lists_the_rest_with_their_days_and_offices(client, make_offering):
+    offerings = [make_offering(days=2) for _ in range(27)]
+    html = get(client, "/?page=2").get_data(as_text=True)
+    assert "27 courses found" in html
+    assert html.count('<li class="offering">') == 2
+    offices = re.findall(r"<dt>Office</dt><dd>([^<]+)</dd>", html)
+    assert len(offices) == 2
+    assert offices[0] == offices[1]
+    assert "Vestland" in offices[0]
+    days = re.findall(r"<dt>Dates</dt><dd>\s*([^<]+)</dd>", html)
+    assert [len(d.split("; ")) for d in days] == [2, 2]
+    assert {f"/courses/{o.id}" for o in offerings[-2:]} <= set(
+        re.findall(r'href="(/courses/\d+)"', html))

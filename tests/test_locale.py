@@ -107,3 +107,19 @@ def test_numbers_and_money_per_locale(app, locale, number, money):
     with app.test_request_context():
         assert format_number(Decimal("1234.5"), locale) == number
         assert format_money(123450, locale) == money
+
+
+def test_translations_follow_a_forced_locale_inside_a_request_and_come_back(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    from core.i18n import current_locale
+
+    page = "{% trans %}Course catalog{% endtrans %}"
+    with app.test_request_context("/", headers={"Cookie": "kp_lang=nn"}):
+        assert (current_locale(), render_template_string(page)) == ("nn", "Kursoversikt")
+        with force_locale("en"):  # mail in the recipient's language while a page is served
+            assert (current_locale(), render_template_string(page)) == ("en", "Course catalog")
+            with force_locale("nb"):
+                assert current_locale() == "nb"
+        assert (current_locale(), render_template_string(page)) == ("nn", "Kursoversikt")

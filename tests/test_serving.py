@@ -80,6 +80,19 @@ def test_public_pages_are_cacheable_for_a_minute_and_answer_304(client, make_off
     assert client.get(url, headers={**EN, "If-Modified-Since": earlier}).status_code == 200
 
 
+
+@pytest.mark.parametrize("path", ["/", "/courses/{id}", "/courses/{id}.ics"])
+def test_a_page_served_again_from_memory_is_sent_as_it_was_first(client, make_offering, path):
+    url = path.format(id=make_offering().id)
+    first = client.get(url, headers=EN)
+    again = client.get(url, headers=EN)
+    assert again.status_code == first.status_code == 200
+    assert again.data == first.data
+    kept = ("Content-Type", "Content-Disposition", "Content-Language", "Cache-Control", "Vary",
+            "ETag", "Last-Modified", "Content-Security-Policy", "X-Frame-Options")
+    assert {n: again.headers.get(n) for n in kept} == {n: first.headers.get(n) for n in kept}
+
+
 def test_an_enrollment_changes_the_pages_and_their_validators(app, client, make_offering):
     offering = make_offering(capacity=10)
     before = client.get(f"/courses/{offering.id}", headers=EN)

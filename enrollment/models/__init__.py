@@ -11,6 +11,7 @@ from enrollment.models.courses import (
     EnrollmentWindow,
     KindRole,
     LearningObjective,
+    OfferingFacts,
     OfferingStatus,
     Role,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
-    "ManageLink", "OfferingStatus", "Participant", "PrivacyLink", "PrivacyPurpose", "Role",
+    "ManageLink", "OfferingFacts", "OfferingStatus", "Participant", "PrivacyLink",
+    "PrivacyPurpose", "Role",
     "about",
 ]

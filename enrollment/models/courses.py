@@ -177,7 +177,46 @@ class LearningObjective(Base):
         return self.confirmed and bool(self.official_number)
 
 
-class CourseOffering(Base):
+class OfferingFacts:
+    """What an offering shows and decides from its own columns: its title, its seats and
+    whether it takes enrollments. Shared by ``CourseOffering`` and the catalog's rows
+    (``enrollment.services.catalog.CatalogRow``, loaded without the ORM), so each rule has one
+    definition. Needs ``title_*``, ``capacity``, ``seats_taken``, ``status``,
+    ``enroll_opens_at``, ``enroll_closes_at``, ``county`` and ``kind``."""
+
+    __slots__ = ()
+
+    def title(self, locale: str | None = None) -> str:
+        """The offering's title in ``locale``, falling back to the office's language."""
+        return pick(self, "title", locale, self.county.default_locale) or self.kind.name(locale)
+
+    def description(self, locale: str | None = None) -> str:
+        """The offering's description in ``locale``, falling back to the office's language."""
+        return pick(self, "description", locale, self.county.default_locale)
+
+    @property
+    def seats_left(self) -> int:
+        """Free seats; never negative."""
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        """True when every seat is taken."""
+        return self.seats_taken >= self.capacity
+
+    def enrollment_window(self, now: datetime) -> EnrollmentWindow:
+        """Whether the offering takes enrollments at ``now``: published, from the moment
+        enrollment opens until (not including) the deadline."""
+        if self.status != OfferingStatus.PUBLISHED:
+            return EnrollmentWindow.NOT_PUBLISHED
+        if now < self.enroll_opens_at:
+            return EnrollmentWindow.NOT_YET
+        if now >= self.enroll_closes_at:
+            return EnrollmentWindow.CLOSED
+        return EnrollmentWindow.OPEN
+
+
+class CourseOffering(OfferingFacts, Base):
     """One run of a course kind by one county office, for one cohort."""
 
     __tablename__ = "course_offerings"
@@ -233,35 +272,6 @@ class CourseOffering(Base):
         cascade="all, delete-orphan",
         order_by="CourseSession.starts_at",
     )
-
-    def title(self, locale: str | None = None) -> str:
-        """The offering's title in ``locale``, falling back to the office's language."""
-        return pick(self, "title", locale, self.county.default_locale) or self.kind.name(locale)
-
-    def description(self, locale: str | None = None) -> str:
-        """The offering's description in ``locale``, falling back to the office's language."""
-        return pick(self, "description", locale, self.county.default_locale)
-
-    @property
-    def seats_left(self) -> int:
-        """Free seats; never negative."""
-        return max(self.capacity - self.seats_taken, 0)
-
-    @property
-    def is_full(self) -> bool:
-        """True when every seat is taken."""
-        return self.seats_taken >= self.capacity
-
-    def enrollment_window(self, now: datetime) -> EnrollmentWindow:
-        """Whether the offering takes enrollments at ``now``: published, from the moment
-        enrollment opens until (not including) the deadline."""
-        if self.status != OfferingStatus.PUBLISHED:
-            return EnrollmentWindow.NOT_PUBLISHED
-        if now < self.enroll_opens_at:
-            return EnrollmentWindow.NOT_YET
-        if now >= self.enroll_closes_at:
-            return EnrollmentWindow.CLOSED
-        return EnrollmentWindow.OPEN
 
     @classmethod
     def open_for_enrollment(cls, now: datetime) -> sa.ColumnElement[bool]:

@@ -54,7 +54,8 @@ def show_catalog():
         open_only=form.open.data,
     )
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
-    page = catalog.catalog_page(session, flt, form.page_number, per_page, utcnow())
+    page = catalog.catalog_page(session, flt, form.page_number, per_page, utcnow(),
+                                counties, kinds)
     if form.page_number > page.pages:
         abort(404)
     return render_template("enrollment/catalog.html", form=form, page=page, now=utcnow())

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from core.audit import AuditEvent
 from core.collation import collated
@@ -18,6 +18,7 @@ from enrollment.models import (
     CourseOffering,
     CourseSession,
     KindRole,
+    OfferingFacts,
     OfferingStatus,
     Role,
 )
@@ -35,11 +36,37 @@ class CatalogFilter:
     open_only: bool = False
 
 
+# The columns the catalog shows of an offering (and what its rules need).
+_ROW_COLUMNS = (
+    CourseOffering.id, CourseOffering.county_id, CourseOffering.kind_id, CourseOffering.cohort,
+    CourseOffering.title_nn, CourseOffering.title_nb, CourseOffering.title_en,
+    CourseOffering.venue, CourseOffering.capacity, CourseOffering.seats_taken,
+    CourseOffering.status, CourseOffering.enroll_opens_at, CourseOffering.enroll_closes_at,
+    CourseOffering.is_demo,
+)
+
+
+class CatalogRow(OfferingFacts):
+    """One offering as the catalog lists it, read with a plain ``select`` of the columns the
+    list shows (no ORM objects to build and track): it answers ``title()``, ``seats_left``,
+    ``is_full`` and ``enrollment_window(now)`` by the offering's own rules, and its
+    ``county`` and ``kind`` are the objects the filter form loaded."""
+
+    __slots__ = (*(column.key for column in _ROW_COLUMNS), "county", "kind", "sessions")
+
+    def __init__(self, row: sa.Row, county: County, kind: CourseKind, sessions: list):
+        for column in _ROW_COLUMNS:
+            setattr(self, column.key, getattr(row, column.key))
+        self.county = county
+        self.kind = kind
+        self.sessions = sessions
+
+
 @dataclass
 class CatalogPage:
     """One page of offerings and what the pager needs."""
 
-    offerings: list[CourseOffering]
+    offerings: list[CatalogRow]
     page: int
     per_page: int
     total: int
@@ -87,26 +114,41 @@ def catalog_query(flt: CatalogFilter, now: datetime):
 
 
 def catalog_page(
-    session: Session, flt: CatalogFilter, page: int, per_page: int, now: datetime
+    session: Session, flt: CatalogFilter, page: int, per_page: int, now: datetime,
+    counties: list[County], kinds: list[CourseKind],
 ) -> CatalogPage:
-    """Load one page of the catalog: a count, the rows, their sessions and kinds' roles."""
-    stmt = catalog_query(flt, now)
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(
-        stmt.options(
-            joinedload(CourseOffering.county),
-            joinedload(CourseOffering.kind).selectinload(CourseKind.roles),
-            selectinload(CourseOffering.sessions),
-        )
+    """Load one page of the catalog in two queries: the rows with the count of all that match,
+    then their days. ``counties`` and ``kinds`` are every county and kind (``filter_choices``);
+    the rows point at them."""
+    found = session.execute(
+        catalog_query(flt, now)
+        .with_only_columns(*_ROW_COLUMNS, sa.func.count().over().label("total"))
         .limit(per_page)
         .offset((page - 1) * per_page)
-    ).unique()
-    return CatalogPage(list(rows), page, per_page, total or 0)
+    ).all()
+    if found:
+        total = found[0].total
+    else:  # past the last page, or nothing matches
+        total = session.scalar(sa.select(sa.func.count()).select_from(
+            catalog_query(flt, now).subquery()))
+    days: dict[int, list[sa.Row]] = {row.id: [] for row in found}
+    if days:
+        for day in session.execute(
+            sa.select(CourseSession.offering_id, CourseSession.starts_at)
+            .where(CourseSession.offering_id.in_(days))
+            .order_by(CourseSession.starts_at, CourseSession.id)
+        ):
+            days[day.offering_id].append(day)
+    county_by_id = {c.id: c for c in counties}
+    kind_by_id = {k.id: k for k in kinds}
+    rows = [CatalogRow(row, county_by_id[row.county_id], kind_by_id[row.kind_id], days[row.id])
+            for row in found]
+    return CatalogPage(rows, page, per_page, total or 0)
 
 
 def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
-    """One visible offering with everything its public page shows."""
-    return session.scalar(
+    """One visible offering with everything its public page shows, in three queries."""
+    return session.scalars(
         sa.select(CourseOffering)
         .where(
             CourseOffering.id == offering_id,
@@ -116,9 +158,10 @@ def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
             joinedload(CourseOffering.county),
             joinedload(CourseOffering.kind).selectinload(CourseKind.roles),
             joinedload(CourseOffering.kind).selectinload(CourseKind.objectives),
-            selectinload(CourseOffering.sessions),
+            # An offering has a few days: joined to its row rather than a query of their own.
+            joinedload(CourseOffering.sessions),
         )
-    )
+    ).unique().one_or_none()
 
 
 def last_change(session: Session, now: datetime) -> datetime | None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from babel.dates import format_date
 from flask_babel import gettext as _
 
-from core.i18n import current_locale
+from core.i18n import format_short_month
 from enrollment.models import CohortScheme, CourseKind
 
 # The months a cohort of each scheme starts in; a cohort is stored as the month's first day.
@@ -97,11 +96,6 @@ def cohorts_between(scheme: CohortScheme, first_year: int, last_year: int) -> li
             for m in SCHEME_MONTHS[scheme]]
 
 
-def _locale(locale: str | None) -> str:
-    loc = locale or current_locale()
-    return {"en": "en_GB"}.get(loc, loc)
-
-
 def _turnus_years(cohort: date) -> dict[str, str]:
     return {"start": str(cohort.year), "end": f"{(cohort.year + 1) % 100:02d}"}
 
@@ -111,7 +105,7 @@ def cohort_label(cohort: date | None, locale: str | None = None) -> str:
     in March 2026', 'Internship year 2026/27 — …', or 'No cohort'."""
     if cohort is None:
         return _("No cohort")
-    month = format_date(cohort, "LLLL y", locale=_locale(locale))
+    month = format_short_month(cohort, locale)
     if scheme_of(cohort) == CohortScheme.TURNUS_YEAR:
         return _("Internship year %(start)s/%(end)s — for those starting their internship in "
                  "%(month)s", month=month, **_turnus_years(cohort))
