@@ -80,10 +80,12 @@ def test_every_post_route_refuses_a_missing_or_forged_csrf_token(app, make_offer
     rules = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods]
     problems = []
 
+    # One signed-in administrator for every request: a refused POST changes nothing, the
+    # session included (a sign-in per request made this the slowest test under load).
+    client = admin_client(app)
     for rule in rules:
         url = url_for_rule(rule, world.values, tokens.get(rule.endpoint, tokens[""]))
         for label, extra in (("no token", {}), ("a forged token", {"csrf_token": "forged"})):
-            client = admin_client(app)
             state = database_state(app)
             response = client.post(url, data={**form, **extra})
             if response.status_code != 400:
