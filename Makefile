@@ -12,7 +12,7 @@ MIGRATE ?= 1
 # 5 min 47 s with 2); each gets its own PostgreSQL database.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (300), or as many
+# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (200), or as many
 # as FUZZ_SECONDS of generating allow (20 s a form), whichever ends first; each form's count is
 # printed at the end. Quiet, every form reaches its count; on a busy machine the budget keeps
 # the fuzzing far from its timeout. Set either on the command line: make test FUZZ_SECONDS=60.
@@ -102,14 +102,14 @@ lint: $(VENV)/.installed-test
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app.py core enrollment certificates refunds -lll
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	find translations -name '*.mo' -delete
 
 ## The fuzzing of every form at full length: 2,000 examples a form, no time budget (make test
-## runs 300 or 20 s a form), and a timeout to match (a form takes about a minute quiet).
+## runs 200 or 20 s a form), and a timeout to match (a form takes about a minute quiet).
 test-long: install-test
 	FUZZ_EXAMPLES=2000 FUZZ_SECONDS=0 $(BIN)/python -m pytest -n $(TEST_WORKERS) --timeout=1200 \
 		tests/test_fuzz.py $(PYTEST_ARGS)

@@ -13,7 +13,7 @@ The properties, for every submission:
 - a refusal (4xx, or 200 showing the form again) shows a field error or the error summary;
 - nothing is half-written: the rows a form changes change only when it answers with success.
 
-How many: ``FUZZ_EXAMPLES`` per form, 300 by default, in CI too, within a time budget of
+How many: ``FUZZ_EXAMPLES`` per form, 200 by default, in CI too, within a time budget of
 ``FUZZ_SECONDS`` per form (20 by default; 0 for none), whichever ends first: ``make test`` must
 stay under six minutes on a busy 2-CPU machine, and a form that is slow there sends fewer
 submissions rather than nearing its timeout. Quiet, every form reaches its count in a few
@@ -67,7 +67,7 @@ from refunds.models import COST_KINDS, Claim, ClaimLine, Receipt, TravelMeans
 from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import attend, load_rates
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 300)
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 200)
 # Seconds of generating per form; "0" is no budget (make test-long).
 BUDGET = float(os.environ.get("FUZZ_SECONDS") or 20)
 EN = {"Accept-Language": "en"}
