@@ -57,7 +57,7 @@ from enrollment.models import (
     Participant,
 )
 from enrollment.services.attendance import ATTENDED
-from enrollment.services.enrollments import lock_offering
+from enrollment.services.seats import lock_offering
 
 SNAPSHOT_VERSION = 1
 MAX_REASON = 2000

@@ -17,7 +17,7 @@ from core.mail import OutboxMessage
 from core.mail_kinds import render_recorded
 from enrollment import errors, events
 from enrollment.models import CourseOffering, Enrollment, EnrollmentStatus, EnrollmentWindow, Role
-from enrollment.services import catalog, enrollments, offerings
+from enrollment.services import catalog, enrollments, offerings, seats
 from enrollment.services.attendance import Mark, save_attendance
 from enrollment.services.enrollments import PersonDetails
 
@@ -140,7 +140,7 @@ def test_course_page_catalog_form_and_service_agree_at_the_window_edges(app, mak
             listed = session.scalars(catalog.catalog_query(
                 catalog.CatalogFilter(open_only=True), at)).all()
             try:
-                enrollments.check_open(shown, at)
+                seats.check_open(shown, at)
                 refusal = None
             except (errors.NotOpenYet, errors.EnrollmentClosed) as refused:
                 refusal = type(refused)
@@ -162,7 +162,7 @@ def test_a_cancelled_offering_is_not_open_on_the_page_or_in_the_service(app, mak
         row = session.get(CourseOffering, offering.id)
         assert row.enrollment_window(now) == EnrollmentWindow.NOT_PUBLISHED
         with pytest.raises(errors.OfferingCancelled):
-            enrollments.check_open(row, now)
+            seats.check_open(row, now)
 
 
 def test_saving_attendance_publishes_the_marks_for_other_plugins(app, make_offering, now):

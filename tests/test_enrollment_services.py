@@ -32,8 +32,9 @@ from enrollment.models import (
     Participant,
     Role,
 )
-from enrollment.services import enrollments, links
-from enrollment.services.enrollments import TRANSITIONS, PersonDetails
+from enrollment.services import enrollments, links, seats
+from enrollment.services.enrollments import PersonDetails
+from enrollment.services.seats import TRANSITIONS
 
 S = EnrollmentStatus
 
@@ -111,8 +112,8 @@ def seats_taken(app, offering_id: int) -> int:
 def queue(app, offering_id: int) -> list[tuple[int, int]]:
     """The committed waiting list as (enrollment id, position), first in line first."""
     with reading(app) as session:
-        return [(e.id, enrollments.waitlist_position(session, e))
-                for e in enrollments.waitlist(session, offering_id)]
+        return [(e.id, seats.waitlist_position(session, e))
+                for e in seats.waitlist(session, offering_id)]
 
 
 # --- the table of status moves (no database needed) ----------------------------------------
@@ -140,7 +141,7 @@ def test_allowed_transition_moves_status_and_keeps_seat_count(current, target):
     enrollment = Enrollment(status=current)
     before = offering.seats_taken
 
-    previous = enrollments.change_status(enrollment, target, offering, reason="staff decision")
+    previous = seats.change_status(enrollment, target, offering, reason="staff decision")
 
     assert previous == current
     assert enrollment.status == target
@@ -158,7 +159,7 @@ def test_transition_not_in_table_is_refused_and_changes_nothing(current, target)
     before = offering.seats_taken
 
     with pytest.raises(InvalidTransition) as info:
-        enrollments.change_status(enrollment, target, offering, reason="should not stick")
+        seats.change_status(enrollment, target, offering, reason="should not stick")
 
     assert (info.value.current, info.value.target) == (current, target)
     assert enrollment.status == current
@@ -172,7 +173,7 @@ def test_confirming_is_refused_when_every_seat_is_taken(current):
     enrollment = Enrollment(status=current)
 
     with pytest.raises(InvalidTransition):
-        enrollments.change_status(enrollment, S.CONFIRMED, offering)
+        seats.change_status(enrollment, S.CONFIRMED, offering)
 
     assert enrollment.status == current
     assert offering.seats_taken == 2
@@ -228,13 +229,13 @@ def test_enroll_with_approval_required_leaves_pending_without_taking_a_seat(
 
     # Staff approve the first: that takes the only seat; the second cannot be confirmed too.
     with app.app_context(), session_scope(engine_of(app)) as session:
-        locked = enrollments.lock_offering(session, offering.id)
-        enrollments.change_status(session.get(Enrollment, first.enrollment.id), S.CONFIRMED, locked)
+        locked = seats.lock_offering(session, offering.id)
+        seats.change_status(session.get(Enrollment, first.enrollment.id), S.CONFIRMED, locked)
         with pytest.raises(InvalidTransition):
-            enrollments.change_status(
+            seats.change_status(
                 session.get(Enrollment, second.enrollment.id), S.CONFIRMED, locked
             )
-        enrollments.change_status(session.get(Enrollment, second.enrollment.id), S.WAITLISTED,
+        seats.change_status(session.get(Enrollment, second.enrollment.id), S.WAITLISTED,
                                   locked)
 
     assert statuses(app, offering.id) == {

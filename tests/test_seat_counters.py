@@ -16,7 +16,7 @@ from core.cli import alembic_config
 from core.db import new_session, session_scope
 from enrollment import errors
 from enrollment.models import ACTIVE_STATUSES, CourseOffering, Enrollment, EnrollmentStatus, Role
-from enrollment.services import enrollments, offerings, participants
+from enrollment.services import enrollments, offerings, participants, seats
 from enrollment.services.enrollments import PersonDetails
 
 S = EnrollmentStatus
@@ -135,7 +135,7 @@ def test_arrivals_in_the_same_instant_keep_the_order_of_their_decisions(
             sa.select(Enrollment.id).where(Enrollment.offering_id == offering_id)
             .order_by(Enrollment.arrived_at, Enrollment.id)))
         told = [r.waitlist_position for r in results]
-        places = [enrollments.waitlist_position(session, session.get(Enrollment, r.enrollment.id))
+        places = [seats.waitlist_position(session, session.get(Enrollment, r.enrollment.id))
                   for r in results]
     assert order == [r.enrollment.id for r in results]
     assert told == places == [None, 1, 2, 3]

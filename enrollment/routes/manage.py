@@ -29,7 +29,7 @@ from enrollment.forms.public import (
 )
 from enrollment.panels import cancel_notices, manage_panels
 from enrollment.services import email_change as address_change
-from enrollment.services import enrollments, links, privacy
+from enrollment.services import enrollments, links, privacy, seats
 
 routes = Routes()
 
@@ -91,7 +91,7 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
     return render_template(
         "enrollment/manage.html", enrollment=enrollment, token=token, form=contact_form,
         other_links=links.other_link_count(session, enrollment, token),
-        position=enrollments.waitlist_position(session, enrollment),
+        position=seats.waitlist_position(session, enrollment),
         deadline=enrollments.cancellation_deadline(enrollment.offering), now=utcnow(),
         panels=[p for p in panels if p],
         erasure_request=privacy.pending_request(session, enrollment.participant_id),

@@ -47,14 +47,8 @@ from enrollment.services.seats import (
     lock_offering,
     promote_waiting,
     take_turn,
-    waitlist,
     waitlist_position,
 )
-
-# Re-exported: the seat rules live in ``seats``; callers reach them through this module too.
-__all__ = ["TRANSITIONS", "announce_promoted", "change_status", "check_open",
-           "find_active_duplicate", "lock_offering", "promote_waiting", "waitlist",
-           "waitlist_position"]
 
 S = EnrollmentStatus
 

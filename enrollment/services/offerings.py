@@ -43,7 +43,7 @@ from enrollment.models import (
     EnrollmentStatus,
     OfferingStatus,
 )
-from enrollment.services import enrollments
+from enrollment.services import seats
 from enrollment.services.cohorts import cohort_fits
 
 # The only moves an offering's status may make. A cancelled offering stays cancelled: its
@@ -104,7 +104,7 @@ def _changes(before: dict, after: dict) -> tuple[dict, dict]:
 
 
 def _lock(session: Session, offering: CourseOffering) -> CourseOffering:
-    locked = enrollments.lock_offering(session, offering.id)
+    locked = seats.lock_offering(session, offering.id)
     if locked is None:
         raise UnknownReference("the offering no longer exists")
     return locked
@@ -132,7 +132,7 @@ def _apply_capacity(session: Session, offering: CourseOffering, capacity: int) -
         raise CapacityBelowTaken(capacity, offering.seats_taken)
     offering.capacity = capacity
     session.flush()
-    return enrollments.promote_waiting(session, offering)
+    return seats.promote_waiting(session, offering)
 
 
 def _move(offering: CourseOffering, target: OfferingStatus) -> OfferingStatus:
@@ -191,7 +191,7 @@ def update_offering(
     if new:
         publish_event(events.offering_updated, session, offering=offering, before=old, after=new,
                 promoted=promoted, actor=actor)
-    enrollments.announce_promoted(session, promoted)
+    seats.announce_promoted(session, promoted)
     return promoted
 
 
@@ -210,7 +210,7 @@ def set_capacity(
              "promoted_enrollments": [e.id for e in promoted]}
     publish_event(events.capacity_changed, session, offering=offering, before=before, after=after,
             promoted=promoted, actor=actor)
-    enrollments.announce_promoted(session, promoted)
+    seats.announce_promoted(session, promoted)
     return promoted
 
 
@@ -248,7 +248,7 @@ def cancel_offering(
               "active_enrollments": [e.id for e in active]}
     _move(offering, OfferingStatus.CANCELLED)
     for enrollment in active:
-        enrollments.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
+        seats.change_status(enrollment, EnrollmentStatus.CANCELLED, offering, reason)
     session.flush()
     after = {"status": offering.status, "seats_taken": offering.seats_taken, "reason": reason,
              "cancelled_enrollments": [e.id for e in active]}

@@ -22,8 +22,9 @@ from enrollment.models import (
     OfferingStatus,
     Role,
 )
-from enrollment.services.enrollments import PersonDetails, change_status, enroll, lock_offering
+from enrollment.services.enrollments import PersonDetails, enroll
 from enrollment.services.links import issue_link
+from enrollment.services.seats import change_status, lock_offering
 from refunds.cli import load_rate_schemes
 from tests.browser.conftest import assert_no_axe_violations
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET
