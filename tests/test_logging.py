@@ -17,7 +17,7 @@ from app import create_app
 from core.db import session_scope, utcnow
 from core.logging import REQUEST_LOGGER, redact
 from enrollment.models import Role
-from enrollment.services import enrollments, links
+from enrollment.services import enrollments, links, seats
 
 EN = {"Accept-Language": "en"}
 EMAIL = "kari.secret@example.org"
@@ -254,7 +254,7 @@ def test_forced_error_logs_a_traceback_while_the_page_shows_none(
     def broken(*args, **kwargs):
         raise RuntimeError(f"forced failure while rendering {token}")
 
-    monkeypatch.setattr(enrollments, "waitlist_position", broken)
+    monkeypatch.setattr(seats, "waitlist_position", broken)
     response = client.get(f"/manage/{token}", headers=EN)
 
     body = response.get_data(as_text=True)
