@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import figures
 import sqlalchemy as sa
 from common import (
     BENCH_DIR,
@@ -299,7 +300,7 @@ def main() -> int:
                       f"median p99 {statistics.median(s['p99'] for s in earlier):.2f} s, "
                       f"worst p99 {max(s['p99'] for s in earlier):.2f} s; problems in rounds "
                       f"{[n for n, s in enumerate(earlier, 1) if s['problems'] or s['5xx']]}")
-            met = report(rounds, baselines, app, hello)
+            met = report(rounds, baselines, app, hello, args.people)
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -309,7 +310,7 @@ def main() -> int:
 
 
 def report(rounds: list[dict], baselines: list[dict], app_server: Gunicorn,
-           hello_server: Gunicorn) -> bool:
+           hello_server: Gunicorn, people: int) -> bool:
     """The worst round against the goals, with the baseline of the same run; whether every
     goal is met."""
     worst = max(rounds, key=lambda s: s["p99"])
@@ -342,6 +343,12 @@ def report(rounds: list[dict], baselines: list[dict], app_server: Gunicorn,
     print(f"  peak worker RSS: app {app_server.memory_line()}; "
           f"hello {hello_server.memory_line()} (goal < {RSS_GOAL_MB} MB for the app: "
           f"{'met' if rss_met else 'MISSED'})")
+    figures.record("burst", [figures.Figure(
+        label=f"enrollment POSTs, burst of {people}", rate=rate, unit="/s",
+        baseline_label=f"hello GETs, burst of {people}",
+        baseline_rate=statistics.median(s["rps"] for s in baselines),
+        p99_ms=p99 * 1000, baseline_p99_ms=hello_p99 * 1000)],
+        context=f"{people} at once from one address, medians of {len(rounds)} rounds")
     return not failed and rate_met and p99_met and rss_met
 
 if __name__ == "__main__":

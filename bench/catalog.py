@@ -21,6 +21,7 @@ import argparse
 import re
 import time
 
+import figures
 import sqlalchemy as sa
 from common import (
     BENCH_DIR,
@@ -99,7 +100,7 @@ def main() -> int:
                     print(f"round {number} {name:8} {result.line()}")
             for server in (app, render, hello):
                 server.sample()
-            met = report(results, app, hello)
+            met = report(results, app, hello, args.connections)
             print(f"  peak worker RSS of the server rendering every request: "
                   f"{render.memory_line()}")
     finally:
@@ -111,7 +112,7 @@ def main() -> int:
 
 
 def report(results: dict[str, list], app_server: Gunicorn,
-           hello_server: Gunicorn) -> bool:
+           hello_server: Gunicorn, connections: int = 16) -> bool:
     """Medians, ratios against the baseline and the goals; whether every goal is met."""
     medians = {name: median_result(runs) for name, runs in results.items()}
     hello = medians["hello"]
@@ -137,6 +138,14 @@ def report(results: dict[str, list], app_server: Gunicorn,
     print(f"  peak worker RSS: app {app_server.memory_line()}; "
           f"hello {hello_server.memory_line()} (goal < {RSS_GOAL_MB} MB for the app: "
           f"{'met' if rss_met else 'MISSED'})")
+    labels = {"catalog": "catalog, page cache", "course": "course page, page cache",
+              "catalog*": "catalog, rendered", "course*": "course page, rendered"}
+    figures.record("catalog", [
+        figures.Figure(label=labels[name], rate=medians[name].rps, baseline_label="hello",
+                       baseline_rate=hello.rps, p99_ms=medians[name].p99,
+                       baseline_p99_ms=hello.p99)
+        for name in labels],
+        context=f"{connections} connections, medians of {len(results['hello'])} rounds")
     return met
 
 if __name__ == "__main__":

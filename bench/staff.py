@@ -27,6 +27,7 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
+import figures
 import pyotp
 import sqlalchemy as sa
 from common import (
@@ -281,7 +282,7 @@ def explain(url: str, email: str, paths: dict[str, str], label: str,
 
 
 def report(results: dict, baseline: dict, app_server: Gunicorn,
-           hello_server: Gunicorn) -> bool:
+           hello_server: Gunicorn, connections: int = 4) -> bool:
     """Medians against the baselines and the goals; whether every goal is met."""
     medians = {name: median_result(runs) for name, runs in results.items()}
     without = {name: median_result(runs) for name, runs in baseline.items()}
@@ -310,6 +311,16 @@ def report(results: dict, baseline: dict, app_server: Gunicorn,
     print(f"  peak worker RSS: app {app_server.memory_line()}; "
           f"hello {hello_server.memory_line()} (goal < {RSS_GOAL_MB} MB for the app: "
           f"{'met' if rss_met else 'MISSED'})")
+    names = {"queue": "claims queue, waiting", "queue-all": "claims queue, all",
+             "participants": "participant list"}
+    names.update({name: f"claims queue, {value}" for name, value in QUEUE_FILTERS.items()
+                  if name not in names})
+    figures.record("staff", [
+        figures.Figure(label=names[name], rate=medians[name].rps, baseline_label="hello",
+                       baseline_rate=hello.rps, p99_ms=medians[name].p99,
+                       baseline_p99_ms=hello.p99)
+        for name in (*QUEUE_FILTERS, "participants")],
+        context=f"{connections} connections, medians of {len(results['hello'])} rounds")
     return app_server.peak_mb < RSS_GOAL_MB and all(
         medians[name].p99 < P99_GOAL_MS and not medians[name].errors
         for name in (*QUEUE_FILTERS, "participants"))
@@ -384,7 +395,7 @@ def main() -> int:
             explain(url, email, plans, "with-indexes", args.plans)
             app.sample()
             hello.sample()
-            met = report(results, baseline, app, hello)
+            met = report(results, baseline, app, hello, args.connections)
     finally:
         with engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
