@@ -3,7 +3,6 @@
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from core.jobs import register_job
 from core.privacy import register_notice_section
 from core.settings import declare
 from core.staff import register_nav, register_staff_home
@@ -29,7 +28,6 @@ def init_app(app: Flask) -> None:
     register_home(app, "enrollment.show_catalog")
     register_staff_home(app, "enrollment.show_dashboard")
     register_notice_section(app, "enrollment/privacy_notice.html")
-    register_job(app, mail.LOST_LINK_JOB, mail.send_lost_links)
     mail.init_app(app)
     audit.init_app(app)
     cli.init_app(app)
@@ -38,4 +36,3 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
     privacy.register(app)
-    mail.register_privacy_mail(app)

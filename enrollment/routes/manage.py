@@ -19,7 +19,7 @@ from core.limits import config_limit, form_email_key, limiter
 from core.routes import Routes
 from core.transaction import refusals
 from core.web import no_store
-from enrollment import errors, mail
+from enrollment import errors
 from enrollment.forms.public import (
     CancelForm,
     ContactForm,
@@ -27,6 +27,7 @@ from enrollment.forms.public import (
     LostLinkForm,
     WithdrawLinksForm,
 )
+from enrollment.mail.links import LOST_LINK_JOB
 from enrollment.panels import cancel_notices, manage_panels
 from enrollment.services import email_change as address_change
 from enrollment.services import enrollments, links, privacy, seats
@@ -61,8 +62,9 @@ def resend_links():
         return render_template("enrollment/lost_link.html", form=form), 400
     session = get_session()
     # One job row whatever the address: the answer, its time and the database work tell nothing
-    # about whether it is known. The outbox sender does the lookup (mail.send_lost_links).
-    queue_job(session, mail.LOST_LINK_JOB, {"email": form.email.data.strip().lower()})
+    # about whether it is known. The outbox sender does the lookup
+    # (enrollment.mail.links.send_lost_links).
+    queue_job(session, LOST_LINK_JOB, {"email": form.email.data.strip().lower()})
     return render_template("enrollment/lost_link_sent.html", email=form.email.data)
 
 

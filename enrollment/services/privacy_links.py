@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from enrollment import mail
+from enrollment.mail import links as link_mail
 from enrollment.models import (
     Enrollment,
     Participant,
@@ -45,7 +45,7 @@ def ask(session: Session, enrollment: Enrollment, purpose: PrivacyPurpose,
                        expires_at=now + VALID_FOR)
     session.add(link)
     session.flush()
-    mail.record_privacy_link(session, link, token)
+    link_mail.record_privacy_link(session, link, token)
     return link
 
 
