@@ -79,6 +79,14 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def _by_file() -> list[tuple[float, str]]:
+    """(seconds, test file) over every test of the run, largest first."""
+    files: dict[str, float] = defaultdict(float)
+    for nodeid, spent in _SPENT.items():
+        files[nodeid.split("::", 1)[0]] += spent
+    return sorted(((spent, path) for path, spent in files.items()), reverse=True)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The fuzzing counts; under CI=true the slowest tests against their timeouts, and every
     test over half of its timeout."""
@@ -95,6 +103,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     "teardown)")
     for spent, timeout, nodeid in _against_timeouts()[:10]:
         write(f"{spent:7.1f} s of {timeout:g} s ({spent / timeout:4.0%})  {nodeid}")
+    terminalreporter.write_sep("-", "where the suite's time goes: the files that took longest "
+                                    "(all workers' seconds)")
+    total = sum(_SPENT.values())
+    for spent, path in _by_file()[:12]:
+        write(f"{spent:7.1f} s ({spent / total:4.0%})  {path}")
+    write(f"{total:7.1f} s in all")
     over = _over_share()
     if over:
         terminalreporter.write_sep(
