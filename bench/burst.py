@@ -344,7 +344,7 @@ def report(rounds: list[dict], baselines: list[dict], app_server: Gunicorn,
           f"hello {hello_server.memory_line()} (goal < {RSS_GOAL_MB} MB for the app: "
           f"{'met' if rss_met else 'MISSED'})")
     figures.record("burst", [figures.Figure(
-        label=f"enrollment POSTs, burst of {people}", rate=rate, unit="/s",
+        label=f"enrollment POSTs, burst of {people}", rate=rate,
         baseline_label=f"hello GETs, burst of {people}",
         baseline_rate=statistics.median(s["rps"] for s in baselines),
         p99_ms=p99 * 1000, baseline_p99_ms=hello_p99 * 1000)],

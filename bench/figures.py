@@ -151,7 +151,7 @@ def _bar(label: str, rate: float, unit: str, x, y: float, cls: str, note: str) -
     end = x(rate)
     value = f"{rate:,.0f} {unit}" if rate >= 100 else f"{rate:,.1f} {unit}"
     if note:
-        value += f"  ({note})"
+        value += f" ({note})"
     return (f'<text class="lab" x="{LABEL_W - 6}" y="{y + BAR_H - 2}">{escape(label)}</text>'
             f'<rect class="{cls}" x="{LABEL_W}" y="{y}" width="{max(end - LABEL_W, 1):.1f}" '
             f'height="{BAR_H}"/>'

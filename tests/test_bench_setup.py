@@ -63,3 +63,37 @@ def test_no_benchmark_script_hides_a_package_of_the_application():
     scripts = {path.stem for path in (ROOT / "bench").glob("*.py")}
     assert "certificates" in packages
     assert scripts & packages == set()
+
+
+def test_each_benchmark_records_its_figures_and_the_chart_shows_every_page_beside_hello(
+        tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import figures
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    results, chart = tmp_path / "results", tmp_path / "performance.svg"
+    figures.record("catalog", [
+        figures.Figure("catalog, rendered", 175.0, "hello", 4735.0, p99_ms=117.0),
+        figures.Figure("course page, rendered", 344.0, "hello", 4735.0)],
+        context="16 connections", results_dir=results, chart=chart)
+    figures.record("staff", [figures.Figure("participant list", 100.0, "hello", 4677.0)],
+                   context="4 connections", results_dir=results, chart=chart)
+
+    saved = {p.stem for p in results.glob("*.json")}
+    assert saved == {"catalog", "staff"}
+    svg = chart.read_text()
+    # Both scripts' pages, each with its ratio to the hello of its own run.
+    assert "catalog, rendered" in svg
+    assert "175 req/s (0.04 × hello)" in svg
+    assert "participant list" in svg
+    assert "100 req/s (0.02 × hello)" in svg
+    assert "4,735 req/s" in svg
+    assert "4,677 req/s" in svg
+    # A script run again replaces its own bars and keeps the others'.
+    figures.record("catalog", [figures.Figure("catalog, rendered", 350.0, "hello", 3500.0)],
+                   context="16 connections", results_dir=results, chart=chart)
+    svg = chart.read_text()
+    assert "350 req/s (0.10 × hello)" in svg
+    assert "course page, rendered" not in svg
+    assert "participant list" in svg
