@@ -24,8 +24,8 @@ ACTIONS = {
 }
 FIELDS = {
     "code": _l("Verification code"),
-    "attended": _l("Attended"),
-    "total": _l("Of"),
+    "attended": _l("Course days attended"),
+    "total": _l("Course days in all"),
     "issued_on": _l("Issued on"),
     "manual_reason": _l("Why issued by hand"),
     "completed": _l("Completion rule met"),

@@ -165,16 +165,16 @@ CORE_ACTIONS = {
     "staff.deactivate": _l("Staff account deactivated"),
     "staff.change_scope": _l("Staff member's county office or rights changed"),
     "staff.password_reset": _l("Password reset"),
-    "staff.logout_all": _l("Signed out everywhere"),
-    "staff.two_factor_setup": _l("Two-step sign-in set up"),
-    "staff.two_factor_reset": _l("Two-step sign-in reset"),
+    "staff.logout_all": _l("Logged out everywhere"),
+    "staff.two_factor_setup": _l("Second step of the login set up"),
+    "staff.two_factor_reset": _l("Second step of the login reset"),
     "staff.recovery_code_used": _l("Recovery code used"),
 }
 CORE_FIELDS = {
     "email": _l("E-mail"), "name": _l("Name"), "county": _l("County office"),
     "admin": _l("Administrator"), "active": _l("Active"), "locale": _l("Language"),
     "sessions": _l("Sessions ended"), "sessions_ended": _l("Sessions ended"),
-    "two_factor": _l("Two-step sign-in"), "left": _l("Recovery codes left"),
+    "two_factor": _l("Second step of the login"), "left": _l("Recovery codes left"),
 }
 
 
