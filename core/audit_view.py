@@ -188,7 +188,7 @@ def readable_value(value: Any, field_words: FieldWords | None = None,
     field_words = field_words or FieldWords("")
     if field_words.values is not None and _hashable(value) and value in field_words.values:
         return str(field_words.values[value])
-    if value is None:
+    if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
