@@ -4,7 +4,7 @@ enrollment shows its parts through the hooks of ``enrollment.panels``."""
 
 from flask import Flask
 
-from certificates import cli, demo, panels, privacy, subscribers
+from certificates import audit_words, cli, demo, panels, privacy, subscribers
 from certificates.routes import bp
 from certificates.settings import SETTINGS
 from core.settings import declare
@@ -22,4 +22,5 @@ def init_app(app: Flask) -> None:
     register_demo_step(app, demo.issue_demo_certificates)
     privacy.register(app)
     subscribers.init_app(app)
+    audit_words.init_app(app)
     cli.init_app(app)

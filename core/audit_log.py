@@ -6,7 +6,6 @@ The log is only read here: no route updates or deletes an event (``core.audit`` 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,7 +19,8 @@ from sqlalchemy.orm import Session
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from core.audit import AuditEvent
+from core import audit_view
+from core.audit import AuditEvent, register_action, register_field, register_subject, words
 from core.auth import (
     county_scope,
     staff_required,
@@ -129,46 +129,16 @@ def _distinct_values(session: Session, column) -> list[str]:
     return list(session.scalars(stmt))
 
 
-@dataclass(frozen=True)
-class Change:
-    """One field of an audit event, before and after, as text a person reads."""
-
-    field: str
-    before: str | None
-    after: str | None
-
-
-def _readable(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
-def describe_changes(event: AuditEvent) -> list[Change]:
-    """The event's before and after side by side, field by field (None where a side is absent)."""
-    before, after = event.before or {}, event.after or {}
-    return [
-        Change(name,
-               _readable(before.get(name)) if event.before is not None else None,
-               _readable(after.get(name)) if event.after is not None else None)
-        for name in dict.fromkeys([*before, *after])
-    ]
-
-
 @bp.get("/audit")
 @staff_required
 def show_audit():
     """The audit log, newest first, filtered by the query string; read-only."""
     session = get_session()
     form = AuditFilterForm(request.args)
-    form.object_type.choices = [("", _("All"))] + [
-        (v, v) for v in _distinct_values(session, AuditEvent.object_type)]
-    form.action.choices = [("", _("All"))] + [
-        (v, v) for v in _distinct_values(session, AuditEvent.action)]
+    form.object_type.choices = [("", _("All"))] + _titled(
+        _distinct_values(session, AuditEvent.object_type), audit_view.object_type_title)
+    form.action.choices = [("", _("All"))] + _titled(
+        _distinct_values(session, AuditEvent.action), audit_view.action_title)
     if not form.validate():
         return render_template("staff/audit.html", form=form, page=None), 400
     page = audit_page(session, audit_conditions(form), form.page_number, AUDIT_PAGE_SIZE)
@@ -178,9 +148,43 @@ def show_audit():
     if current_user.is_admin:
         counties = {c.id: c for c in session.scalars(sa.select(County))}
     return render_template("staff/audit.html", form=form, page=page, counties=counties,
-                           describe_changes=describe_changes)
+                           rows=audit_view.describe(session, page.events))
+
+
+def _titled(codes: list[str], title) -> list[tuple[str, str]]:
+    """Filter choices: each code with its title, in the order of the titles."""
+    registered = words()
+    return sorted(((code, title(code, registered)) for code in codes),
+                  key=lambda choice: choice[1].casefold())
+
+
+# What core itself writes: the staff accounts' events.
+CORE_ACTIONS = {
+    "staff.create": _l("Staff account created"),
+    "staff.activate": _l("Staff account activated"),
+    "staff.deactivate": _l("Staff account deactivated"),
+    "staff.change_scope": _l("Staff member's county office or rights changed"),
+    "staff.password_reset": _l("Password reset"),
+    "staff.logout_all": _l("Logged out everywhere"),
+    "staff.two_factor_setup": _l("Second step of the login set up"),
+    "staff.two_factor_reset": _l("Second step of the login reset"),
+    "staff.recovery_code_used": _l("Recovery code used"),
+}
+CORE_FIELDS = {
+    "email": _l("E-mail"), "name": _l("Name"), "county": _l("County office"),
+    "admin": _l("Administrator"), "active": _l("Active"), "locale": _l("Language"),
+    "sessions": _l("Sessions ended"), "sessions_ended": _l("Sessions ended"),
+    "two_factor": _l("Second step of the login"), "left": _l("Recovery codes left"),
+}
 
 
 def init_app(app: Flask) -> None:
-    """Add the audit log to the staff navigation."""
+    """Add the audit log to the staff navigation, with the words of core's own events."""
     register_nav(app, "staff.show_audit", _l("Audit log"))
+    register_subject(app, "staff_user", _l("Staff account"), audit_view.staff_names)
+    register_subject(app, "county", _l("County office"), audit_view.county_names)
+    for name, title in CORE_ACTIONS.items():
+        register_action(app, name, title)
+    for name, title in CORE_FIELDS.items():
+        register_field(app, name, title)
+    register_field(app, "county_id", _l("County office"), refers_to="county")

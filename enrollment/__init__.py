@@ -9,6 +9,7 @@ from core.staff import register_nav, register_staff_home
 from core.web import register_home
 from enrollment import (
     audit,
+    audit_words,
     cli,
     mail,
     routes,
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     register_notice_section(app, "enrollment/privacy_notice.html")
     mail.init_app(app)
     audit.init_app(app)
+    audit_words.init_app(app)
     cli.init_app(app)
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))

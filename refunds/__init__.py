@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from core.settings import declare
 from core.staff import register_nav
 from enrollment.panels import register_cancel_notice, register_manage_panel, register_refund_rule
-from refunds import cli, mail, subscribers
+from refunds import audit_words, cli, mail, subscribers
 from refunds import privacy as refunds_privacy
 from refunds.eligibility import role_refunded
 from refunds.routes import bp
@@ -31,5 +31,6 @@ def init_app(app: Flask) -> None:
     register_nav(app, "refunds.list_rates", _l("Travel rates"))
     mail.init_app(app)
     subscribers.init_app(app)
+    audit_words.init_app(app)
     refunds_privacy.register(app)
     cli.init_app(app)

@@ -1,15 +1,13 @@
 """Payment exports of approved claims: CSV and XLSX for the finance system, and optionally an
 ISO 20022 credit-transfer file (pain.001.001.03) for the bank.
 
-Text cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
-a tab or a line break) get a leading apostrophe, so a participant named ``=HYPERLINK(...)``
-stays text. Amounts are written as numbers (XLSX) or as ``1653.60`` (CSV and XML).
+The CSV and XLSX follow ``core.exports``: a participant named ``=HYPERLINK(...)`` stays text
+(a text cell in XLSX, a leading apostrophe in CSV); amounts are numbers in XLSX, ``1653,60`` in
+CSV (Norwegian Excel's decimal comma) and ``1653.60`` in the XML, as ISO 20022 wants.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,11 +18,11 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager
 
+from core import exports as files
 from core.i18n import to_local
 from enrollment.models import CourseOffering, Enrollment
 from refunds.models import Claim, ClaimStatus
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 PAIN_001 = "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"
 HEADERS = (
     _l("Name"), _l("Bank account"), _l("Amount (NOK)"), _l("Claim reference"), _l("Course"),
@@ -56,7 +54,7 @@ class ExportRow:
     @property
     def amount(self) -> Decimal:
         """The amount in kroner, two decimals."""
-        return (Decimal(self.amount_ore) / 100).quantize(Decimal("0.01"))
+        return files.kroner(self.amount_ore)
 
 
 @dataclass(frozen=True)
@@ -114,54 +112,35 @@ def total_ore(rows: Iterable[ExportRow]) -> int:
 
 
 def neutralise(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    text = str(text)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+    """Text for a CSV cell that a spreadsheet will not run as a formula (``core.exports``)."""
+    return files.neutralise(str(text))
 
 
 def _headers(headers: Sequence[str] | None) -> list[str]:
-    return [neutralise(str(h)) for h in (headers or HEADERS)]
+    return [str(h) for h in (headers or HEADERS)]
 
 
-def to_csv(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
-           delimiter: str = ",") -> bytes:
-    """The rows as UTF-8 CSV (with a BOM, so spreadsheets read æøå), one claim a line."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(_headers(headers))
-    for row in rows:
-        writer.writerow([
-            neutralise(row.name), row.bank_account, f"{row.amount:.2f}", neutralise(row.reference),
-            neutralise(row.offering), neutralise(row.county), row.own_car_text,
-        ])
-    return out.getvalue().encode("utf-8-sig")
+def _cells(row: ExportRow) -> list[object]:
+    """One claim's cells, typed: the amount a Decimal (a number in both files)."""
+    return [row.name, row.bank_account, row.amount, row.reference, row.offering, row.county,
+            row.own_car_text]
+
+
+def to_csv(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None) -> bytes:
+    """The rows as CSV in ``core.exports``' dialect (``;``, decimal comma, UTF-8 with BOM),
+    one claim a line."""
+    return files.to_csv(_headers(headers), [_cells(row) for row in rows])
 
 
 def to_xlsx(rows: Sequence[ExportRow], *, headers: Sequence[str] | None = None,
             total_label: str | None = None) -> bytes:
     """The rows as an XLSX workbook, amounts as numbers and a total line at the end."""
-    # openpyxl (about 8 MB) is imported by the first export, not by every web worker at start.
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Claims"
-    sheet.append(_headers(headers))
-    for row in rows:
-        sheet.append([
-            neutralise(row.name), row.bank_account, row.amount, neutralise(row.reference),
-            neutralise(row.offering), neutralise(row.county), row.own_car_text,
-        ])
-        sheet.cell(sheet.max_row, 2).number_format = "@"
-        sheet.cell(sheet.max_row, 3).number_format = "0.00"
-    sheet.append([neutralise(str(total_label or _l("Total"))), None,
-                  (Decimal(total_ore(rows)) / 100).quantize(Decimal("0.01"))])
-    sheet.cell(sheet.max_row, 3).number_format = "0.00"
-    for column, width in zip("ABCDEFG", (30, 16, 14, 18, 40, 20, 12), strict=True):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    total = [str(total_label or _l("Total")), None, files.kroner(total_ore(rows))]
+    return files.to_xlsx(
+        _headers(headers), [*(_cells(row) for row in rows), total], title="Claims",
+        widths=(30, 16, 14, 18, 40, 20, 12),
+        number_formats={2: "@"},  # an account number is text: its leading zeros stay
+    )
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -197,7 +176,8 @@ def to_pain001(
     initiation = _sub(document, "CstmrCdtTrfInitn")
     header = _sub(initiation, "GrpHdr")
     _sub(header, "MsgId", message_id[:35])
-    _sub(header, "CreDtTm", to_local(created).replace(tzinfo=None, microsecond=0).isoformat())
+    # Oslo time with its offset (+01:00 or +02:00): without one the bank guesses the zone.
+    _sub(header, "CreDtTm", to_local(created).replace(microsecond=0).isoformat())
     _sub(header, "NbOfTxs", count)
     _sub(header, "CtrlSum", control_sum)
     _sub(_sub(header, "InitgPty"), "Nm", debtor.name[:140])

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.events import subscribe
 from refunds import events
+from refunds.audit_words import CLAIM_ACTIONS
 from refunds.models import Claim, ClaimStatus
 
 
@@ -22,7 +23,7 @@ def audit_status_change(_sender, *, session: Session, claim: Claim, status: Clai
     if actor is None:
         return
     audit.record(
-        session, actor=actor, action=f"claim.{status.value}", object_type="claim",
+        session, actor=actor, action=CLAIM_ACTIONS[status], object_type="claim",
         object_id=claim.id, county_id=claim.enrollment.offering.county_id, before=before,
         after=after,
     )

@@ -58,25 +58,30 @@ ROWS = [
 
 
 def test_csv_rows_and_neutralised_text():
-    text = to_csv(ROWS).decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
+    """Norwegian Excel's CSV: a BOM, ``;`` between fields, amounts with a decimal comma, and
+    a formula-like text behind an apostrophe (CSV has no text type)."""
+    body = to_csv(ROWS)
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == ["Name", "Bank account", "Amount (NOK)", "Claim reference", "Course",
                        "County", "Use of own car approved"]
-    assert rows[1] == ["'" + HOSTILE_NAME, "86011117947", "2338.10", "RR-2026-000001",
+    assert rows[1] == ["'" + HOSTILE_NAME, "86011117947", "2338,10", "RR-2026-000001",
                        "Kurs i offentleg helsearbeid", "Vestland", ""]
-    assert rows[2] == ["Åse Ødegård", "12345678903", "53.05", "RR-2026-000002",
+    assert rows[2] == ["Åse Ødegård", "12345678903", "53,05", "RR-2026-000002",
                        "'-Akuttmedisin", "Vestland", "No"]
     assert len(rows) == 3
-    assert sum(int(r[2].replace(".", "")) for r in rows[1:]) == total_ore(ROWS) == 239_115
+    assert sum(int(r[2].replace(",", "")) for r in rows[1:]) == total_ore(ROWS) == 239_115
 
 
 def test_xlsx_rows_numbers_and_total():
+    """Formula-like names are text cells holding exactly the name; amounts are numbers."""
     book = load_workbook(io.BytesIO(to_xlsx(ROWS)))
     sheet = book.active
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert values[1][0] == "'" + HOSTILE_NAME
+    assert values[1][0] == HOSTILE_NAME
+    assert (sheet["A2"].data_type, sheet["E3"].data_type) == ("s", "s")
     assert values[1][1:4] == ["86011117947", 2338.1, "RR-2026-000001"]
-    assert values[2][4] == "'-Akuttmedisin"
+    assert values[2][4] == "-Akuttmedisin"
     assert values[3][:3] == ["Total", None, 2391.15]
     # Nothing in the sheet is a formula.
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
@@ -91,7 +96,8 @@ def test_pain001_carries_the_same_amounts():
     header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", NS)
     assert header.findtext("p:NbOfTxs", namespaces=NS) == "2"
     assert header.findtext("p:CtrlSum", namespaces=NS) == "2391.15"
-    assert header.findtext("p:CreDtTm", namespaces=NS) == "2026-01-19T13:00:00"
+    # Oslo time with its offset: 12:00 UTC in January is 13:00 at +01:00.
+    assert header.findtext("p:CreDtTm", namespaces=NS) == "2026-01-19T13:00:00+01:00"
     payment = root.find("p:CstmrCdtTrfInitn/p:PmtInf", NS)
     assert payment.findtext("p:ReqdExctnDt", namespaces=NS) == "2026-01-20"
     assert payment.findtext("p:DbtrAcct/p:Id/p:Othr/p:Id", namespaces=NS) == "76940512345"
@@ -109,9 +115,12 @@ def test_pain001_carries_the_same_amounts():
 
 def test_pain001_with_iban_debtor_and_bic():
     xml = to_pain001(ROWS[:1], Debtor("SF", "NO93 8601 1117 947", bic="DNBANOKKXXX"),
-                     message_id="m", execution_date=date(2026, 1, 20),
-                     created=datetime(2026, 1, 19, tzinfo=UTC))
+                     message_id="m", execution_date=date(2026, 7, 2),
+                     created=datetime(2026, 7, 1, 10, 0, 0, 123456, tzinfo=UTC))
     root = ET.fromstring(xml)  # noqa: S314  (our own output, not untrusted input)
+    created = root.findtext("p:CstmrCdtTrfInitn/p:GrpHdr/p:CreDtTm", namespaces=NS)
+    assert created == "2026-07-01T12:00:00+02:00"  # summer time in Oslo, to the second
+    assert datetime.fromisoformat(created) == datetime(2026, 7, 1, 10, tzinfo=UTC)
     payment = root.find("p:CstmrCdtTrfInitn/p:PmtInf", NS)
     assert payment.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=NS) == "NO9386011117947"
     assert payment.findtext("p:DbtrAgt/p:FinInstnId/p:BIC", namespaces=NS) == "DNBANOKKXXX"
@@ -142,5 +151,5 @@ def test_export_of_approved_claims_from_the_database(app, make_offering, make_st
     assert rows[0].offering == "Testkurs"
     assert rows[0].county == "Vestland"
     sheet = load_workbook(io.BytesIO(to_xlsx(rows))).active
-    assert sheet.cell(2, 1).value == "'" + HOSTILE_NAME
+    assert sheet.cell(2, 1).value == HOSTILE_NAME
     assert sheet.cell(4, 3).value == 566.25

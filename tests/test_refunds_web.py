@@ -298,9 +298,11 @@ def test_claim_journey_through_the_web(app, world):
 
     exported = staff.get("/staff/refunds/export.csv")
     assert exported.headers["Content-Disposition"].startswith("attachment")
-    rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
+    assert exported.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]
+    rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig")), delimiter=";"))
     assert rows[1][:4] == ["Lege Legesen", "86011117947",
-                           f"{claim.approved_total_ore / 100:.2f}", claim.reference]
+                           f"{claim.approved_total_ore / 100:.2f}".replace(".", ","),
+                           claim.reference]
     assert rows[1][6] == "Yes"
     book = openpyxl.load_workbook(io.BytesIO(staff.get("/staff/refunds/export.xlsx").data))
     sheet = list(book.active.iter_rows(values_only=True))
@@ -314,7 +316,8 @@ def test_claim_journey_through_the_web(app, world):
     claim = claim_row(app, claim_id)
     assert (claim.status, claim.payment_date) == (S.PAID, date(2026, 11, 20))
     assert list(csv.reader(io.StringIO(
-        staff.get("/staff/refunds/export.csv").get_data().decode("utf-8-sig"))))[1:] == []
+        staff.get("/staff/refunds/export.csv").get_data().decode("utf-8-sig")),
+        delimiter=";"))[1:] == []
 
     # One e-mail per status change, to the participant, in Nynorsk; the audit trail of staff.
     sent_mails = [m for m in mails(app) if m.to_address == "lege@example.no"]

@@ -630,7 +630,7 @@ def shown_actions(response) -> list[str]:
     """The actions in the audit table, top to bottom."""
     body = response.get_data(as_text=True)
     table = body.split('<table class="audit">', 1)[1] if '<table class="audit">' in body else ""
-    return re.findall(r"<td><code>([\w.]+)</code></td>", table)
+    return re.findall(r'<td data-action="([\w.]+)">', table)
 
 
 def test_county_staff_see_only_their_own_countys_events(app, admin, make_staff):
@@ -694,8 +694,10 @@ def test_audit_shows_before_and_after_readably(app, admin):
 
     body = page(admin.get("/staff/audit", headers=EN))
 
-    assert "<code>status</code>" in body
-    assert re.search(r"waitlisted\s*→\s*<span[^>]*>after:</span>\s*confirmed", body)
+    assert "<dt>Status</dt>" in body
+    assert re.search(r"Waiting list\s*→\s*<span[^>]*>after:</span>\s*Confirmed", body)
+    # A field nobody gave words to still reads as words, not as a code.
+    assert "<dt>Present</dt>" in body
     assert re.search(r"no\s*→\s*<span[^>]*>after:</span>\s*yes", body)
     assert "Vestland" in body  # administrators see which office an event belongs to
 

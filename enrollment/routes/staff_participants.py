@@ -8,13 +8,14 @@ enrollments (others answer 404); the domain work is in ``enrollment.services.par
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from core.auth import county_scope, scoped_or_404, staff_required
 from core.db import get_session, utcnow
+from core.exports import download
 from core.i18n import current_locale, format_short_day
 from core.routes import Routes
 from core.transaction import refusals
@@ -244,10 +245,8 @@ def search_participants():
 # --- exports -------------------------------------------------------------------------------------
 
 
-def _download(offering: CourseOffering, body: bytes, extension: str, mimetype: str):
-    filename = f"participants-{offering.id}.{extension}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _download(offering: CourseOffering, body: bytes, extension: str, content_type: str):
+    return download(body, content_type, f"participants-{offering.id}.{extension}")
 
 
 @routes.get("/staff/courses/<int:offering_id>/participants.csv")

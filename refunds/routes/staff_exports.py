@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.auth import county_scope, staff_required
 from core.db import get_session, utcnow
+from core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, download
 from core.i18n import current_locale
 from core.routes import Routes
 from enrollment.models import CourseOffering
@@ -39,10 +40,8 @@ def _export_rows() -> list[exports.ExportRow] | None:
     return exports.export_rows(claims, current_locale())
 
 
-def _download(body: bytes, mimetype: str, extension: str) -> Response:
-    name = f"travel-claims-{today().isoformat()}.{extension}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+def _download(body: bytes, content_type: str, extension: str) -> Response:
+    return download(body, content_type, f"travel-claims-{today().isoformat()}.{extension}")
 
 
 @routes.get("/staff/refunds/export.csv")
@@ -53,7 +52,7 @@ def export_claims_csv():
     if rows is None:
         abort(400)
     return _download(exports.to_csv(rows, headers=[str(h) for h in exports.HEADERS]),
-                     "text/csv", "csv")
+                     CSV_CONTENT_TYPE, "csv")
 
 
 @routes.get("/staff/refunds/export.xlsx")
@@ -65,8 +64,7 @@ def export_claims_xlsx():
         abort(400)
     body = exports.to_xlsx(rows, headers=[str(h) for h in exports.HEADERS],
                            total_label=str(_TOTAL))
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     "xlsx")
+    return _download(body, XLSX_CONTENT_TYPE, "xlsx")
 
 
 @routes.get("/staff/refunds/export.xml")
@@ -89,4 +87,4 @@ def export_claims_pain001():
     now = utcnow()
     body = exports.to_pain001(rows, debtor, message_id=f"KP-{now:%Y%m%d%H%M%S}",
                               execution_date=today(), created=now)
-    return _download(body, "application/xml", "xml")
+    return _download(body, "application/xml; charset=utf-8", "xml")

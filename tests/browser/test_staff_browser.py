@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page
 
+from core import audit
+from core.auth import StaffUser
 from core.db import session_scope
 from core.i18n import to_local
 from enrollment.models import (
@@ -147,7 +149,7 @@ def world(app, make_staff, make_offering, now):
     """An administrator and a one-seat course held last week with a confirmed, a waitlisted
     and a cancelled enrollment, so every section of the staff pages has something to show
     (the attendance form too), and a course day ahead, whose attendance page is not open."""
-    make_staff(email="admin@kursportal.test", admin=True)
+    admin_id = make_staff(email="admin@kursportal.test", admin=True)
     held = (now - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
     offering = make_offering(capacity=1, days=2, first_day=held)
     ahead = make_offering(capacity=1, days=1, title_en="Ahead")
@@ -170,6 +172,11 @@ def world(app, make_staff, make_offering, now):
             CourseSession.offering_id == ahead.id))
         kind_id = offering.kind_id
         load_rate_schemes(session)  # the rates page shows the national scheme
+        # The audit log's table in words (names, marks, Oslo times), for axe to check.
+        audit.record(session, actor=session.get(StaffUser, admin_id), action="attendance.save",
+                     object_type="course_session", object_id=session_id,
+                     county_id=offering.county_id, before={str(ids[0]): None},
+                     after={str(ids[0]): True})
     return {"offering": offering.id, "session": session_id, "enrollment": ids[1],
             "kind": kind_id, "token": token, "future_session": future_session}
 
