@@ -113,6 +113,8 @@ def test_staff_check_then_send_to_every_active_participant_in_their_own_language
     assert text["ola@example.no"].startswith("Hei, Ola!")
     assert text["nora@example.no"].startswith("Hei, Nora!")
     assert text["emma@example.no"].startswith("Hello Emma,")
+    assert "har sendt denne meldinga til deltakarane på Testkurs:" in text["ola@example.no"]
+    assert "har sendt denne meldingen til deltakerne på Testkurs:" in text["nora@example.no"]
     assert BODY in text["emma@example.no"]  # the text as written, in its one language
     html_body = mails["emma@example.no"].get_body(("html",)).get_content()
     assert "Ta med &lt;b&gt;legitimasjon&lt;/b&gt;.<br>" in html_body
