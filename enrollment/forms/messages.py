@@ -34,7 +34,7 @@ def _count_or_none(value):
 
 class MessageForm(AppForm):
     """The audience, subject and text; ``expected`` is the number of recipients shown when it
-    was checked, and ``step`` which button was pressed."""
+    was checked. The buttons name the step (``step``: ``PREVIEW``, ``EDIT`` or ``SEND``)."""
 
     audience = RadioField(
         _l("To"), choices=[(a.value, a.title) for a in MessageAudience],
@@ -51,9 +51,3 @@ class MessageForm(AppForm):
                     Length(max=BODY_MAX, message=_l("At most %(max)d characters.")),
                     _plain_text])
     expected = HiddenField(filters=[_count_or_none], validators=[Optional()])
-    step = HiddenField(default=PREVIEW)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # The audience's titles in the language of the request, not of the import.
-        self.audience.choices = [(a.value, a.title) for a in MessageAudience]
