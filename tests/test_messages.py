@@ -127,9 +127,13 @@ def test_staff_check_then_send_to_every_active_participant_in_their_own_language
     assert '<p class="pre-line">Ta med &lt;b&gt;legitimasjon&lt;/b&gt;.\nOppmøte' in manage
 
 
-def test_a_later_enrollee_and_other_audiences_do_not_see_a_message(app, course, make_staff, now):
+def test_a_later_enrollee_and_other_audiences_do_not_see_a_message(
+        app, client, course, make_staff, count_queries, now):
     offering, people = course
     staff_id = make_staff()
+    manage = f"/manage/{people['Nora'].token}"
+    with count_queries() as before:
+        assert client.get(manage).status_code == 200
     with app.app_context(), session_scope(engine_of(app)) as session:
         actor = session.get(StaffUser, staff_id)
         first = messages.send(session, session.merge(offering), subject="Venteliste",
@@ -145,6 +149,10 @@ def test_a_later_enrollee_and_other_audiences_do_not_see_a_message(app, course, 
                 for name, result in {**people, "late": late}.items()}
     assert seen == {"Ola": [second_id], "Emma": [second_id], "Nora": [first_id], "Per": [],
                     "late": []}
+    # The manage page loads its messages in one query, however many there are.
+    with count_queries() as after:
+        assert "Hald av dagen." in client.get(manage).get_data(as_text=True)
+    assert len(after) == len(before)
 
 
 def test_refusals_say_why_at_the_field_and_write_nothing(
