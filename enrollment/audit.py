@@ -100,6 +100,15 @@ def _session_change(action: str):
     return receiver
 
 
+def on_message_sent(_app, *, session, message, actor, **_data) -> None:
+    """A message to an offering's participants: to whom and how many, not what it says (the
+    message row keeps the text; the log keeps no more of it than it needs)."""
+    audit.record(session, actor=actor, action="offering.message", object_type="course_offering",
+                 object_id=message.offering_id, county_id=message.offering.county_id,
+                 after={"message": message.id, "audience": message.audience.value,
+                        "recipients": message.recipient_count})
+
+
 def on_objectives_updated(_app, *, session, kind, before, after, actor, **_data) -> None:
     """An administrator changed a kind's learning objectives."""
     audit.record(session, actor=actor, action="kind.update_objectives",
@@ -128,6 +137,7 @@ SUBSCRIBERS = [
     (events.session_moved, _session_change("session.move")),
     (events.session_removed, _session_change("session.remove")),
     (events.objectives_updated, on_objectives_updated),
+    (events.message_sent, on_message_sent),
 ]
 
 

@@ -234,6 +234,33 @@ class AttendanceNotOpen(EnrollmentError):
         self.opens_at = opens_at
 
 
+class InvalidMessage(EnrollmentError):
+    """A message's subject or body is empty, too long or holds control characters; ``field``
+    says which, ``code`` what is wrong."""
+
+    code = "message_invalid"
+    status = 400
+
+
+class NoRecipients(EnrollmentError):
+    """Nobody in the offering is in the audience chosen for a message."""
+
+    code = "no_recipients"
+    field = "audience"
+
+
+class RecipientsChanged(EnrollmentError):
+    """The number of recipients is not the one staff confirmed (someone enrolled or left
+    meanwhile); ``count`` is the number now."""
+
+    code = "recipients_changed"
+    field = "audience"
+
+    def __init__(self, count: int):
+        super().__init__(f"{count} recipients now", count=count)
+        self.count = count
+
+
 # What a person reads when a rule refuses, by the error's ``code``. An error without its own
 # entry shows the entry of the nearest class it derives from.
 MESSAGES = {
@@ -276,6 +303,18 @@ MESSAGES = {
     CohortMismatch.code: _l("The cohort does not fit the course kind."),
     DuplicateObjectiveCode.code: _l("The objectives changed meanwhile. Reload the page."),
     UnknownObjective.code: _l("The objectives changed meanwhile. Reload the page."),
+    # Staff writing to an offering's participants.
+    InvalidMessage.code: _l("Write the message as plain text."),
+    "message_subject_missing": _l("Write a subject."),
+    "message_subject_long": _l("Write a subject of at most %(max)s characters."),
+    "message_body_missing": _l("Write the message."),
+    "message_body_long": _l("Write a message of at most %(max)s characters."),
+    "message_control_characters": _l("Remove the invisible control characters from this "
+                                     "field."),
+    NoRecipients.code: _l("Nobody is in the group you chose, so the message would reach no "
+                          "one."),
+    RecipientsChanged.code: _l("The number of recipients has changed to %(count)s since you "
+                               "checked. Check the message and send it again."),
     # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES

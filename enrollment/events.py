@@ -90,3 +90,10 @@ session_removed = signals.signal("session_removed")
 # An administrator saved a course kind's learning objectives: ``kind``, ``before``, ``after``,
 # ``actor``.
 objectives_updated = signals.signal("objectives_updated")
+
+# --- messages to participants (staff) -----------------------------------------------------------
+
+# Staff sent a message to an offering's participants: ``message`` (the ``OfferingMessage``),
+# ``deliveries`` (each recipient's enrollment with a fresh manage-link token for the mail, as
+# (enrollment, token) pairs), ``actor``.
+message_sent = signals.signal("message_sent")

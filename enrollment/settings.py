@@ -13,6 +13,9 @@ SETTINGS = (
     Setting("LOST_LINK_IP_RATE_LIMIT", RateLimit(), "100 per 10 minutes"),
     Setting("LINK_EMAIL_RATE_LIMIT", RateLimit(), "3 per hour"),
     Setting("PRIVACY_LINK_RATE_LIMIT", RateLimit(), "3 per hour"),
+    # Messages staff send to an offering's participants, per staff member and offering: each
+    # one mails every recipient.
+    Setting("MESSAGE_RATE_LIMIT", RateLimit(), "5 per hour;20 per day"),
     # How long the link that confirms a new e-mail address (and the one that stops it) works.
     Setting("EMAIL_CHANGE_LINK_HOURS", Number(), 24),
 )

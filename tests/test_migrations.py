@@ -31,11 +31,12 @@ from enrollment.models import (
     EmailChange,
     Enrollment,
     EnrollmentStatus,
+    MessageAudience,
     Participant,
     PrivacyPurpose,
     Role,
 )
-from enrollment.services import email_change, links, privacy, privacy_links
+from enrollment.services import email_change, links, messages, privacy, privacy_links
 from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
 from refunds.services.claims import submit_claim, update_draft
 from refunds.services.decisions import approve_claim
@@ -191,7 +192,7 @@ def populate(app, make_offering) -> None:
     """Rows in every table, made as the app makes them: the demo data (offerings, people,
     attendance, certificates), staff signed in with two factors, mail, a deferred job, a change
     of address, an erasure request, a rate-limit window, and an approved claim with a receipt
-    and a night supplement."""
+    and a night supplement, and a message to an offering's participants."""
     engine = app.extensions["kp_engine"]
     now = utcnow()
     load_rates(app)
@@ -218,6 +219,8 @@ def populate(app, make_offering) -> None:
         record_mail(session, "test.reminder", to=first.participant.email, locale="nn",
                     about=("participant", first.participant_id), enrollment_id=first.id)
         queue_job(session, "lost_link", {"email": second.participant.email})
+        messages.send(session, first.offering, subject="Praktisk", body="Ta med matpakke.",
+                      audience=MessageAudience.ALL, actor=staff, now=now)
         email_change.request_change(session, first, "ny@example.no", now, timedelta(days=1))
         privacy.request_erasure(session, second, now)
         # One person behind two enrollments: the first's address confirmed through a privacy

@@ -1,7 +1,8 @@
 """Every e-mail of the enrollment plugin, one module per subject: ``changes`` (to participants
 about their enrollment: received, promoted, cancelled, change of address; staff decisions:
 approved, rejected, cancelled by staff, moved; a course the office cancelled) and ``links``
-(lost links, personal-data links), each in the participant's own language; ``render`` holds
+(lost links, personal-data links) and ``messages`` (what staff write to an offering's
+participants), each in the participant's own language; ``render`` holds
 what they share.
 
 The mails that follow a change are recorded mail (``core.mail_kinds``): a subscriber of the
@@ -22,9 +23,9 @@ from flask import Flask
 from core.events import subscribe
 from core.jobs import register_job
 from core.mail_kinds import register_mail
-from enrollment.mail import changes, links
+from enrollment.mail import changes, links, messages
 
-MODULES = (changes, links)
+MODULES = (changes, links, messages)
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """The enrollment plugin's tables, by subject: ``courses`` (roles, course kinds, learning
-objectives, offerings, sessions) and ``enrollments`` (participants, enrollments, manage links,
-attendance, erasure requests, e-mail changes). Everything is importable from here.
+objectives, offerings, sessions), ``enrollments`` (participants, enrollments, manage links,
+attendance, erasure requests, e-mail changes) and ``messages`` (staff's messages to an offering's
+participants). Everything is importable from here.
 """
 
 from enrollment.models.courses import (
@@ -29,12 +30,14 @@ from enrollment.models.enrollments import (
     PrivacyPurpose,
     about,
 )
+from enrollment.models.messages import MessageAudience, MessageDelivery, OfferingMessage
 
 __all__ = [
     "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
-    "ManageLink", "OfferingFacts", "OfferingStatus", "Participant", "PrivacyLink",
+    "ManageLink", "MessageAudience", "MessageDelivery", "OfferingFacts", "OfferingMessage",
+    "OfferingStatus", "Participant", "PrivacyLink",
     "PrivacyPurpose", "Role",
     "about",
 ]

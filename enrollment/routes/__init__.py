@@ -3,7 +3,8 @@
 Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a participant's manage
 link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
-``staff_participants``, ``staff_attendance``, ``staff_erasure``.
+``staff_participants``, ``staff_messages`` (writing to an offering's participants),
+``staff_attendance``, ``staff_erasure``.
 """
 
 from flask import Blueprint
@@ -18,6 +19,7 @@ from enrollment.routes import (
     staff_dashboard,
     staff_erasure,
     staff_kinds,
+    staff_messages,
     staff_offerings,
     staff_participants,
     staff_sessions,
@@ -36,6 +38,7 @@ attach(
     staff_sessions.routes,
     staff_kinds.routes,
     staff_participants.routes,
+    staff_messages.routes,
     staff_attendance.routes,
     staff_erasure.routes,
 )

@@ -30,7 +30,7 @@ from enrollment.forms.public import (
 from enrollment.mail.links import LOST_LINK_JOB
 from enrollment.panels import cancel_notices, manage_panels
 from enrollment.services import email_change as address_change
-from enrollment.services import enrollments, links, privacy, seats
+from enrollment.services import enrollments, links, messages, privacy, seats
 
 routes = Routes()
 
@@ -99,6 +99,7 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         erasure_request=privacy.pending_request(session, enrollment.participant_id),
         email_change=address_change.pending_change(session, enrollment.participant_id,
                                                    utcnow()),
+        received_messages=messages.received(session, enrollment.id),
     ), status
 
 

@@ -31,7 +31,7 @@ from enrollment.forms.offerings import (
     utc_from_oslo,
 )
 from enrollment.models import CourseKind, CourseOffering, OfferingStatus
-from enrollment.services import cohorts, offerings
+from enrollment.services import cohorts, messages, offerings
 
 routes = Routes()
 
@@ -188,7 +188,8 @@ def edit_offering(offering_id: int):
                                len(promoted)), "success")
             return edit_page(offering_id)
     return render_form("enrollment/staff/offering_form.html", form, offering=offering,
-                   action_form=ActionForm(), status_titles=STATUS_TITLES)
+                       action_form=ActionForm(), status_titles=STATUS_TITLES,
+                       sent_messages=messages.sent(session, offering.id))
 
 
 def _status_action(offering_id: int, operation, done: str):

@@ -42,6 +42,7 @@ from enrollment.models import (
     Participant,
     PrivacyLink,
 )
+from enrollment.services import messages
 from enrollment.services.links import ParticipantActor, withdraw_all_links
 from enrollment.services.people import merged_ids
 
@@ -132,6 +133,8 @@ def export(session: Session, person_id: int) -> dict[str, list[dict]]:
         # Asked changes of address; never the hashes of their links.
         "email_changes": [row_dict(c, exclude=("confirm_hash", "cancel_hash")) for c in changes],
         "privacy_links": [row_dict(link, exclude=("token_hash",)) for link in links],
+        # The messages from staff the person was sent (their manage pages list them).
+        "message_deliveries": messages.export(session, enrollment_ids),
         "outbox_messages": [_mail_row(m) for m in _mail_about(session, person)],
         # Events about participants merged into the person stay under their old ids.
         "audit_events": audit_events_about(session, [
@@ -170,6 +173,9 @@ def anonymise(session: Session, person_id: int, plan: Anonymisation) -> Counter:
         session.delete(link)
         counts["privacy_links deleted"] += 1
     enrollments = _enrollments(session, person_id)
+    delivered = messages.forget(session, [e.id for e in enrollments])
+    if delivered:
+        counts["message_deliveries deleted"] += delivered
     for enrollment in enrollments:
         # What was given with the enrollment goes too, except what statistics keep.
         given = enrollment.given_details and {k: enrollment.given_details.get(k)
