@@ -34,5 +34,6 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.show_dashboard", _l("Dashboard"))
     register_nav(app, "enrollment.search_participants", _l("Find participant"))
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
+    register_nav(app, "enrollment.list_rosters", _l("Cohort rosters"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
     privacy.register(app)

@@ -107,6 +107,25 @@ def on_objectives_updated(_app, *, session, kind, before, after, actor, **_data)
                  after=after)
 
 
+def _roster_import(action: str):
+    def receiver(_app, *, session, roster_import, actor, **_data) -> None:
+        audit.record(session, actor=actor, action=action, object_type="roster_import",
+                     object_id=roster_import.id, county_id=roster_import.county_id,
+                     after={"roster_id": roster_import.roster_id, "role": roster_import.role,
+                            "cohort": roster_import.cohort, "file": roster_import.filename,
+                            "sha256": roster_import.sha256, "lines": len(roster_import.rows),
+                            "summary": roster_import.summary})
+    receiver.__name__ = f"on_{action.replace('.', '_')}"
+    return receiver
+
+
+def on_roster_match_chosen(_app, *, session, roster, match, before, actor, **_data) -> None:
+    """Staff decided which roster entry an ambiguous enrollment belongs to."""
+    audit.record(session, actor=actor, action="roster.match", object_type="roster",
+                 object_id=roster.id, county_id=roster.county_id, before=before,
+                 after={"enrollment_id": match.enrollment_id, "entry_id": match.entry_id})
+
+
 # The audit action of each event, where the receiver is one of the families above.
 SUBSCRIBERS = [
     (events.enrolled, on_enrolled),
@@ -128,6 +147,10 @@ SUBSCRIBERS = [
     (events.session_moved, _session_change("session.move")),
     (events.session_removed, _session_change("session.remove")),
     (events.objectives_updated, on_objectives_updated),
+    (events.roster_file_staged, _roster_import("roster.upload")),
+    (events.roster_imported, _roster_import("roster.import")),
+    (events.roster_import_discarded, _roster_import("roster.discard")),
+    (events.roster_match_chosen, on_roster_match_chosen),
 ]
 
 

@@ -234,6 +234,36 @@ class AttendanceNotOpen(EnrollmentError):
         self.opens_at = opens_at
 
 
+class RosterFileRejected(EnrollmentError):
+    """An uploaded roster file cannot be read: too large, too many lines, not CSV or XLSX, or
+    without the columns a roster needs (``code`` says which)."""
+
+    code = "roster_file_unreadable"
+    field = "file"
+    status = 400
+
+
+class ImportNotStaged(EnrollmentError):
+    """The uploaded file was confirmed or discarded meanwhile (another tab, a colleague)."""
+
+    code = "import_not_staged"
+
+
+class NothingToImport(EnrollmentError):
+    """Every line of the file has an error, so confirming would change nothing."""
+
+    code = "nothing_to_import"
+    status = 400
+
+
+class NotACandidate(EnrollmentError):
+    """The roster entry chosen for an enrollment is not one of its candidates."""
+
+    code = "not_a_candidate"
+    field = "entry"
+    status = 400
+
+
 # What a person reads when a rule refuses, by the error's ``code``. An error without its own
 # entry shows the entry of the nearest class it derives from.
 MESSAGES = {
@@ -276,6 +306,18 @@ MESSAGES = {
     CohortMismatch.code: _l("The cohort does not fit the course kind."),
     DuplicateObjectiveCode.code: _l("The objectives changed meanwhile. Reload the page."),
     UnknownObjective.code: _l("The objectives changed meanwhile. Reload the page."),
+    # Staff importing cohort rosters.
+    RosterFileRejected.code: _l("The file could not be read. Upload a CSV file or an Excel "
+                                "workbook (.xlsx)."),
+    "roster_file_too_large": _l("The file is too large: at most %(limit)s MB."),
+    "roster_too_many_rows": _l("The file has too many lines: at most %(limit)s people."),
+    "roster_file_empty": _l("The file has no people in it."),
+    "roster_file_columns": _l("The file needs the columns name, e-mail, municipality and "
+                              "start date (and may have HPR number and role)."),
+    ImportNotStaged.code: _l("This file was already imported or discarded."),
+    NothingToImport.code: _l("Every line of the file has an error, so there is nothing to "
+                             "import. Correct the file and upload it again."),
+    NotACandidate.code: _l("Choose one of the listed people."),
     # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES

@@ -90,3 +90,20 @@ session_removed = signals.signal("session_removed")
 # An administrator saved a course kind's learning objectives: ``kind``, ``before``, ``after``,
 # ``actor``.
 objectives_updated = signals.signal("objectives_updated")
+
+# --- cohort rosters (staff) ---------------------------------------------------------------------
+
+# A roster file was uploaded and checked, not applied yet: ``roster_import``, ``actor``.
+roster_file_staged = signals.signal("roster_file_staged")
+
+# Staff confirmed an uploaded roster file: ``roster`` (created or updated), ``roster_import``
+# (its ``summary`` says how many entries were added, updated, unchanged and skipped), ``actor``.
+roster_imported = signals.signal("roster_imported")
+
+# Staff discarded an uploaded roster file without applying it: ``roster_import``, ``actor``.
+roster_import_discarded = signals.signal("roster_import_discarded")
+
+# Staff chose the roster entry an ambiguous enrollment belongs to: ``roster``, ``match`` (the
+# ``RosterMatch``; ``entry_id`` None for none of them), ``before`` (the earlier choice, or
+# None), ``actor``.
+roster_match_chosen = signals.signal("roster_match_chosen")

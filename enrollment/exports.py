@@ -124,3 +124,45 @@ def _sheet_title(title: str) -> str:
     cleaned = "".join(" " if ch in "[]:*?/\\" else ch for ch in ILLEGAL_CHARACTERS_RE.sub("",
                                                                                           title))
     return cleaned.strip().strip("'")[:31] or "Sheet1"
+
+
+# --- any other staff table, in the same dialect (cohort rosters' completion) ---------------------
+
+
+def text_cell(value: object) -> str:
+    """A text cell of any export: no characters XLSX cannot hold, and never a formula."""
+    return _text(value)
+
+
+def table_to_csv(header: list[str], lines: list[list[object]]) -> bytes:
+    """A table as CSV in the participant list's dialect (see the module docstring)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
+    writer.writerow(header)
+    for line in lines:
+        writer.writerow([_csv_cell(value) for value in line])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def table_to_xlsx(header: list[str], lines: list[list[object]], sheet_title: str,
+                  widths: tuple[int, ...] = ()) -> bytes:
+    """A table as an Excel workbook with one sheet, the header row bold and frozen."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = _sheet_title(sheet_title)
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for line in lines:
+        sheet.append(line)
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    workbook.properties.creator = "Kursportal"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

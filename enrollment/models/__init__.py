@@ -1,6 +1,7 @@
 """The enrollment plugin's tables, by subject: ``courses`` (roles, course kinds, learning
 objectives, offerings, sessions) and ``enrollments`` (participants, enrollments, manage links,
-attendance, erasure requests, e-mail changes). Everything is importable from here.
+attendance, erasure requests, e-mail changes) and ``rosters`` (cohort rosters, their imports
+and hand-made matches). Everything is importable from here.
 """
 
 from enrollment.models.courses import (
@@ -29,12 +30,20 @@ from enrollment.models.enrollments import (
     PrivacyPurpose,
     about,
 )
+from enrollment.models.rosters import (
+    ImportStatus,
+    Roster,
+    RosterEntry,
+    RosterImport,
+    RosterMatch,
+)
 
 __all__ = [
     "ACTIVE_STATUSES", "Attendance", "CohortScheme", "CourseKind",
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
-    "ManageLink", "OfferingFacts", "OfferingStatus", "Participant", "PrivacyLink",
-    "PrivacyPurpose", "Role",
+    "ImportStatus", "ManageLink", "OfferingFacts", "OfferingStatus", "Participant",
+    "PrivacyLink", "PrivacyPurpose", "Role", "Roster", "RosterEntry", "RosterImport",
+    "RosterMatch",
     "about",
 ]

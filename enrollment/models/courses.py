@@ -127,6 +127,9 @@ class KindRole(Base):
         sa.ForeignKey("course_kinds.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)
+    # Whether everyone of ``role`` must complete the kind in their period (the items of a
+    # roster's completion table): a rule of the programmes, set from the data file.
+    mandatory: Mapped[bool] = mapped_column(default=False)
 
     kind: Mapped[CourseKind] = relationship(back_populates="roles")
 

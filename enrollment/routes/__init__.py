@@ -3,7 +3,7 @@
 Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a participant's manage
 link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
-``staff_participants``, ``staff_attendance``, ``staff_erasure``.
+``staff_participants``, ``staff_attendance``, ``staff_erasure``, ``staff_rosters``.
 """
 
 from flask import Blueprint
@@ -20,6 +20,7 @@ from enrollment.routes import (
     staff_kinds,
     staff_offerings,
     staff_participants,
+    staff_rosters,
     staff_sessions,
 )
 
@@ -38,4 +39,5 @@ attach(
     staff_participants.routes,
     staff_attendance.routes,
     staff_erasure.routes,
+    staff_rosters.routes,
 )
