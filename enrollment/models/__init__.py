@@ -27,6 +27,7 @@ from enrollment.models.enrollments import (
     Participant,
     PrivacyLink,
     PrivacyPurpose,
+    SEATED_STATUSES,
     about,
 )
 
@@ -35,6 +36,6 @@ __all__ = [
     "CourseOffering", "CourseSession", "EmailChange", "Enrollment", "EnrollmentStatus",
     "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
     "ManageLink", "OfferingFacts", "OfferingStatus", "Participant", "PrivacyLink",
-    "PrivacyPurpose", "Role",
+    "PrivacyPurpose", "Role", "SEATED_STATUSES",
     "about",
 ]

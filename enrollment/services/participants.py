@@ -260,7 +260,7 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
     # The links pass to the new enrollment, so those the participant already has open it;
     # the old enrollment keeps none.
     links.move_links(session, old, new)
-    promoted = promote_waiting(session, source)
+    promoted = promote_waiting(session, source, now)
     publish(events.moved, session, old=old, new=new, position=position, promoted=promoted,
             before=before, actor=actor)
     announce_promoted(session, promoted)
