@@ -17,6 +17,7 @@ from enrollment.models.courses import (
 )
 from enrollment.models.enrollments import (
     ACTIVE_STATUSES,
+    SEATED_STATUSES,
     Attendance,
     EmailChange,
     Enrollment,
@@ -27,7 +28,6 @@ from enrollment.models.enrollments import (
     Participant,
     PrivacyLink,
     PrivacyPurpose,
-    SEATED_STATUSES,
     about,
 )
 

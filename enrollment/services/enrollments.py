@@ -27,6 +27,7 @@ from enrollment.errors import (
     OfferingCancelled,
 )
 from enrollment.models import (
+    SEATED_STATUSES,
     CourseKind,
     CourseOffering,
     Enrollment,
@@ -34,7 +35,6 @@ from enrollment.models import (
     ManageLink,
     OfferingStatus,
     Role,
-    SEATED_STATUSES,
 )
 from enrollment.services.links import issue_link, new_token
 from enrollment.services.people import new_participant

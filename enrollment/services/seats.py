@@ -49,12 +49,12 @@ from enrollment.errors import (
 )
 from enrollment.models import (
     ACTIVE_STATUSES,
+    SEATED_STATUSES,
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
     EnrollmentWindow,
     OfferingStatus,
-    SEATED_STATUSES,
     Participant,
 )
 from enrollment.services.links import issue_link
