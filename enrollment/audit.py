@@ -53,6 +53,24 @@ def on_moved(_app, *, session, old, new, promoted, before, actor, **_data) -> No
                 actor)
 
 
+def on_offered(_app, *, session, enrollment, **_data) -> None:
+    """A freed seat offered to the next in line (by whatever freed it), until when."""
+    _enrollment(session, "enrollment.offer", enrollment, {"status": "waitlisted"},
+                {**state(enrollment), "offer_expires_at": enrollment.offer_expires_at}, None)
+
+
+def on_offer_accepted(_app, *, session, enrollment, **_data) -> None:
+    """The participant took the offered seat."""
+    _enrollment(session, "enrollment.offer_accepted", enrollment, {"status": "offered"},
+                state(enrollment), ParticipantActor())
+
+
+def on_offer_expired(_app, *, session, enrollment, promoted, **_data) -> None:
+    """The offer ran out (the periodic command), and to whom the seat went next."""
+    _enrollment(session, "enrollment.offer_expired", enrollment, {"status": "offered"},
+                {**state(enrollment), "promoted": [e.id for e in promoted]}, None)
+
+
 def on_links_withdrawn(_app, *, session, enrollment, withdrawn, **_data) -> None:
     """The participant withdrew their other links."""
     _enrollment(session, "enrollment.links_withdrawn", enrollment, None,
@@ -133,6 +151,9 @@ SUBSCRIBERS = [
     (events.rejected, on_rejected),
     (events.cancelled, on_cancelled),
     (events.moved, on_moved),
+    (events.offered, on_offered),
+    (events.offer_accepted, on_offer_accepted),
+    (events.offer_expired, on_offer_expired),
     (events.links_withdrawn, on_links_withdrawn),
     (events.email_changed, _address_change("enrollment.email_changed")),
     (events.email_change_stopped, _address_change("enrollment.email_change_stopped")),

@@ -262,6 +262,17 @@ class NotACandidate(EnrollmentError):
     code = "not_a_candidate"
     field = "entry"
     status = 400
+class OfferExpired(EnrollmentError):
+    """The offered seat was not accepted in time: it has passed (or is passing) to the next
+    person on the waiting list."""
+
+    code = "offer_expired"
+
+
+class NoOffer(EnrollmentError):
+    """The enrollment holds no offer to accept or decline (accepted or withdrawn meanwhile)."""
+
+    code = "no_offer"
 
 
 # What a person reads when a rule refuses, by the error's ``code``. An error without its own
@@ -276,6 +287,10 @@ MESSAGES = {
                          "course page."),
     CancelDeadlinePassed.code: _l("It is too late to cancel here. Please contact %(email)s."),
     "not_cancellable": _l("This enrollment cannot be cancelled."),
+    OfferExpired.code: _l("The time to accept the seat has run out, so it has been offered "
+                          "to the next person on the waiting list. Nothing was changed."),
+    NoOffer.code: _l("There is no seat offer to answer any more. The page shows where your "
+                     "enrollment stands now."),
     # Staff deciding on enrollments: the list shows what changed meanwhile.
     InvalidTransition.code: _l("This enrollment cannot be changed that way any more. The list "
                                "shows where it stands now."),

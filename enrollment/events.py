@@ -33,6 +33,18 @@ cancelled = signals.signal("cancelled")
 # ``enrollment``.
 promoted = signals.signal("promoted")
 
+# A seat freed and the first on the waiting list was offered it, to accept by
+# ``enrollment.offer_expires_at`` (an offering with ``offer_hours``): ``enrollment``, ``token``
+# (a fresh manage link to accept it from).
+offered = signals.signal("offered")
+
+# The person accepted the offered seat from their manage page (``offer_accepted``:
+# ``enrollment``, now confirmed), or the offer ran out unanswered and the periodic command
+# passed the seat on (``offer_expired``: ``enrollment``, ``promoted``: who got it next, each
+# also announced by ``offered`` or ``promoted``).
+offer_accepted = signals.signal("offer_accepted")
+offer_expired = signals.signal("offer_expired")
+
 # Staff approved a pending enrollment: ``enrollment``, ``position`` (None: it has a seat),
 # ``before``, ``actor``.
 approved = signals.signal("approved")

@@ -18,6 +18,7 @@ from enrollment.models.courses import (
 )
 from enrollment.models.enrollments import (
     ACTIVE_STATUSES,
+    SEATED_STATUSES,
     Attendance,
     EmailChange,
     Enrollment,
@@ -44,6 +45,6 @@ __all__ = [
     "EnrollmentWindow", "ErasureRequest", "ErasureStatus", "KindRole", "LearningObjective",
     "ImportStatus", "ManageLink", "OfferingFacts", "OfferingStatus", "Participant",
     "PrivacyLink", "PrivacyPurpose", "Role", "Roster", "RosterEntry", "RosterImport",
-    "RosterMatch",
+    "RosterMatch", "SEATED_STATUSES",
     "about",
 ]
