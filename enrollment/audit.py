@@ -145,6 +145,16 @@ def on_roster_match_chosen(_app, *, session, roster, match, before, actor, **_da
 
 
 # The audit action of each event, where the receiver is one of the families above.
+def on_roster_invited(_app, *, session, roster, offering, plan, actor, **_data) -> None:
+    """Staff invited roster people to an offering: who, to which, how many, who was skipped."""
+    audit.record(session, actor=actor, action="roster.invite", object_type="course_offering",
+                 object_id=offering.id, county_id=offering.county_id,
+                 after={"roster_id": roster.id, "invited": [e.id for e in plan.invite],
+                        "skipped": {"enrolled": len(plan.enrolled),
+                                    "no_email": len(plan.no_email),
+                                    "invited_before": len(plan.invited_before)}})
+
+
 SUBSCRIBERS = [
     (events.enrolled, on_enrolled),
     (events.approved, on_approved),
@@ -172,6 +182,7 @@ SUBSCRIBERS = [
     (events.roster_imported, _roster_import("roster.import")),
     (events.roster_import_discarded, _roster_import("roster.discard")),
     (events.roster_match_chosen, on_roster_match_chosen),
+    (events.roster_invited, on_roster_invited),
 ]
 
 

@@ -262,6 +262,17 @@ class NotACandidate(EnrollmentError):
     code = "not_a_candidate"
     field = "entry"
     status = 400
+
+
+class NotInvitable(EnrollmentError):
+    """The offering chosen for invitations is not one the roster's people can be invited to:
+    another office's, not open for enrollment, or not for the roster's role."""
+
+    code = "not_invitable"
+    field = "offering"
+    status = 400
+
+
 class OfferExpired(EnrollmentError):
     """The offered seat was not accepted in time: it has passed (or is passing) to the next
     person on the waiting list."""
@@ -333,6 +344,8 @@ MESSAGES = {
     NothingToImport.code: _l("Every line of the file has an error, so there is nothing to "
                              "import. Correct the file and upload it again."),
     NotACandidate.code: _l("Choose one of the listed people."),
+    NotInvitable.code: _l("Choose a course of the office that is open for enrollment and "
+                          "admits the roster's role."),
     # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES

@@ -119,3 +119,8 @@ roster_import_discarded = signals.signal("roster_import_discarded")
 # ``RosterMatch``; ``entry_id`` None for none of them), ``before`` (the earlier choice, or
 # None), ``actor``.
 roster_match_chosen = signals.signal("roster_match_chosen")
+
+# Staff invited roster people to an offering: ``roster``, ``offering``, ``plan`` (an
+# ``enrollment.services.invitations.InvitationPlan``: who was invited, who skipped and why),
+# ``actor``.
+roster_invited = signals.signal("roster_invited")

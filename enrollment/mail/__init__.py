@@ -2,8 +2,9 @@
 about their enrollment: received, promoted, cancelled, change of address; staff decisions:
 approved, rejected, cancelled by staff, moved; a course the office cancelled) and ``links``
 (lost links, personal-data links), ``offers`` (a waiting-list seat offered, accepted, run out)
-and ``reminders`` (the course reminder, sent by ``flask reminders send``), each in the
-participant's own language; ``shared`` holds what they share.
+``reminders`` (the course reminder, sent by ``flask reminders send``), each in the
+participant's own language, and ``invitations`` (to roster people: staff's invitation, the
+deadline reminder), in the county's; ``shared`` holds what they share.
 
 The mails that follow a change are recorded mail (``core.mail_kinds``): a subscriber of the
 change's event (``enrollment.events``) records the kind, the recipient, the language and the ids
@@ -25,9 +26,9 @@ from core.events import subscribe
 from core.jobs import register_job
 from core.mail_kinds import register_mail
 from core.reminders import register_reminder
-from enrollment.mail import changes, links, offers, reminders
+from enrollment.mail import changes, invitations, links, offers, reminders
 
-MODULES = (changes, links, offers, reminders)
+MODULES = (changes, links, offers, reminders, invitations)
 
 
 def init_app(app: Flask) -> None:
