@@ -3,7 +3,8 @@
 Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a participant's manage
 link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
-``staff_participants``, ``staff_attendance``, ``staff_erasure``, ``staff_rosters``.
+``staff_participants``, ``staff_attendance``, ``staff_erasure``, ``staff_rosters``,
+``staff_invitations``.
 """
 
 from flask import Blueprint
@@ -17,6 +18,7 @@ from enrollment.routes import (
     staff_attendance,
     staff_dashboard,
     staff_erasure,
+    staff_invitations,
     staff_kinds,
     staff_offerings,
     staff_participants,
@@ -40,4 +42,5 @@ attach(
     staff_attendance.routes,
     staff_erasure.routes,
     staff_rosters.routes,
+    staff_invitations.routes,
 )
