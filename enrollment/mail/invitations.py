@@ -6,14 +6,17 @@ written once the person has enrolled in the course kind or the entry is gone."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.i18n import format_moment
-from core.mail_kinds import Rendered
+from core.mail_kinds import Rendered, record_mail
 from core.reminders import ReminderKind
 from core.web import external_url
+from enrollment import events
 from enrollment.invitation_tokens import make_token
 from enrollment.mail import shared
 from enrollment.models import CourseOffering, Roster, RosterEntry
@@ -22,8 +25,30 @@ from enrollment.services.invitations import (
     INVITATION,
     due_deadline_reminders,
     enrolled_in_kind,
-    record_deadline_reminder,
+    still_due,
 )
+
+
+def _record(session: Session, kind: str, entry: RosterEntry, offering_id: int) -> None:
+    record_mail(session, kind, to=entry.email, locale=entry.roster.county.default_locale,
+                about=("roster_entry", entry.id), entry_id=entry.id, offering_id=offering_id)
+
+
+def on_roster_invited(_app, *, session, offering, plan, **_data) -> None:
+    """One invitation to each person staff invited (claimed once by the service)."""
+    for entry in plan.invite:
+        _record(session, INVITATION, entry, offering.id)
+
+
+def record_deadline_reminder(session: Session, entry_id: int, key: str, now: datetime) -> bool:
+    """Record the deadline reminder to one roster person if still due (``flask reminders
+    send``'s ``record``); False when not."""
+    found = still_due(session, entry_id, key, now)
+    if found is None:
+        return False
+    entry, offering = found
+    _record(session, DEADLINE_REMINDER, entry, offering.id)
+    return True
 
 
 def _load(session: Session, params: dict) -> tuple[RosterEntry, CourseOffering] | None:
@@ -74,6 +99,8 @@ def render_deadline_reminder(session: Session, params: dict) -> Rendered | None:
                    _("Enrollment closes soon: %(title)s", title=offering.title(locale)),
                    entry, offering)
 
+
+SUBSCRIBERS = [(events.roster_invited, on_roster_invited)]
 
 REMINDERS = [ReminderKind(DEADLINE_REMINDER, due_deadline_reminders, record_deadline_reminder)]
 

@@ -9,7 +9,7 @@ in ``enrollment.services.invitations``.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -95,8 +95,7 @@ def send_invitations(roster_id: int):
     roster = _roster_or_404(roster_id)
     form = InvitationConfirmForm()
     if not form.validate_on_submit() or not (form.offering.data or "").isdigit():
-        flash(_("Choose the people to invite."), "error")
-        return redirect(url_for("enrollment.show_roster", roster_id=roster.id), 303)
+        abort(400)  # a forged or stale page: the confirmation only comes from the page
     with refusals() as refusal:
         plan = invitations.invite(get_session(), roster, entry_ids(form.entries.data),
                                   int(form.offering.data),

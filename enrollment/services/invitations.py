@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.events import publish
-from core.mail_kinds import record_mail
 from core.reminders import Due, claim, sent_keys
 from enrollment import events
 from enrollment.errors import NotInvitable
@@ -143,19 +142,16 @@ def plan(session: Session, roster: Roster, entry_ids: list[int], offering_id: in
 
 def invite(session: Session, roster: Roster, entry_ids: list[int], offering_id: int, *,
            actor, now: datetime) -> InvitationPlan:
-    """Record one invitation mail to each entry ``plan`` invites, claiming each (entry,
-    offering) once: one claimed meanwhile by someone else moves to ``invited_before``.
-    Publishes ``roster_invited`` (the audit)."""
+    """Invite each entry ``plan`` invites, claiming each (entry, offering) once: one claimed
+    meanwhile by someone else moves to ``invited_before``. Publishes ``roster_invited``: the
+    mail (``enrollment.mail.invitations``) and the audit follow it."""
     result = plan(session, roster, entry_ids, offering_id, now)
-    locale = roster.county.default_locale
     invited = []
     for entry in result.invite:
-        if not claim(session, INVITATION, entry.id, event_key(offering_id), now):
+        if claim(session, INVITATION, entry.id, event_key(offering_id), now):
+            invited.append(entry)
+        else:
             result.invited_before.append(entry)
-            continue
-        record_mail(session, INVITATION, to=entry.email, locale=locale,
-                    about=("roster_entry", entry.id), entry_id=entry.id, offering_id=offering_id)
-        invited.append(entry)
     result.invite = invited
     session.flush()
     publish(events.roster_invited, session, roster=roster, offering=result.offering,
@@ -214,15 +210,3 @@ def still_due(session: Session, entry_id: int, key: str,
     if enrolled_in_kind(session, [entry], {offering.kind_id}):
         return None
     return entry, offering
-
-
-def record_deadline_reminder(session: Session, entry_id: int, key: str, now: datetime) -> bool:
-    """Record the deadline reminder to one roster person if still due; False when not."""
-    found = still_due(session, entry_id, key, now)
-    if found is None:
-        return False
-    entry, offering = found
-    record_mail(session, DEADLINE_REMINDER, to=entry.email,
-                locale=entry.roster.county.default_locale, about=("roster_entry", entry.id),
-                entry_id=entry.id, offering_id=offering.id)
-    return True
