@@ -30,8 +30,10 @@ same moment, inserts nothing and is skipped: on PostgreSQL the second insert wai
 unique index only until the first transaction ends, on SQLite writers take turns. No other lock
 is held, and nothing waits for mail to be rendered or delivered (the mail sender does that).
 
-Kinds to come (roster invitations, the deadline reminder to roster people who have not
-enrolled) are further ``ReminderKind`` entries with their own ``due`` and ``record``.
+Enrollment's deadline reminder to roster people who have not enrolled is another kind
+(``enrollment.services.invitations``); staff's invitations of roster people are sent from a
+request, not by the command, but ``claim`` them in the same table, so each is sent once per
+person and offering too.
 """
 
 from __future__ import annotations
