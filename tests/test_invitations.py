@@ -154,12 +154,17 @@ def test_an_expired_changed_or_other_course_invitation_token_fills_in_nothing(
 
 
 def test_deadline_reminder_once_to_people_not_enrolled_by_command_twice_and_concurrently(
-        app, runner, make_offering, now):
+        app, runner, make_offering, now, count_queries):
     closing = make_offering(kind="public_health", enroll_closes_at=now + timedelta(days=10))
     later = make_offering(kind="emergency_medicine", enroll_closes_at=now + timedelta(days=20))
     make_roster(app, closing.cohort, PEOPLE)
     make_roster(app, date(closing.cohort.year, 9, 1), [("Per Haust", "per@example.no", None)])
     enroll(app, closing.id, "Ola N.", "OLA@example.no", None, now)  # by address, any case
+
+    with count_queries() as statements, session_scope(engine_of(app)) as session:
+        due = invitations.due_deadline_reminders(session, now)
+    assert len(due) == 1
+    assert len(statements) == 3  # whatever the number of people and courses
 
     first = runner.invoke(args=["reminders", "send"])
     assert "enrollment.deadline_reminder: 1" in first.output
