@@ -98,6 +98,9 @@ def test_staff_invite_chosen_people_once_each_and_the_link_fills_in_the_form(
     page = text(client.get(url, query_string={"all": "y", "offering": offering.id}))
     assert "Will be invited: 0. Skipped: 3." in page
     assert "Skipped: invited to this course before" in page
+    page = text(client.get(url, query_string={"all": "y", "kind": "public_health",
+                                              "state": "not_enrolled"}))
+    assert "People chosen: 2." in page  # the filter leaves Ola (enrolled) out
     assert client.get(f"/staff/rosters/{other_roster}/invite",
                       query_string={"entry": [1]}).status_code == 404
 
