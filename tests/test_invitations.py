@@ -101,6 +101,10 @@ def test_staff_invite_chosen_people_once_each_and_the_link_fills_in_the_form(
     page = text(client.get(url, query_string={"all": "y", "kind": "public_health",
                                               "state": "not_enrolled"}))
     assert "People chosen: 2." in page  # the filter leaves Ola (enrolled) out
+    elsewhere = make_offering(county="rogaland")  # another office's: never offered, refused
+    refused = client.get(url, query_string={"entry": [kari], "offering": elsewhere.id})
+    assert refused.status_code == 400
+    assert "Choose a course of the office that is open for enrollment" in text(refused)
     assert client.get(f"/staff/rosters/{other_roster}/invite",
                       query_string={"entry": [1]}).status_code == 404
 
