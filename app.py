@@ -21,6 +21,7 @@ from core import (
     logging,
     mail,
     privacy,
+    reminders,
     settings,
     signin,
     staff,
@@ -94,6 +95,7 @@ def register_extensions(app: Flask) -> None:
     limits.init_app(app)
     cli.init_app(app)
     mail.init_app(app)
+    reminders.init_app(app)
     privacy.init_app(app)
     auth.init_app(app)
     staff.init_app(app)

@@ -8,17 +8,24 @@ from certificates import audit_words, cli, demo, panels, privacy, subscribers
 from certificates.routes import bp
 from certificates.settings import SETTINGS
 from core.settings import declare
-from enrollment.panels import register_demo_step, register_manage_panel, register_roster_part
+from enrollment.panels import (
+    register_completion_facts,
+    register_demo_step,
+    register_manage_panel,
+    register_roster_part,
+)
 
 
 def init_app(app: Flask) -> None:
     """Register the blueprint, the manage page's certificate section, the participant list's
-    print link and actions, the demo certificates, certificates' personal data, the
-    subscribers of certificate and attendance events, and the CLI."""
+    print link and actions, the cohort rosters' "certificate issued", the demo certificates,
+    certificates' personal data, the subscribers of certificate and attendance events, and
+    the CLI."""
     declare(app, SETTINGS)  # certificates/settings.py: the defaults, and a wrong one stops it
     app.register_blueprint(bp)
     register_manage_panel(app, panels.manage_section)
     register_roster_part(app, panels.roster_part)
+    register_completion_facts(app, panels.completion_facts)
     register_demo_step(app, demo.issue_demo_certificates)
     privacy.register(app)
     subscribers.init_app(app)

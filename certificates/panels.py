@@ -10,7 +10,7 @@ from markupsafe import Markup
 from certificates import services as certs
 from certificates.rules import breaches
 from core.db import get_session
-from enrollment.panels import RosterPart
+from enrollment.panels import CompletionFact, RosterPart
 
 # A number no enrollment id is, replaced by ``{}`` in the URL built once per page.
 _ID_MARK = 987654321
@@ -41,3 +41,12 @@ def roster_part(offering) -> RosterPart:
         "certificates": certs.latest_by_enrollment(get_session(), offering.id),
     })
     return RosterPart(links=module.links(), confirmed_actions=module.confirmed_actions)
+
+
+def completion_facts(session, enrollment_ids: list[int]) -> dict[int, CompletionFact]:
+    """Which of ``enrollment_ids`` have a certificate that stands, with its verification page,
+    for a cohort roster's completion table."""
+    return {enrollment_id: CompletionFact(url_for("certificates.verify_certificate",
+                                                  code=certificate.code))
+            for enrollment_id, certificate
+            in certs.valid_by_enrollment(session, enrollment_ids).items()}

@@ -82,6 +82,16 @@ def latest_by_enrollment(session: Session, offering_id: int) -> dict[int, Certif
     return {c.enrollment_id: c for c in rows}
 
 
+def valid_by_enrollment(session: Session, enrollment_ids: list[int]) -> dict[int, Certificate]:
+    """The latest certificate not revoked of each of ``enrollment_ids`` that has one, in one
+    query (a cohort roster's completion table)."""
+    rows = session.scalars(
+        sa.select(Certificate)
+        .where(Certificate.enrollment_id.in_(enrollment_ids), Certificate.revoked_at.is_(None))
+        .order_by(Certificate.issued_at, Certificate.id))
+    return {c.enrollment_id: c for c in rows}
+
+
 def find_by_code(session: Session, raw: str | None) -> Certificate | None:
     """The certificate a typed or scanned code names, if any."""
     code = normalise_code(raw)

@@ -20,13 +20,14 @@ from core.mail import (
     requeue_failed,
     send_pending,
 )
-from core.models import County, Region
+from core.models import County, Municipality, Region
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTIES_FILE = Path(__file__).resolve().parent / "data" / "counties.json"
+MUNICIPALITIES_FILE = Path(__file__).resolve().parent / "data" / "municipalities.json"
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 counties_cli = AppGroup("counties", help="The county governor offices.")
@@ -77,8 +78,10 @@ def revision(message: str) -> None:
     )
 
 
-def load_counties(session, path: Path = COUNTIES_FILE) -> tuple[int, int]:
-    """Insert or update the offices from ``path``; returns (added, updated). Idempotent."""
+def load_counties(session, path: Path = COUNTIES_FILE,
+                  municipalities: Path = MUNICIPALITIES_FILE) -> tuple[int, int]:
+    """Insert or update the offices from ``path``, then their municipalities
+    (``load_municipalities``); returns the offices (added, updated). Idempotent."""
     data = json.loads(path.read_text(encoding="utf-8"))
     existing = {c.slug: c for c in session.scalars(sa.select(County))}
     added = updated = 0
@@ -99,7 +102,36 @@ def load_counties(session, path: Path = COUNTIES_FILE) -> tuple[int, int]:
                 setattr(county, k, v)
             updated += 1
     session.flush()
+    load_municipalities(session, municipalities)
     return added, updated
+
+
+def load_municipalities(session, path: Path = MUNICIPALITIES_FILE) -> tuple[int, int, int]:
+    """Insert or update the municipalities from ``path`` under the office covering each, and
+    mark retired those the file no longer lists; returns (added, updated, retired).
+    Idempotent: a second run changes nothing."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    county_ids = dict(session.execute(sa.select(County.slug, County.id)).all())
+    existing = {m.number: m for m in session.scalars(sa.select(Municipality))}
+    new_rows, updated = [], 0
+    for row in data["municipalities"]:
+        values = {"name": row["name"], "county_id": county_ids[row["county"]], "retired": False}
+        municipality = existing.pop(row["number"], None)
+        if municipality is None:
+            new_rows.append({"number": row["number"], **values})
+        elif any(getattr(municipality, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(municipality, k, v)
+            updated += 1
+    if new_rows:  # one statement: the first load adds all 357
+        session.execute(sa.insert(Municipality), new_rows)
+    retired = 0
+    for municipality in existing.values():
+        if not municipality.retired:
+            municipality.retired = True
+            retired += 1
+    session.flush()
+    return len(new_rows), updated, retired
 
 
 @counties_cli.command("load")
@@ -107,8 +139,10 @@ def counties_load() -> None:
     """Load the ten county governor offices from the data file."""
     session = get_session()
     added, updated = load_counties(session)
+    municipalities = session.scalar(sa.select(sa.func.count()).select_from(Municipality)
+                                    .where(Municipality.retired.is_(False)))
     session.commit()
-    click.echo(f"Counties: {added} added, {updated} updated.")
+    click.echo(f"Counties: {added} added, {updated} updated; {municipalities} municipalities.")
 
 
 mail_cli = AppGroup("mail", help="The mail outbox.")

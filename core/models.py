@@ -54,3 +54,33 @@ class County(Base):
     def office(self, locale: str | None = None) -> str:
         """The office's full name, e.g. 'Statsforvaltaren i Vestland'."""
         return pick(self, "office", locale, self.default_locale)
+
+
+class Municipality(Base):
+    """A municipality (kommune) by its official number, in the county office that covers it.
+
+    Loaded from ``core/data/municipalities.json`` (SSB's classification 131, valid from
+    2024-01-01) with the counties; never typed as free text, so people can be grouped by it.
+    A municipality that leaves the classification is kept, marked ``retired``, because roster
+    entries may still name it.
+    """
+
+    __tablename__ = "municipalities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(4), unique=True)
+    # The official name as SSB writes it, with the Sami or Kven form where it has one.
+    name: Mapped[str] = mapped_column(sa.String(120))
+    county_id: Mapped[int] = mapped_column(sa.ForeignKey("counties.id"), index=True)
+    retired: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def label(self) -> str:
+        """'4601 Bergen': the number and the name, as lists and exports show it."""
+        return f"{self.number} {self.name}"
+
+    def names(self) -> set[str]:
+        """Every form of the name a file may give, folded for comparison ('aarborte',
+        'hattfjelldal' and 'aarborte - hattfjelldal')."""
+        full = self.name.casefold()
+        return {full, *(part.strip() for part in full.split(" - "))}

@@ -53,6 +53,24 @@ def on_moved(_app, *, session, old, new, promoted, before, actor, **_data) -> No
                 actor)
 
 
+def on_offered(_app, *, session, enrollment, **_data) -> None:
+    """A freed seat offered to the next in line (by whatever freed it), until when."""
+    _enrollment(session, "enrollment.offer", enrollment, {"status": "waitlisted"},
+                {**state(enrollment), "offer_expires_at": enrollment.offer_expires_at}, None)
+
+
+def on_offer_accepted(_app, *, session, enrollment, **_data) -> None:
+    """The participant took the offered seat."""
+    _enrollment(session, "enrollment.offer_accepted", enrollment, {"status": "offered"},
+                state(enrollment), ParticipantActor())
+
+
+def on_offer_expired(_app, *, session, enrollment, promoted, **_data) -> None:
+    """The offer ran out (the periodic command), and to whom the seat went next."""
+    _enrollment(session, "enrollment.offer_expired", enrollment, {"status": "offered"},
+                {**state(enrollment), "promoted": [e.id for e in promoted]}, None)
+
+
 def on_links_withdrawn(_app, *, session, enrollment, withdrawn, **_data) -> None:
     """The participant withdrew their other links."""
     _enrollment(session, "enrollment.links_withdrawn", enrollment, None,
@@ -116,13 +134,45 @@ def on_objectives_updated(_app, *, session, kind, before, after, actor, **_data)
                  after=after)
 
 
+def _roster_import(action: str):
+    def receiver(_app, *, session, roster_import, actor, **_data) -> None:
+        audit.record(session, actor=actor, action=action, object_type="roster_import",
+                     object_id=roster_import.id, county_id=roster_import.county_id,
+                     after={"roster_id": roster_import.roster_id, "role": roster_import.role,
+                            "cohort": roster_import.cohort, "file": roster_import.filename,
+                            "sha256": roster_import.sha256, "lines": len(roster_import.rows),
+                            "summary": roster_import.summary})
+    receiver.__name__ = f"on_{action.replace('.', '_')}"
+    return receiver
+
+
+def on_roster_match_chosen(_app, *, session, roster, match, before, actor, **_data) -> None:
+    """Staff decided which roster entry an ambiguous enrollment belongs to."""
+    audit.record(session, actor=actor, action="roster.match", object_type="roster",
+                 object_id=roster.id, county_id=roster.county_id, before=before,
+                 after={"enrollment_id": match.enrollment_id, "entry_id": match.entry_id})
+
+
 # The audit action of each event, where the receiver is one of the families above.
+def on_roster_invited(_app, *, session, roster, offering, plan, actor, **_data) -> None:
+    """Staff invited roster people to an offering: who, to which, how many, who was skipped."""
+    audit.record(session, actor=actor, action="roster.invite", object_type="course_offering",
+                 object_id=offering.id, county_id=offering.county_id,
+                 after={"roster_id": roster.id, "invited": [e.id for e in plan.invite],
+                        "skipped": {"enrolled": len(plan.enrolled),
+                                    "no_email": len(plan.no_email),
+                                    "invited_before": len(plan.invited_before)}})
+
+
 SUBSCRIBERS = [
     (events.enrolled, on_enrolled),
     (events.approved, on_approved),
     (events.rejected, on_rejected),
     (events.cancelled, on_cancelled),
     (events.moved, on_moved),
+    (events.offered, on_offered),
+    (events.offer_accepted, on_offer_accepted),
+    (events.offer_expired, on_offer_expired),
     (events.links_withdrawn, on_links_withdrawn),
     (events.email_changed, _address_change("enrollment.email_changed")),
     (events.email_change_stopped, _address_change("enrollment.email_change_stopped")),
@@ -138,6 +188,11 @@ SUBSCRIBERS = [
     (events.session_removed, _session_change("session.remove")),
     (events.objectives_updated, on_objectives_updated),
     (events.message_sent, on_message_sent),
+    (events.roster_file_staged, _roster_import("roster.upload")),
+    (events.roster_imported, _roster_import("roster.import")),
+    (events.roster_import_discarded, _roster_import("roster.discard")),
+    (events.roster_match_chosen, on_roster_match_chosen),
+    (events.roster_invited, on_roster_invited),
 ]
 
 

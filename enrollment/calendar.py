@@ -10,11 +10,14 @@ from core.i18n import to_local
 from enrollment.models import CourseOffering
 
 
-def offering_ics(offering: CourseOffering, locale: str, host: str, course_url: str) -> bytes:
+def offering_ics(offering: CourseOffering, locale: str, host: str, course_url: str, *,
+                 meeting_url: str = "") -> bytes:
     """One VCALENDAR with a VEVENT per session, times in Europe/Oslo with its VTIMEZONE.
 
     ``host`` (the UIDs' domain) and ``course_url`` come from ``PUBLIC_BASE_URL``
-    (``core.web``), never from the request: the file is mailed and kept in calendars."""
+    (``core.web``), never from the request: the file is mailed and kept in calendars.
+    ``meeting_url`` (a digital course's meeting link) is given only for the file mailed to a
+    confirmed participant, never for the public download."""
     cal = Calendar()
     cal.add("prodid", "-//Kursportal//Statsforvaltaren//NO")
     cal.add("version", "2.0")
@@ -34,6 +37,8 @@ def offering_ics(offering: CourseOffering, locale: str, host: str, course_url: s
         event.add("location", session.place or offering.venue)
         event.add("organizer", f"mailto:{offering.county.email}")
         event.add("url", course_url)
+        if meeting_url:
+            event.add("description", meeting_url)
         cal.add_component(event)
     if offering.sessions:
         # Only the years the sessions fall in: the default span (1970–2038) takes 40 ms to

@@ -55,6 +55,7 @@ def load_kinds(session: Session, path: Path = KINDS_FILE) -> int:
         load_objectives(kind, row["objectives"], data.get("_retired_objective_codes", ()))
     session.flush()
     apply_cohort_rules(session, data["kinds"])
+    apply_mandatory_rules(session, data["kinds"])
     return added
 
 
@@ -67,6 +68,18 @@ def apply_cohort_rules(session: Session, rows: list[dict]) -> None:
         if rule is not None:
             kind.cohort_scheme = CohortScheme(rule["scheme"])
             kind.cohort_required = rule["required"]
+    session.flush()
+
+
+def apply_mandatory_rules(session: Session, rows: list[dict]) -> None:
+    """Mark, for existing kinds too, the roles each kind is mandatory for (``mandatory_for``
+    in the data file): what a roster's completion table lists per person. A role the office
+    removed from a kind stays removed; the rule only marks the roles the kind admits."""
+    rules = {row["code"]: set(row.get("mandatory_for", ())) for row in rows}
+    for kind in session.scalars(sa.select(CourseKind).options(selectinload(CourseKind.roles))):
+        wanted = rules.get(kind.code, set())
+        for kind_role in kind.roles:
+            kind_role.mandatory = kind_role.role.value in wanted
     session.flush()
 
 

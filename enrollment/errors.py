@@ -259,6 +259,56 @@ class RecipientsChanged(EnrollmentError):
     def __init__(self, count: int):
         super().__init__(f"{count} recipients now", count=count)
         self.count = count
+class RosterFileRejected(EnrollmentError):
+    """An uploaded roster file cannot be read: too large, too many lines, not CSV or XLSX, or
+    without the columns a roster needs (``code`` says which)."""
+
+    code = "roster_file_unreadable"
+    field = "file"
+    status = 400
+
+
+class ImportNotStaged(EnrollmentError):
+    """The uploaded file was confirmed or discarded meanwhile (another tab, a colleague)."""
+
+    code = "import_not_staged"
+
+
+class NothingToImport(EnrollmentError):
+    """Every line of the file has an error, so confirming would change nothing."""
+
+    code = "nothing_to_import"
+    status = 400
+
+
+class NotACandidate(EnrollmentError):
+    """The roster entry chosen for an enrollment is not one of its candidates."""
+
+    code = "not_a_candidate"
+    field = "entry"
+    status = 400
+
+
+class NotInvitable(EnrollmentError):
+    """The offering chosen for invitations is not one the roster's people can be invited to:
+    another office's, not open for enrollment, or not for the roster's role."""
+
+    code = "not_invitable"
+    field = "offering"
+    status = 400
+
+
+class OfferExpired(EnrollmentError):
+    """The offered seat was not accepted in time: it has passed (or is passing) to the next
+    person on the waiting list."""
+
+    code = "offer_expired"
+
+
+class NoOffer(EnrollmentError):
+    """The enrollment holds no offer to accept or decline (accepted or withdrawn meanwhile)."""
+
+    code = "no_offer"
 
 
 # What a person reads when a rule refuses, by the error's ``code``. An error without its own
@@ -273,6 +323,10 @@ MESSAGES = {
                          "course page."),
     CancelDeadlinePassed.code: _l("It is too late to cancel here. Please contact %(email)s."),
     "not_cancellable": _l("This enrollment cannot be cancelled."),
+    OfferExpired.code: _l("The time to accept the seat has run out, so it has been offered "
+                          "to the next person on the waiting list. Nothing was changed."),
+    NoOffer.code: _l("There is no seat offer to answer any more. The page shows where your "
+                     "enrollment stands now."),
     # Staff deciding on enrollments: the list shows what changed meanwhile.
     InvalidTransition.code: _l("This enrollment cannot be changed that way any more. The list "
                                "shows where it stands now."),
@@ -315,6 +369,20 @@ MESSAGES = {
                           "one."),
     RecipientsChanged.code: _l("The number of recipients has changed to %(count)s since you "
                                "checked. Check the message and send it again."),
+    # Staff importing cohort rosters.
+    RosterFileRejected.code: _l("The file could not be read. Upload a CSV file or an Excel "
+                                "workbook (.xlsx)."),
+    "roster_file_too_large": _l("The file is too large: at most %(limit)s MB."),
+    "roster_too_many_rows": _l("The file has too many lines: at most %(limit)s people."),
+    "roster_file_empty": _l("The file has no people in it."),
+    "roster_file_columns": _l("The file needs the columns name, e-mail, municipality and "
+                              "start date (and may have HPR number and role)."),
+    ImportNotStaged.code: _l("This file was already imported or discarded."),
+    NothingToImport.code: _l("Every line of the file has an error, so there is nothing to "
+                             "import. Correct the file and upload it again."),
+    NotACandidate.code: _l("Choose one of the listed people."),
+    NotInvitable.code: _l("Choose a course of the office that is open for enrollment and "
+                          "admits the roster's role."),
     # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES

@@ -33,6 +33,18 @@ cancelled = signals.signal("cancelled")
 # ``enrollment``.
 promoted = signals.signal("promoted")
 
+# A seat freed and the first on the waiting list was offered it, to accept by
+# ``enrollment.offer_expires_at`` (an offering with ``offer_hours``): ``enrollment``, ``token``
+# (a fresh manage link to accept it from).
+offered = signals.signal("offered")
+
+# The person accepted the offered seat from their manage page (``offer_accepted``:
+# ``enrollment``, now confirmed), or the offer ran out unanswered and the periodic command
+# passed the seat on (``offer_expired``: ``enrollment``, ``promoted``: who got it next, each
+# also announced by ``offered`` or ``promoted``).
+offer_accepted = signals.signal("offer_accepted")
+offer_expired = signals.signal("offer_expired")
+
 # Staff approved a pending enrollment: ``enrollment``, ``position`` (None: it has a seat),
 # ``before``, ``actor``.
 approved = signals.signal("approved")
@@ -97,3 +109,24 @@ objectives_updated = signals.signal("objectives_updated")
 # ``deliveries`` (each recipient's enrollment with a fresh manage-link token for the mail, as
 # (enrollment, token) pairs), ``actor``.
 message_sent = signals.signal("message_sent")
+# --- cohort rosters (staff) ---------------------------------------------------------------------
+
+# A roster file was uploaded and checked, not applied yet: ``roster_import``, ``actor``.
+roster_file_staged = signals.signal("roster_file_staged")
+
+# Staff confirmed an uploaded roster file: ``roster`` (created or updated), ``roster_import``
+# (its ``summary`` says how many entries were added, updated, unchanged and skipped), ``actor``.
+roster_imported = signals.signal("roster_imported")
+
+# Staff discarded an uploaded roster file without applying it: ``roster_import``, ``actor``.
+roster_import_discarded = signals.signal("roster_import_discarded")
+
+# Staff chose the roster entry an ambiguous enrollment belongs to: ``roster``, ``match`` (the
+# ``RosterMatch``; ``entry_id`` None for none of them), ``before`` (the earlier choice, or
+# None), ``actor``.
+roster_match_chosen = signals.signal("roster_match_chosen")
+
+# Staff invited roster people to an offering: ``roster``, ``offering``, ``plan`` (an
+# ``enrollment.services.invitations.InvitationPlan``: who was invited, who skipped and why),
+# ``actor``.
+roster_invited = signals.signal("roster_invited")

@@ -123,3 +123,35 @@ def register_demo_step(app: Flask, step: DemoStep) -> None:
 def demo_steps() -> list[DemoStep]:
     """The demo steps registered on the current application."""
     return current_app.extensions.get(_DEMO_KEY, [])
+
+
+# --- completion facts on cohort rosters, as other plugins know them ----------------------------
+
+
+@dataclass(frozen=True)
+class CompletionFact:
+    """What a plugin knows of one enrollment beyond attendance: a certificate issued, with the
+    staff page that shows it."""
+
+    certificate_url: str
+
+
+# ``(session, enrollment ids) -> {enrollment id: CompletionFact}``: called once per roster page
+# with every enrollment the page shows, so it answers in one query.
+CompletionFacts = Callable[[Session, list[int]], dict[int, CompletionFact]]
+
+_FACTS_KEY = "enrollment.completion_facts"
+
+
+def register_completion_facts(app: Flask, facts: CompletionFacts) -> None:
+    """Let ``facts`` tell a roster's completion table which enrollments have a certificate."""
+    app.extensions[_FACTS_KEY] = facts
+
+
+def completion_facts(session: Session, enrollment_ids: list[int]) -> dict[int, CompletionFact]:
+    """The facts the current application's plugins know of ``enrollment_ids`` (none without
+    the certificates plugin)."""
+    facts = current_app.extensions.get(_FACTS_KEY)
+    if facts is None or not enrollment_ids:
+        return {}
+    return facts(session, enrollment_ids)

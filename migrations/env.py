@@ -8,6 +8,7 @@ import core.auth  # noqa: F401
 import core.limits  # noqa: F401
 import core.mail  # noqa: F401
 import core.models  # noqa: F401  (registers the tables on Base.metadata)
+import core.reminders  # noqa: F401
 import core.staff_sessions  # noqa: F401
 import core.throttle  # noqa: F401
 import core.two_factor  # noqa: F401

@@ -130,7 +130,8 @@ def postgres_url() -> str:
 
 _TRUNCATE_ENGINES: dict[str, sa.Engine] = {}
 # The tables ``app`` promises loaded (counties, course kinds): kept between tests when unchanged.
-REFERENCE_TABLES = ("counties", "course_kinds", "kind_roles", "learning_objectives")
+REFERENCE_TABLES = ("counties", "municipalities", "course_kinds", "kind_roles",
+                    "learning_objectives")
 # Databases whose reference data the ``database_url`` fixture has loaded for this test.
 REFERENCE_LOADED: set[str] = set()
 # The fingerprint of each PostgreSQL database's reference data as loaded.

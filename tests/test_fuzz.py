@@ -568,6 +568,9 @@ def offering_fields(app, *, with_county: bool) -> dict[str, st.SearchStrategy]:
         "requires_approval": CHECKBOX, "refund_eligible": CHECKBOX,
         "min_share_percent": st.integers(1, 100).map(str),
         "signer_name": OPTIONAL_TEXT, "signer_title": OPTIONAL_TEXT,
+        "reminder_days": st.integers(0, 60).map(str),
+        "meeting_url": st.one_of(st.just(""), st.just("https://meet.example.no/kurs-42")),
+        "offers_expire": CHECKBOX, "offer_hours": st.integers(1, 336).map(str),
     }
     if with_county:
         fields["county"] = st.sampled_from(counties)

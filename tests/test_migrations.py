@@ -25,7 +25,8 @@ from core.jobs import queue_job
 from core.limits import RateLimitCounter
 from core.mail import queue_mail
 from core.mail_kinds import record_mail
-from core.models import County
+from core.models import County, Municipality
+from core.reminders import SentReminder
 from enrollment.demo import seed_demo
 from enrollment.models import (
     EmailChange,
@@ -35,6 +36,10 @@ from enrollment.models import (
     Participant,
     PrivacyPurpose,
     Role,
+    Roster,
+    RosterEntry,
+    RosterImport,
+    RosterMatch,
 )
 from enrollment.services import email_change, links, messages, privacy, privacy_links
 from refunds.models import Claim, ClaimLine, LineKind, Rate, RateKind
@@ -236,6 +241,24 @@ def populate(app, make_offering) -> None:
         privacy_links.use(session, privacy_links.ask(session, again, PrivacyPurpose.EXPORT, now),
                           now)
         session.add(RateLimitCounter(key="enroll/1", hits=3, expires_at=time.time() + 60))
+        # A cohort roster with one person, its import, a match chosen by hand, and a reminder
+        # claimed as sent.
+        municipality = session.scalar(sa.select(Municipality)
+                                      .where(Municipality.county_id == county.id).limit(1))
+        roster = Roster(county_id=county.id, role=Role.LIS1, cohort=date(2026, 3, 1))
+        entry = RosterEntry(roster=roster, full_name="Ola Rad", email="ola.rad@example.no",
+                            hpr_number="1234567", municipality=municipality,
+                            start_date=date(2026, 3, 1))
+        session.add_all([roster, entry])
+        session.flush()
+        session.add_all([
+            RosterImport(county_id=county.id, role=Role.LIS1, cohort=date(2026, 3, 1),
+                         filename="kull.csv", sha256="0" * 64, rows=[], roster_id=roster.id,
+                         created_by_id=staff.id),
+            RosterMatch(roster_id=roster.id, enrollment_id=first.id, entry_id=entry.id,
+                        chosen_by_id=staff.id),
+            SentReminder(kind="enrollment.course_reminder", subject_id=first.id,
+                         event_key="first-session:2026-03-02T08:00", sent_at=now)])
         staff_id = staff.id
 
     claim_id = draft_claim(app, make_enrollment(app, make_offering))

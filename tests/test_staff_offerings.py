@@ -77,7 +77,8 @@ def form_data(app, now: datetime, **overrides) -> dict:
         "capacity": "20", "enroll_opens_at": local_input(now - timedelta(days=1)),
         "enroll_closes_at": local_input(now + timedelta(days=20)), "cancel_deadline": "",
         "refund_eligible": "y", "min_share_percent": "75", "signer_name": "Kari Lege",
-        "signer_title": "Fylkeslege",
+        "signer_title": "Fylkeslege", "reminder_days": "7", "meeting_url": "",
+        "offer_hours": "48",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
@@ -97,7 +98,11 @@ def offering_values(offering: CourseOffering, **overrides) -> dict:
                             if offering.cancel_deadline else ""),
         "min_share_percent": str(offering.min_share_percent),
         "signer_name": offering.signer_name, "signer_title": offering.signer_title,
+        "reminder_days": str(offering.reminder_days), "meeting_url": offering.meeting_url,
+        "offer_hours": str(offering.offer_hours or 48),
     }
+    if offering.offer_hours:
+        data["offers_expire"] = "y"
     if offering.refund_eligible:
         data["refund_eligible"] = "y"
     if offering.requires_approval:

@@ -4,6 +4,7 @@ course kind, cancelling an offering, and the one-button action form."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -33,6 +34,7 @@ from core.i18n import OSLO
 from enrollment.forms import IntegerRange, no_control_characters, strip
 from enrollment.models import CohortScheme, CourseKind
 from enrollment.services import cohorts, offerings
+from enrollment.services.reminders import MAX_REMINDER_DAYS
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -120,6 +122,40 @@ class OfferingForm(AppForm):
     )
     signer_name = _text(_l("Certificate signed by (name)"), 200)
     signer_title = _text(_l("Certificate signed by (title)"), 200)
+    reminder_days = IntegerField(
+        _l("Days before the first course day to remind the participants (0: no reminder)"),
+        invalid_value_message=_l("Enter a whole number of days from 0 to 60."),
+        validators=[InputRequired(message=_l("Enter a whole number of days from 0 to 60.")),
+                    IntegerRange(min=0, max=MAX_REMINDER_DAYS,
+                                 message=_l("Enter a whole number of days from 0 to 60."))],
+    )
+    meeting_url = _text(_l("Meeting link (digital courses only)"), 500)
+    offers_expire = BooleanField(
+        _l("Offer a freed seat to the next on the waiting list, who must accept it in time"))
+    offer_hours = IntegerField(
+        _l("Hours to accept an offered seat"),
+        invalid_value_message=_l("Enter a whole number of hours from 1 to 336."),
+        validators=[Optional(), IntegerRange(
+            min=1, max=offerings.MAX_OFFER_HOURS,
+            message=_l("Enter a whole number of hours from 1 to 336."))],
+    )
+
+    def validate_meeting_url(self, field):
+        """A web address on https, where the participants join the meeting."""
+        if not field.data:
+            return
+        try:
+            parts = urlsplit(field.data)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme != "https" or not parts.hostname or " " in field.data:
+            raise ValidationError(_l("Enter the meeting's web address, starting with "
+                                     "https://."))
+
+    def validate_offer_hours(self, field):
+        """Offers that expire need the hours to accept."""
+        if self.offers_expire.data and not field.data:
+            raise ValidationError(_l("Enter a whole number of hours from 1 to 336."))
 
     def validate_kind(self, field):
         """The kind must be one of the listed kinds."""

@@ -251,3 +251,8 @@ class CancelForm(AppForm):
 class WithdrawLinksForm(AppForm):
     """The participant's confirmation that their other manage links stop working; the CSRF
     token is its only field."""
+
+
+class OfferForm(AppForm):
+    """Accepting, or declining, a seat offered from the waiting list: the button is the answer
+    (each has its own address); the CSRF token is the only field."""

@@ -57,10 +57,12 @@ def course_url(enrollment: Enrollment) -> str:
     return external_url("enrollment.show_course", offering_id=enrollment.offering_id)
 
 
-def ics(offering: CourseOffering, locale: str) -> Attachment:
-    """The course's days as a calendar file."""
+def ics(offering: CourseOffering, locale: str, meeting_url: str = "") -> Attachment:
+    """The course's days as a calendar file; ``meeting_url`` only in mail to a confirmed
+    participant (the reminder)."""
     body = offering_ics(offering, locale, public_host(),
-                        external_url("enrollment.show_course", offering_id=offering.id))
+                        external_url("enrollment.show_course", offering_id=offering.id),
+                        meeting_url=meeting_url)
     return Attachment(f"course-{offering.id}.ics", "text/calendar", body)
 
 

@@ -127,6 +127,9 @@ class KindRole(Base):
         sa.ForeignKey("course_kinds.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[Role] = mapped_column(enum_column(Role), primary_key=True)
+    # Whether everyone of ``role`` must complete the kind in their period (the items of a
+    # roster's completion table): a rule of the programmes, set from the data file.
+    mandatory: Mapped[bool] = mapped_column(default=False)
 
     kind: Mapped[CourseKind] = relationship(back_populates="roles")
 
@@ -262,6 +265,15 @@ class CourseOffering(OfferingFacts, Base):
     is_demo: Mapped[bool] = mapped_column(default=False)
     signer_name: Mapped[str] = mapped_column(sa.String(200), default="")
     signer_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Days before the first session that confirmed participants are reminded (0: no reminder),
+    # by the periodic ``flask reminders send`` (``enrollment.reminders``).
+    reminder_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # The meeting link of a digital course: shown only to confirmed participants (manage page,
+    # reminder), never on public pages or the public calendar file.
+    meeting_url: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    # Hours a person offered a freed seat has to accept it (``services.offers``); None: the
+    # first on the waiting list gets the seat at once.
+    offer_hours: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -30,6 +30,11 @@ class EnrollmentStatus(enum.StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    # A freed seat is held for the person until ``Enrollment.offer_expires_at``; it counts as
+    # taken. Accepted it is confirmed; not accepted in time it is ``OFFER_EXPIRED``, and the
+    # seat is offered to the next in line.
+    OFFERED = "offered"
+    OFFER_EXPIRED = "offer_expired"
 
     @property
     def title(self):
@@ -45,13 +50,19 @@ _STATUS_TITLES = {
     # course the office called off, which ``Enrollment.status_title`` says instead.
     EnrollmentStatus.CANCELLED: _l("Withdrawn"),
     EnrollmentStatus.REJECTED: _l("Rejected"),
+    EnrollmentStatus.OFFERED: _l("Seat offered"),
+    EnrollmentStatus.OFFER_EXPIRED: _l("Offer expired"),
 }
 
 ACTIVE_STATUSES = (
     EnrollmentStatus.PENDING,
     EnrollmentStatus.CONFIRMED,
     EnrollmentStatus.WAITLISTED,
+    EnrollmentStatus.OFFERED,
 )
+
+# The statuses that hold a seat (``CourseOffering.seats_taken`` counts them).
+SEATED_STATUSES = (EnrollmentStatus.CONFIRMED, EnrollmentStatus.OFFERED)
 
 
 class Participant(Base):
@@ -122,6 +133,9 @@ class Enrollment(Base):
     # number, employer, language), set when it joined a person whose details may differ; None
     # while the participant's own row is what was given.
     given_details: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Until when an offered seat may be accepted (status ``OFFERED``); kept afterwards, so the
+    # manage page can say when the offer ran out.
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     offering: Mapped[CourseOffering] = relationship()
     participant: Mapped[Participant] = relationship(back_populates="enrollments")

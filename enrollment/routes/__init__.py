@@ -4,7 +4,7 @@ Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a part
 link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
 ``staff_participants``, ``staff_messages`` (writing to an offering's participants),
-``staff_attendance``, ``staff_erasure``.
+``staff_attendance``, ``staff_erasure``, ``staff_rosters``, ``staff_invitations``.
 """
 
 from flask import Blueprint
@@ -18,10 +18,12 @@ from enrollment.routes import (
     staff_attendance,
     staff_dashboard,
     staff_erasure,
+    staff_invitations,
     staff_kinds,
     staff_messages,
     staff_offerings,
     staff_participants,
+    staff_rosters,
     staff_sessions,
 )
 
@@ -41,4 +43,6 @@ attach(
     staff_messages.routes,
     staff_attendance.routes,
     staff_erasure.routes,
+    staff_rosters.routes,
+    staff_invitations.routes,
 )

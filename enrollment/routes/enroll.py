@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask_babel import gettext as _
 
 from core.db import get_session, utcnow
 from core.i18n import current_locale
@@ -12,6 +13,7 @@ from core.routes import Routes
 from core.transaction import refusals
 from enrollment import errors
 from enrollment.forms.public import EnrollmentForm, start_month_choices
+from enrollment.invitation_tokens import invited_entry
 from enrollment.models import EnrollmentWindow
 from enrollment.services import catalog, enrollments
 
@@ -28,7 +30,24 @@ def _enrollment_form(session, offering) -> EnrollmentForm:
     )
     if request.method == "GET":
         form.locale.data = current_locale()
+        _prefill_from_invitation(session, form, offering.id)
     return form
+
+
+def _prefill_from_invitation(session, form: EnrollmentForm, offering_id: int) -> None:
+    """An invitation link (``?invitation=``) fills in the invitee's name, role, HPR number and
+    e-mail from the roster; a link that is not valid (changed, expired, for another course)
+    says so and leaves the form empty (``enrollment.invitation_tokens``)."""
+    token = request.args.get("invitation")
+    if not token:
+        return
+    entry = invited_entry(session, token, offering_id)
+    if entry is None:
+        flash(_("This invitation link is not valid any more, so the form is not filled in. "
+                "You can still enroll by filling it in yourself."), "error")
+        return
+    form.full_name.data, form.email.data = entry.full_name, entry.email
+    form.role.data, form.hpr_number.data = entry.roster.role.value, entry.hpr_number or ""
 
 
 @routes.route("/courses/<int:offering_id>/enroll", methods=["GET", "POST"])

@@ -25,19 +25,21 @@ from enrollment.forms.public import (
     ContactForm,
     EmailChangeForm,
     LostLinkForm,
+    OfferForm,
     WithdrawLinksForm,
 )
 from enrollment.mail.links import LOST_LINK_JOB
 from enrollment.panels import cancel_notices, manage_panels
 from enrollment.services import email_change as address_change
-from enrollment.services import enrollments, links, messages, privacy, seats
+from enrollment.services import enrollments, links, messages, offers, privacy, seats
 
 routes = Routes()
 
 # Pages of one person: their enrollment, its manage link and the rails on it.
 PERSONAL_ENDPOINTS = frozenset({"manage", "update_contact", "enrolled", "enroll",
                                 "confirm_cancellation", "cancel", "confirm_withdraw_links",
-                                "withdraw_links", "email_change_page", "email_change"})
+                                "withdraw_links", "email_change_page", "email_change",
+                                "accept_offer", "decline_offer"})
 
 
 @routes.after_request
@@ -100,6 +102,7 @@ def _manage_page(enrollment, token, contact_form=None, status=200):
         email_change=address_change.pending_change(session, enrollment.participant_id,
                                                    utcnow()),
         received_messages=messages.received(session, enrollment.id),
+        offer_form=OfferForm(),
     ), status
 
 
@@ -164,6 +167,37 @@ def cancel(token: str):
     if not refusal:
         flash(_("Your enrollment is cancelled."), "success")
     return _back(token)
+
+
+# --- a seat offered from the waiting list ---------------------------------------------------------
+
+
+def _answer_offer(token: str, answer, done: str):
+    """Accept or decline the seat offered; an offer that has run out (or was answered
+    meanwhile) is refused with 409 and the page as it stands, nothing changed."""
+    enrollment = enrollment_or_404(token)
+    if not OfferForm().validate_on_submit():
+        abort(400)
+    with refusals() as refusal:
+        answer(get_session(), enrollment, utcnow())
+    if refusal:
+        return _manage_page(enrollment, token, status=refusal.status)
+    flash(done, "success")
+    return _back(token)
+
+
+@routes.post("/manage/<token>/offer/accept")
+def accept_offer(token: str):
+    """Take the seat offered from the waiting list."""
+    return _answer_offer(token, offers.accept_offer,
+                         _("You have accepted the seat. Your enrollment is confirmed."))
+
+
+@routes.post("/manage/<token>/offer/decline")
+def decline_offer(token: str):
+    """Decline the seat offered: the enrollment ends and the seat goes to the next in line."""
+    return _answer_offer(token, offers.decline_offer,
+                         _("You have declined the seat, and your enrollment has ended."))
 
 
 # --- the other links ---------------------------------------------------------------------------

@@ -62,13 +62,16 @@ def _cohort_choices(current: date | None) -> list[tuple[str, str]]:
 
 
 def _offering_form(session, offering: CourseOffering | None) -> OfferingForm:
-    data = {"capacity": 30, "min_share_percent": 75, "refund_eligible": True}
+    data = {"capacity": 30, "min_share_percent": 75, "refund_eligible": True,
+            "reminder_days": 7, "offer_hours": 48}
     if offering is not None:
         data = {name: getattr(offering, name) for name in offerings.OFFERING_FIELDS}
         data.update(kind=str(offering.kind_id), county=str(offering.county_id),
                     cohort=cohorts.cohort_code(offering.cohort) if offering.cohort else "",
                     **{n: oslo_from_utc(getattr(offering, n)) for n in
                        ("enroll_opens_at", "enroll_closes_at", "cancel_deadline")})
+        data.update(offers_expire=offering.offer_hours is not None,
+                    offer_hours=offering.offer_hours or 48)
     form = OfferingForm(data=data)
     kinds = list(session.scalars(sa.select(CourseKind).order_by(CourseKind.position)))
     form.kind.choices = [("", "—")] + [(str(k.id), k.name()) for k in kinds]
@@ -96,7 +99,7 @@ def _moment_value(form: OfferingForm, name: str, offering: CourseOffering | None
 def _values(form: OfferingForm, offering: CourseOffering | None) -> offerings.OfferingValues:
     county_id = int(form.county.data) if "county" in form else current_user.county_id
     text = {n: form[n].data or "" for n in offerings.OFFERING_FIELDS
-            if n.startswith(("title_", "description_", "signer_")) or n == "venue"}
+            if n.startswith(("title_", "description_", "signer_")) or n in ("venue", "meeting_url")}
     return offerings.OfferingValues(
         county_id=county_id, kind_id=int(form.kind.data),
         cohort=cohorts.parse_cohort(form.cohort.data) if form.cohort.data else None,
@@ -105,7 +108,8 @@ def _values(form: OfferingForm, offering: CourseOffering | None) -> offerings.Of
         enroll_closes_at=_moment_value(form, "enroll_closes_at", offering),
         cancel_deadline=_moment_value(form, "cancel_deadline", offering),
         requires_approval=form.requires_approval.data, refund_eligible=form.refund_eligible.data,
-        min_share_percent=form.min_share_percent.data, **text,
+        min_share_percent=form.min_share_percent.data, reminder_days=form.reminder_days.data,
+        offer_hours=form.offer_hours.data if form.offers_expire.data else None, **text,
     )
 
 

@@ -27,6 +27,7 @@ from enrollment.errors import (
     OfferingCancelled,
 )
 from enrollment.models import (
+    SEATED_STATUSES,
     CourseKind,
     CourseOffering,
     Enrollment,
@@ -193,7 +194,7 @@ def cancel_outlook(session: Session, enrollment: Enrollment, now: datetime) -> C
     deadline = cancellation_deadline(enrollment.offering)
     too_late = deadline is not None and now >= deadline
     allowed = S.CANCELLED in TRANSITIONS[enrollment.status]
-    frees_seat = enrollment.status == S.CONFIRMED
+    frees_seat = enrollment.status in SEATED_STATUSES
     waiting = session.scalar(
         sa.select(sa.func.count()).select_from(Enrollment).where(
             Enrollment.offering_id == enrollment.offering_id, Enrollment.status == S.WAITLISTED)
@@ -207,15 +208,16 @@ def cancel_outlook(session: Session, enrollment: Enrollment, now: datetime) -> C
 
 def cancel(
     session: Session, enrollment: Enrollment, now: datetime, *, by_staff: bool = False,
-    reason: str = "", actor=None,
+    reason: str = "", actor=None, ignore_deadline: bool = False,
 ) -> list[Enrollment]:
     """Cancel an enrollment and, if it held a seat, promote the next in line in the same
     transaction; publishes ``cancelled``, then ``promoted`` for each promoted. Returns the
-    enrollments promoted."""
+    enrollments promoted. ``ignore_deadline``: a declined seat offer, which may be answered
+    whatever the participant's cancelling deadline."""
     offering = lock_offering(session, enrollment.offering_id)
     session.refresh(enrollment)
     deadline = cancellation_deadline(offering)
-    if not by_staff and deadline is not None and now >= deadline:
+    if not (by_staff or ignore_deadline) and deadline is not None and now >= deadline:
         raise CancelDeadlinePassed(email=offering.county.email)
     if S.CANCELLED not in TRANSITIONS[enrollment.status]:
         raise InvalidTransition(enrollment.status, S.CANCELLED,
@@ -223,7 +225,7 @@ def cancel(
     before = state(enrollment)
     change_status(enrollment, S.CANCELLED, offering, reason)
     session.flush()
-    promoted = promote_waiting(session, offering)
+    promoted = promote_waiting(session, offering, now)
     publish(events.cancelled, session, enrollment=enrollment, by_staff=by_staff, reason=reason,
             promoted=promoted, before=before, actor=actor)
     announce_promoted(session, promoted)

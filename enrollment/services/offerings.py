@@ -55,13 +55,15 @@ OFFERING_TRANSITIONS: dict[OfferingStatus, frozenset[OfferingStatus]] = {
 }
 
 MAX_CAPACITY = 1000
+MAX_OFFER_HOURS = 14 * 24  # two weeks to accept a seat
 
 # What an offering's audit events show of it.
 OFFERING_FIELDS = [
     "county_id", "kind_id", "cohort", "title_nn", "title_nb", "title_en", "description_nn",
     "description_nb", "description_en", "venue", "capacity", "enroll_opens_at",
     "enroll_closes_at", "cancel_deadline", "requires_approval", "refund_eligible",
-    "min_share_percent", "signer_name", "signer_title",
+    "min_share_percent", "signer_name", "signer_title", "reminder_days", "meeting_url",
+    "offer_hours",
 ]
 SESSION_FIELDS = ["offering_id", "starts_at", "ends_at", "place"]
 
@@ -92,6 +94,9 @@ class OfferingValues:
     min_share_percent: int = 75
     signer_name: str = ""
     signer_title: str = ""
+    reminder_days: int = 7
+    meeting_url: str = ""
+    offer_hours: int | None = None  # None: a freed seat is given at once
 
 
 # --- helpers ----------------------------------------------------------------------------------

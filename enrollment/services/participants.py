@@ -85,13 +85,15 @@ class Roster:
     confirmed: list[Enrollment]  # in Norwegian name order
     pending: list[Enrollment]
     waitlisted: list[Enrollment]  # first in line first
-    closed: list[Enrollment]  # cancelled and rejected
+    closed: list[Enrollment]  # cancelled and rejected, and offers that ran out
+    offered: list[Enrollment] = ()  # a freed seat offered, not yet accepted; first offered first
 
     def rows(self) -> list[tuple[Enrollment, int | None]]:
         """Every enrollment section by section, with its waiting-list place (or None)."""
         return [
             *((e, None) for e in self.confirmed),
             *((e, None) for e in self.pending),
+            *((e, None) for e in self.offered),
             *((e, place) for place, e in enumerate(self.waitlisted, start=1)),
             *((e, None) for e in self.closed),
         ]
@@ -118,7 +120,8 @@ def roster(session: Session, offering_id: int) -> Roster:
         confirmed=by_status[S.CONFIRMED],
         pending=by_status[S.PENDING],
         waitlisted=by_status[S.WAITLISTED],
-        closed=by_status[S.CANCELLED] + by_status[S.REJECTED],
+        closed=by_status[S.CANCELLED] + by_status[S.REJECTED] + by_status[S.OFFER_EXPIRED],
+        offered=by_status[S.OFFERED],
     )
 
 
@@ -260,7 +263,7 @@ def move(session: Session, enrollment_id: int, target_offering_id: int, *, actor
     # The links pass to the new enrollment, so those the participant already has open it;
     # the old enrollment keeps none.
     links.move_links(session, old, new)
-    promoted = promote_waiting(session, source)
+    promoted = promote_waiting(session, source, now)
     publish(events.moved, session, old=old, new=new, position=position, promoted=promoted,
             before=before, actor=actor)
     announce_promoted(session, promoted)

@@ -11,8 +11,15 @@ Two ways to hold an offering, both ending with the transaction:
   the committed one. Everything else (the person, the enrollment row, the link) is written
   before it, so the row lock is held from this statement to the commit and no longer.
 * **A status move by staff or the participant** (cancel, approve, reject, promote, a capacity
-  change) locks the row first (:func:`lock_offering`) and goes through :func:`change_status`,
-  the one place that moves the counters ``seats_taken`` and ``waitlist_length``.
+  change, an offer accepted or run out) locks the row first (:func:`lock_offering`) and goes
+  through :func:`change_status`, the one place that moves the counters ``seats_taken`` and
+  ``waitlist_length``.
+
+A freed seat goes to the first on the waiting list (:func:`promote_waiting`): at once, or, when
+the offering gives ``offer_hours`` to accept, as an *offer* (status ``OFFERED``, held until
+``offer_expires_at``). An offered seat counts as taken, so nobody else gets it; accepted it is
+confirmed, declined or run out (``enrollment.services.offers``) it goes to the next in arrival
+order.
 
 On SQLite a write session holds the database's write lock from its first statement, so both
 are serialised anyway. Two requests of one person for one offering are serialised by a
@@ -30,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.db import UTCDateTime
+from core.db import UTCDateTime, utcnow
 from core.events import publish
 from enrollment import events
 from enrollment.errors import (
@@ -42,6 +49,7 @@ from enrollment.errors import (
 )
 from enrollment.models import (
     ACTIVE_STATUSES,
+    SEATED_STATUSES,
     CourseOffering,
     Enrollment,
     EnrollmentStatus,
@@ -49,6 +57,7 @@ from enrollment.models import (
     OfferingStatus,
     Participant,
 )
+from enrollment.services.links import issue_link
 
 S = EnrollmentStatus
 O = CourseOffering  # noqa: E741 (the table the statements below are about)
@@ -56,10 +65,13 @@ O = CourseOffering  # noqa: E741 (the table the statements below are about)
 # The only moves an enrollment's status may make.
 TRANSITIONS: dict[EnrollmentStatus, frozenset[EnrollmentStatus]] = {
     S.PENDING: frozenset({S.CONFIRMED, S.WAITLISTED, S.REJECTED, S.CANCELLED}),
-    S.WAITLISTED: frozenset({S.CONFIRMED, S.CANCELLED, S.REJECTED}),
+    S.WAITLISTED: frozenset({S.CONFIRMED, S.OFFERED, S.CANCELLED, S.REJECTED}),
+    # Accepted; declined (or cancelled by staff, or the course); not accepted in time.
+    S.OFFERED: frozenset({S.CONFIRMED, S.CANCELLED, S.OFFER_EXPIRED}),
     S.CONFIRMED: frozenset({S.CANCELLED}),
     S.CANCELLED: frozenset(),
     S.REJECTED: frozenset(),
+    S.OFFER_EXPIRED: frozenset(),
 }
 
 
@@ -92,12 +104,10 @@ def change_status(
     current = enrollment.status
     if target not in TRANSITIONS[current]:
         raise InvalidTransition(current, target)
-    if target == S.CONFIRMED:
-        if offering.seats_taken >= offering.capacity:
-            raise CourseFull(current)
-        offering.seats_taken += 1
-    if current == S.CONFIRMED:
-        offering.seats_taken -= 1
+    seat = (target in SEATED_STATUSES) - (current in SEATED_STATUSES)  # an offer holds one
+    if seat > 0 and offering.seats_taken >= offering.capacity:
+        raise CourseFull(current)
+    offering.seats_taken += seat
     waiting = (target == S.WAITLISTED) - (current == S.WAITLISTED)
     if waiting:
         offering.waitlist_length = (offering.waitlist_length or 0) + waiting
@@ -267,23 +277,35 @@ def waitlist_position(session: Session, enrollment: Enrollment) -> int | None:
     return (ahead or 0) + 1
 
 
-def promote_waiting(session: Session, offering: CourseOffering) -> list[Enrollment]:
-    """Fill free seats from the waiting list in arrival order; returns those promoted.
+def promote_waiting(session: Session, offering: CourseOffering,
+                    now: datetime | None = None) -> list[Enrollment]:
+    """Fill free seats from the waiting list in arrival order; returns those promoted. With
+    ``offer_hours`` set on the offering each is offered the seat until ``now`` plus those
+    hours (and it counts as taken meanwhile), else confirmed at once.
 
     The caller holds the offering's lock.
     """
     promoted = []
     if offering.seats_left <= 0:
         return promoted
+    target = S.OFFERED if offering.offer_hours else S.CONFIRMED
     for enrollment in waitlist(session, offering.id)[: offering.seats_left]:
-        change_status(enrollment, S.CONFIRMED, offering)
+        change_status(enrollment, target, offering)
+        if target == S.OFFERED:
+            enrollment.offer_expires_at = ((now or utcnow())
+                                           + timedelta(hours=offering.offer_hours))
         promoted.append(enrollment)
     session.flush()
     return promoted
 
 
 def announce_promoted(session: Session, promoted: list[Enrollment]) -> None:
-    """Publish ``promoted`` for each enrollment ``promote_waiting`` gave a seat (after the event
-    of the change that freed it, so the mails go out in that order)."""
+    """Publish ``promoted`` for each enrollment ``promote_waiting`` gave a seat, or ``offered``
+    (with a fresh manage link to accept it from) for each it offered one, after the event of
+    the change that freed it, so the mails go out in that order."""
     for enrollment in promoted:
-        publish(events.promoted, session, enrollment=enrollment)
+        if enrollment.status == S.OFFERED:
+            publish(events.offered, session, enrollment=enrollment,
+                    token=issue_link(session, enrollment))
+        else:
+            publish(events.promoted, session, enrollment=enrollment)

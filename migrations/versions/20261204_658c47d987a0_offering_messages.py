@@ -18,7 +18,7 @@ from alembic import op
 import core.db
 
 revision: str = '658c47d987a0'
-down_revision: str | None = 'bf82e50e86cd'
+down_revision: str | None = '78cab69969f3'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
