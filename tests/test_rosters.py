@@ -155,7 +155,7 @@ def person(n: int, name: str, email: str, hpr: str | None) -> PersonDetails:
 
 
 def test_completion_states_filters_export_and_hand_made_match_through_the_web(
-        app, client, make_staff, login, make_offering, now):
+        app, client, make_staff, login, make_offering, now, count_queries):
     make_staff()
     login()
     vestland = scalar(app, sa.select(County.id).where(County.slug == "vestland"))
@@ -220,6 +220,20 @@ def test_completion_states_filters_export_and_hand_made_match_through_the_web(
     ]
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(roster_url + ".xlsx").data))
     assert workbook.active["A2"].value == "Kari Nordmann"
+
+    # Twice the people, with enrollments of their own: the page asks as many queries.
+    with count_queries() as before:
+        client.get(roster_url)
+    more = [[f"Person {n}", f"p{n}@example.no", str(8_000_000 + n), "LIS1", "4601",
+             "2026-03-02"] for n in range(3)]
+    apply(app, stage(app, csv_file(more), "fleire.csv"), now)
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
+        for n in range(3):
+            enrollments.enroll(session, ended.id,
+                               person(10 + n, f"P {n}", f"p{n}@example.no", None), now)
+    with count_queries() as after:
+        assert "Person 2" in page(client.get(roster_url))
+    assert len(after) == len(before)
 
     make_staff(email="per@sfro.no", county="rogaland")
     login("per@sfro.no")
