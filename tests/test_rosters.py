@@ -16,17 +16,19 @@ from certificates import services as certificates
 from core.audit import AuditEvent
 from core.db import session_scope
 from core.models import County, Municipality
+from core.privacy import Anonymisation, retention_from_config
 from enrollment.models import (
     Attendance,
     CourseSession,
     ImportStatus,
+    Participant,
     Role,
     Roster,
     RosterEntry,
     RosterImport,
     RosterMatch,
 )
-from enrollment.services import enrollments, rosters
+from enrollment.services import enrollments, roster_privacy, rosters
 from enrollment.services.enrollments import PersonDetails
 
 COHORT = date(2026, 3, 1)
@@ -137,6 +139,27 @@ def test_roster_import_shows_errors_saves_only_when_confirmed_and_reimport_updat
         actions = session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions == ["roster.upload", "roster.import", "roster.upload", "roster.import",
                        "roster.upload", "roster.discard"]
+
+
+def test_an_erased_person_leaves_the_roster_and_the_uploaded_lines(app, now):
+    apply(app, stage(app, csv_file(GOOD), "kull.csv"), now)
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
+        kari = Participant(full_name="Kari", email="Kari@Example.no", role=Role.LIS1,
+                           hpr_number="1234567")
+        session.add(kari)
+        session.flush()
+        exported = roster_privacy.export(session, kari.id)
+        assert [e["full_name"] for e in exported["roster_entries"]] == ["Kari Nordmann"]
+        assert [line["line"] for line in exported["roster_imports"][0]["lines"]] == [2]
+        plan = Anonymisation(now=now, retention=retention_from_config(app.config, now.date()),
+                             erasure=True)
+        roster_privacy.anonymise(session, kari.id, plan)
+    with session_scope(app.extensions["kp_engine"]) as session:
+        names = session.scalars(sa.select(RosterEntry.full_name).order_by(RosterEntry.id)).all()
+        assert names == ["Ola Nordmann", "Siri Hansen"]
+        lines = session.scalar(sa.select(RosterImport.rows))
+        assert "kari@example.no" not in str(lines)
+        assert [line["full_name"] for line in lines] == ["", "Ola Nordmann", "Siri Hansen"]
 
 
 def scalar(app, stmt):

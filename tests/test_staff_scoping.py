@@ -26,7 +26,7 @@ from certificates import services as certificate_service
 from core import audit
 from core.auth import admin_required
 from core.db import Base, session_scope, utcnow
-from core.models import County
+from core.models import County, Municipality
 from enrollment.models import (
     Attendance,
     CourseOffering,
@@ -36,6 +36,9 @@ from enrollment.models import (
     ManageLink,
     Participant,
     Role,
+    Roster,
+    RosterEntry,
+    RosterImport,
 )
 from enrollment.services import enrollments, links
 from refunds.cli import load_rate_schemes
@@ -127,6 +130,17 @@ def build_world(app, make_offering, make_staff) -> World:
             LearningObjective.kind_id == offering.kind_id).limit(1))
         certificate, _again = certificate_service.issue_by_hand(
             session, confirmed.enrollment.id, "Zqx reason", actor=actor, now=now)
+        # A roster of the cohort naming the pending participant, and a file uploaded for it.
+        cohort = date(held.year, 3, 1)
+        roster = Roster(county_id=county_id, role=Role.LIS1, cohort=cohort, entries=[
+            RosterEntry(full_name=person.full_name, email=person.email,
+                        hpr_number=person.hpr_number, start_date=cohort,
+                        municipality_id=session.scalar(sa.select(Municipality.id)
+                                                       .where(Municipality.number == "4601")))])
+        upload = RosterImport(county_id=county_id, role=Role.LIS1, cohort=cohort,
+                              filename="zqx.csv", sha256="0" * 64, rows=[])
+        session.add_all([roster, upload])
+        session.flush()
         world.manage_token = confirmed.token
         world.vestland_enrollment_ids = [confirmed.enrollment.id, pending.id,
                                          waitlisted.enrollment.id]
@@ -144,6 +158,8 @@ def build_world(app, make_offering, make_staff) -> World:
             "county_id": county_id,
             "county": "vestland",
             "county_slug": "vestland",
+            "roster_id": roster.id,
+            "import_id": upload.id,
         }
     world.values.update(_vestland_claim(app, world.vestland_enrollment_ids[0]))
     _vestland_rate_scheme(app)
