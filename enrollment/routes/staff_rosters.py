@@ -9,7 +9,7 @@ missing one does. The rules are in ``enrollment.services.rosters`` and ``.comple
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
@@ -135,9 +135,8 @@ def show_roster_import(import_id: int):
 def confirm_roster_import(import_id: int):
     """Apply an uploaded file's good lines to the roster."""
     upload = _upload_or_404(import_id)
-    form = ImportDecisionForm()
-    if not form.validate_on_submit():
-        return redirect(url_for("enrollment.show_roster_import", import_id=upload.id), 303)
+    if not ImportDecisionForm().validate_on_submit():
+        abort(400)
     with refusals() as refusal:
         roster = rosters.apply_import(get_session(), upload.id, actor=_actor(), now=utcnow())
     if refusal:
@@ -152,11 +151,12 @@ def confirm_roster_import(import_id: int):
 def discard_roster_import(import_id: int):
     """Throw an uploaded file away without applying it."""
     upload = _upload_or_404(import_id)
-    if ImportDecisionForm().validate_on_submit():
-        with refusals() as refusal:
-            rosters.discard_import(get_session(), upload.id, actor=_actor(), now=utcnow())
-        if not refusal:
-            flash(_("The file is discarded; no roster was changed."), "success")
+    if not ImportDecisionForm().validate_on_submit():
+        abort(400)
+    with refusals() as refusal:
+        rosters.discard_import(get_session(), upload.id, actor=_actor(), now=utcnow())
+    if not refusal:
+        flash(_("The file is discarded; no roster was changed."), "success")
     return redirect(url_for("enrollment.list_rosters"), 303)
 
 
@@ -245,10 +245,11 @@ def choose_roster_match(roster_id: int, enrollment_id: int):
     roster = _roster_or_404(roster_id)
     form = MatchForm(prefix=f"e{enrollment_id}")
     form.entry.choices = []
-    if form.validate_on_submit():
-        with refusals() as refusal:
-            completion.choose_match(get_session(), roster, enrollment_id,
-                                    form.entry.data or None, actor=_actor(), now=utcnow())
-        if not refusal:
-            flash(_("The choice is saved."), "success")
+    if not form.validate_on_submit():
+        abort(400)
+    with refusals() as refusal:
+        completion.choose_match(get_session(), roster, enrollment_id, form.entry.data or None,
+                                actor=_actor(), now=utcnow())
+    if not refusal:
+        flash(_("The choice is saved."), "success")
     return redirect(url_for("enrollment.list_roster_matches", roster_id=roster.id), 303)
