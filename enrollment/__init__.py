@@ -16,7 +16,7 @@ from enrollment import (
     routes,
     template_globals,
 )
-from enrollment.services import privacy
+from enrollment.services import privacy, roster_privacy
 from enrollment.settings import SETTINGS
 
 
@@ -42,3 +42,4 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.list_rosters", _l("Cohort rosters"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
     privacy.register(app)
+    roster_privacy.register(app)

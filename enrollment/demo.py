@@ -6,12 +6,16 @@ Dated from the day it is loaded, the way an office plans: no course day in the C
 course without a cohort. One course lies in the past and tells its whole story truthfully:
 attendance marked during each day, after it began; the day after the course ended, other
 plugins add what they would hold by then (``enrollment.panels.register_demo_step``: the
-certificates plugin issues certificates to those who attended every day).
+certificates plugin issues certificates to those who attended every day). That course's
+office keeps a small roster of its cohort (``_seed_roster``), imported the way staff import one,
+so the completion page shows a person in each state and one enrollment matched by hand.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -32,8 +36,10 @@ from enrollment.models import (
     OfferingStatus,
     Participant,
     Role,
+    RosterMatch,
 )
 from enrollment.panels import demo_steps
+from enrollment.services import rosters
 from enrollment.services.attendance import Mark, save_attendance
 from enrollment.services.cohorts import cohort_containing
 
@@ -195,6 +201,31 @@ def _record_what_happened(session: Session, offering: CourseOffering, recipe: De
         step(session, offering, confirmed, wrapped_up_at)
 
 
+def _seed_roster(session: Session, offering: CourseOffering, now: datetime) -> None:
+    """The held course's cohort as a roster: three of its participants (one with a
+    certificate, one who missed a day, one who came to none), someone not enrolled, and someone
+    whose address a participant used with another HPR number, which staff decided by hand."""
+    people = sorted(session.scalars(sa.select(Enrollment).where(
+        Enrollment.offering_id == offering.id)), key=lambda e: e.arrived_at)
+    start = offering.cohort.isoformat()
+    lines = [["Namn", "E-post", "HPR-nummer", "Rolle", "Kommune", "Oppstart"]]
+    for i, municipality in ((0, "1506"), (2, "1508"), (5, "1505")):
+        person = people[i].participant
+        lines.append([person.full_name, person.email, person.hpr_number, "LIS1", municipality,
+                      start])
+    lines.append(["Jonas Eide", "jonas.eide@example.no", "91000001", "LIS1", "Hustadvika", start])
+    lines.append(["Sunniva Aas", people[1].participant.email, "91000002", "LIS1", "1506", start])
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=";").writerows(lines)
+    upload = rosters.stage_import(session, county_id=offering.county_id, role=Role.LIS1,
+                                  cohort=offering.cohort, filename="kull-demo.csv",
+                                  data=buffer.getvalue().encode("utf-8-sig"), actor=None)
+    roster = rosters.apply_import(session, upload.id, actor=None, now=now)
+    session.add(RosterMatch(roster_id=roster.id, enrollment_id=people[1].id, entry_id=None,
+                            chosen_at=now))
+    session.flush()
+
+
 def seed_demo(session: Session, now: datetime) -> int:
     """Create the demo offerings that do not exist yet; returns how many were created."""
     counties = {c.slug: c for c in session.scalars(sa.select(County))}
@@ -233,6 +264,8 @@ def seed_demo(session: Session, now: datetime) -> int:
         _add_people(session, offering, recipe, role)
         if offering.sessions[-1].ends_at < now:
             _record_what_happened(session, offering, recipe, now)
+            if recipe.missed:
+                _seed_roster(session, offering, now)
         created += 1
     session.flush()
     return created

@@ -306,7 +306,10 @@ def _tables_about_people() -> set[str]:
         more = {t.name for t in Base.metadata.sorted_tables if t.name not in found
                 and any(fk.column.table.name in found for fk in t.foreign_keys)}
         if not more:
-            return found | {"outbox_messages", "audit_events"}
+            # Roster entries and the lines of uploaded roster files name people by HPR number
+            # and address, not by a key.
+            return found | {"outbox_messages", "audit_events", "roster_entries",
+                            "roster_imports"}
         found |= more
 
 

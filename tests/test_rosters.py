@@ -16,17 +16,19 @@ from certificates import services as certificates
 from core.audit import AuditEvent
 from core.db import session_scope
 from core.models import County, Municipality
+from core.privacy import Anonymisation, retention_from_config
 from enrollment.models import (
     Attendance,
     CourseSession,
     ImportStatus,
+    Participant,
     Role,
     Roster,
     RosterEntry,
     RosterImport,
     RosterMatch,
 )
-from enrollment.services import enrollments, rosters
+from enrollment.services import enrollments, roster_privacy, rosters
 from enrollment.services.enrollments import PersonDetails
 
 COHORT = date(2026, 3, 1)
@@ -139,6 +141,27 @@ def test_roster_import_shows_errors_saves_only_when_confirmed_and_reimport_updat
                        "roster.upload", "roster.discard"]
 
 
+def test_an_erased_person_leaves_the_roster_and_the_uploaded_lines(app, now):
+    apply(app, stage(app, csv_file(GOOD), "kull.csv"), now)
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
+        kari = Participant(full_name="Kari", email="Kari@Example.no", role=Role.LIS1,
+                           hpr_number="1234567")
+        session.add(kari)
+        session.flush()
+        exported = roster_privacy.export(session, kari.id)
+        assert [e["full_name"] for e in exported["roster_entries"]] == ["Kari Nordmann"]
+        assert [line["line"] for line in exported["roster_imports"][0]["lines"]] == [2]
+        plan = Anonymisation(now=now, retention=retention_from_config(app.config, now.date()),
+                             erasure=True)
+        roster_privacy.anonymise(session, kari.id, plan)
+    with session_scope(app.extensions["kp_engine"]) as session:
+        names = session.scalars(sa.select(RosterEntry.full_name).order_by(RosterEntry.id)).all()
+        assert names == ["Ola Nordmann", "Siri Hansen"]
+        lines = session.scalar(sa.select(RosterImport.rows))
+        assert "kari@example.no" not in str(lines)
+        assert [line["full_name"] for line in lines] == ["", "Ola Nordmann", "Siri Hansen"]
+
+
 def scalar(app, stmt):
     """One value as committed now (a short session: the web requests write meanwhile)."""
     with session_scope(app.extensions["kp_engine"]) as session:
@@ -155,7 +178,7 @@ def person(n: int, name: str, email: str, hpr: str | None) -> PersonDetails:
 
 
 def test_completion_states_filters_export_and_hand_made_match_through_the_web(
-        app, client, make_staff, login, make_offering, now):
+        app, client, make_staff, login, make_offering, now, count_queries):
     make_staff()
     login()
     vestland = scalar(app, sa.select(County.id).where(County.slug == "vestland"))
@@ -220,6 +243,20 @@ def test_completion_states_filters_export_and_hand_made_match_through_the_web(
     ]
     workbook = openpyxl.load_workbook(io.BytesIO(client.get(roster_url + ".xlsx").data))
     assert workbook.active["A2"].value == "Kari Nordmann"
+
+    # Twice the people, with enrollments of their own: the page asks as many queries.
+    with count_queries() as before:
+        client.get(roster_url)
+    more = [[f"Person {n}", f"p{n}@example.no", str(8_000_000 + n), "LIS1", "4601",
+             "2026-03-02"] for n in range(3)]
+    apply(app, stage(app, csv_file(more), "fleire.csv"), now)
+    with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
+        for n in range(3):
+            enrollments.enroll(session, ended.id,
+                               person(10 + n, f"P {n}", f"p{n}@example.no", None), now)
+    with count_queries() as after:
+        assert "Person 2" in page(client.get(roster_url))
+    assert len(after) == len(before)
 
     make_staff(email="per@sfro.no", county="rogaland")
     login("per@sfro.no")

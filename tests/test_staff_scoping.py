@@ -130,13 +130,14 @@ def build_world(app, make_offering, make_staff) -> World:
             LearningObjective.kind_id == offering.kind_id).limit(1))
         certificate, _again = certificate_service.issue_by_hand(
             session, confirmed.enrollment.id, "Zqx reason", actor=actor, now=now)
-        # A cohort roster with one person, and an uploaded file waiting for confirmation.
-        place = session.scalar(sa.select(Municipality.id)
-                               .where(Municipality.county_id == county_id).limit(1))
-        roster = Roster(county_id=county_id, role=Role.LIS1, cohort=offering.cohort,
-                        entries=[RosterEntry(full_name="Zqx Rostered", email="zqx.r@example.org",
-                                             municipality_id=place, start_date=offering.cohort)])
-        upload = RosterImport(county_id=county_id, role=Role.LIS1, cohort=offering.cohort,
+        # A roster of the cohort naming the pending participant, and a file uploaded for it.
+        cohort = date(held.year, 3, 1)
+        roster = Roster(county_id=county_id, role=Role.LIS1, cohort=cohort, entries=[
+            RosterEntry(full_name=person.full_name, email=person.email,
+                        hpr_number=person.hpr_number, start_date=cohort,
+                        municipality_id=session.scalar(sa.select(Municipality.id)
+                                                       .where(Municipality.number == "4601")))])
+        upload = RosterImport(county_id=county_id, role=Role.LIS1, cohort=cohort,
                               filename="zqx.csv", sha256="0" * 64, rows=[])
         session.add_all([roster, upload])
         session.flush()

@@ -6,7 +6,7 @@ the messages its holder was sent. Downgrading drops both tables and the messages
 (the mail already sent stays in the outbox).
 
 Revision ID: 658c47d987a0
-Revises: bf82e50e86cd
+Revises: 78cab69969f3
 Create Date: 2026-12-04 12:00:00.000000
 """
 
