@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from core.audit import AuditEvent
 from core.db import session_scope
 from core.mail import OutboxMessage
 from core.reminders import send_due
@@ -104,6 +105,11 @@ def test_offered_seat_counts_as_taken_then_passes_on_in_arrival_order(app, offer
         ("enrollment.offered", "tilbod4@example.no"),
         ("enrollment.offer_accepted", "tilbod4@example.no"),
     ]
+    with session_scope(engine) as session:
+        audited = list(session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.action.like("enrollment.offer%")).order_by(AuditEvent.id)))
+    assert audited == ["enrollment.offer", "enrollment.offer_expired", "enrollment.offer",
+                       "enrollment.offer", "enrollment.offer_accepted"]
 
 
 def test_participant_accepts_an_open_offer_and_is_refused_one_that_ran_out(
