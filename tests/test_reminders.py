@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from core.db import session_scope
 from core.mail import OutboxMessage, send_pending
-from core.reminders import SentReminder, send_due
+from core.reminders import Due, ReminderKind, SentReminder, register_reminder, send_due
 from enrollment.models import CourseSession, Enrollment, Role
 from enrollment.services import enrollments
 from enrollment.services.enrollments import PersonDetails
@@ -127,3 +127,27 @@ def test_two_processes_at_once_send_each_reminder_and_pass_each_offer_once(
     assert outbox(app, "enrollment.offered") == ["minne6@example.no", "minne7@example.no"]
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SentReminder)) == 3
+
+
+def test_a_reminder_kind_that_fails_for_one_subject_leaves_it_unclaimed_for_the_next_run(
+        app, now):
+    """How a further kind plugs in (roster invitations will): ``due`` lists who is due,
+    ``record`` records the mail; a failure of one is rolled back, claim and all."""
+    engine = app.extensions["kp_engine"]
+    failing = {2}
+
+    def record(session, subject_id, event_key, when):
+        if subject_id in failing:
+            raise RuntimeError("template missing")
+        return subject_id != 3  # 3 is no longer due when its turn comes
+
+    register_reminder(app, ReminderKind(
+        "test.invitation", lambda session, when: [Due(n, "deadline:1") for n in (1, 2, 3)],
+        record))
+    with app.app_context():
+        assert send_due(app, engine, now)["test.invitation"] == 1
+        failing.clear()
+        assert send_due(app, engine, now)["test.invitation"] == 1  # 1 is claimed already
+    with session_scope(engine) as session:
+        assert sorted(session.scalars(sa.select(SentReminder.subject_id).where(
+            SentReminder.kind == "test.invitation"))) == [1, 2]
