@@ -38,6 +38,7 @@ person and offering too.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, get_engine, new_session, session_scope, utcnow
+
+logger = logging.getLogger("kursportal.reminders")
 
 _KINDS = "core.reminder_kinds"
 _SWEEPS = "core.reminder_sweeps"
@@ -136,12 +139,20 @@ def send_due(app: Flask, engine: Engine, now: datetime) -> dict[str, int]:
 
 
 def _send_one(engine: Engine, kind: ReminderKind, item: Due, now: datetime) -> bool:
-    with session_scope(engine) as session:
-        if not claim(session, kind.name, item.subject_id, item.event_key, now):
-            return False
-        if not kind.record(session, item.subject_id, item.event_key, now):
-            session.rollback()  # no longer due: no claim either, so a later change may send it
-            return False
+    """Claim and record one reminder in a transaction of its own. A failure is logged (kind and
+    subject id only) and rolled back, claim and all, so the next run tries again and the others
+    of this run still go."""
+    try:
+        with session_scope(engine) as session:
+            if not claim(session, kind.name, item.subject_id, item.event_key, now):
+                return False
+            if not kind.record(session, item.subject_id, item.event_key, now):
+                session.rollback()  # no longer due: no claim either, so a later change may send
+                return False
+    except Exception as exc:  # noqa: BLE001 (one failed reminder must not stop the others)
+        logger.warning("Reminder %s for %s failed: %s", kind.name, item.subject_id,
+                       type(exc).__name__)
+        return False
     return True
 
 

@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from core import audit, staff_sessions, throttle, two_factor
+from core import audit, reminders, staff_sessions, throttle, two_factor
 from core.auth import StaffUser, create_staff
 from core.cli import alembic_config
 from core.db import Base, make_engine, session_scope, utcnow
@@ -196,8 +196,9 @@ def test_manage_links_migration_keeps_every_mailed_link_working(app, make_offeri
 def populate(app, make_offering) -> None:
     """Rows in every table, made as the app makes them: the demo data (offerings, people,
     attendance, certificates), staff signed in with two factors, mail, a deferred job, a change
-    of address, an erasure request, a rate-limit window, and an approved claim with a receipt
-    and a night supplement, and a message to an offering's participants."""
+    of address, an erasure request, a rate-limit window, a reminder sent, a seat offered and an
+    offer run out, an approved claim with a receipt and a night supplement, and a message to an
+    offering's participants."""
     engine = app.extensions["kp_engine"]
     now = utcnow()
     load_rates(app)
@@ -259,6 +260,15 @@ def populate(app, make_offering) -> None:
                         chosen_by_id=staff.id),
             SentReminder(kind="enrollment.course_reminder", subject_id=first.id,
                          event_key="first-session:2026-03-02T08:00", sent_at=now)])
+        reminders.claim(session, "enrollment.course_reminder", first.id, "first-session:x", now)
+        # A seat offered from the waiting list, and an offer that ran out (the downgrade makes
+        # them the confirmed seat and the withdrawal they come to).
+        offered, expired = session.scalars(
+            sa.select(Enrollment).where(Enrollment.status == EnrollmentStatus.WAITLISTED)
+            .order_by(Enrollment.id).limit(2))
+        offered.offering.offer_hours = 48
+        offered.status, offered.offer_expires_at = EnrollmentStatus.OFFERED, now
+        expired.status, expired.offer_expires_at = EnrollmentStatus.OFFER_EXPIRED, now
         staff_id = staff.id
 
     claim_id = draft_claim(app, make_enrollment(app, make_offering))

@@ -14,9 +14,17 @@ from alembic import command
 
 from core.cli import alembic_config
 from core.db import new_session, session_scope
+from core.mail import OutboxMessage
 from enrollment import errors
-from enrollment.models import ACTIVE_STATUSES, CourseOffering, Enrollment, EnrollmentStatus, Role
-from enrollment.services import enrollments, offerings, participants, seats
+from enrollment.models import (
+    ACTIVE_STATUSES,
+    SEATED_STATUSES,
+    CourseOffering,
+    Enrollment,
+    EnrollmentStatus,
+    Role,
+)
+from enrollment.services import enrollments, offerings, offers, participants, seats
 from enrollment.services.enrollments import PersonDetails
 
 S = EnrollmentStatus
@@ -30,24 +38,24 @@ def person(n: int) -> PersonDetails:
 
 def counters_and_counts(app) -> dict[int, tuple]:
     """Per offering: (seats_taken, waitlist_length, last_arrival_at) as stored, and the same
-    three counted from its enrollments, read in one snapshot."""
+    three counted from its enrollments (a seat offered counts as taken), in one snapshot."""
     of = Enrollment.offering_id == CourseOffering.id
 
-    def count(status):
+    def count(*statuses):
         return (sa.select(sa.func.count()).select_from(Enrollment)
-                .where(of, Enrollment.status == status).scalar_subquery())
+                .where(of, Enrollment.status.in_(statuses)).scalar_subquery())
 
     latest = sa.select(sa.func.max(Enrollment.arrived_at)).where(of).scalar_subquery()
     with new_session(app.extensions["kp_engine"], write=False) as session:
         rows = session.execute(sa.select(
             CourseOffering.id, CourseOffering.seats_taken, CourseOffering.waitlist_length,
-            CourseOffering.last_arrival_at, count(S.CONFIRMED), count(S.WAITLISTED),
+            CourseOffering.last_arrival_at, count(*SEATED_STATUSES), count(S.WAITLISTED),
             sa.type_coerce(latest, CourseOffering.last_arrival_at.type))).all()
     return {row[0]: (tuple(row[1:4]), tuple(row[4:7])) for row in rows}
 
 
 OPERATIONS = ["enroll", "enroll", "enroll", "add", "cancel", "staff_cancel", "approve",
-              "reject", "move", "capacity"]
+              "reject", "move", "capacity", "accept", "expire"]
 
 
 def one_operation(app, rng: random.Random, ids: list[int], n: int, now) -> str:
@@ -61,6 +69,9 @@ def one_operation(app, rng: random.Random, ids: list[int], n: int, now) -> str:
             .order_by(Enrollment.id)))
         pending = list(session.scalars(
             sa.select(Enrollment.id).where(Enrollment.status == S.PENDING)
+            .order_by(Enrollment.id)))
+        offered = list(session.scalars(
+            sa.select(Enrollment.id).where(Enrollment.status == S.OFFERED)
             .order_by(Enrollment.id)))
         try:
             if name == "enroll":
@@ -78,6 +89,10 @@ def one_operation(app, rng: random.Random, ids: list[int], n: int, now) -> str:
             elif name == "move" and active:
                 participants.move(session, rng.choice(active), offering_id, actor=None,
                                   now=now)
+            elif name == "accept" and offered:
+                offers.accept_offer(session, session.get(Enrollment, rng.choice(offered)), now)
+            elif name == "expire":  # the periodic command, an hour on: the offers have run out
+                offers.expire_offers(session, offering_id, now + timedelta(hours=1))
             elif name == "capacity":
                 offering = session.get(CourseOffering, offering_id)
                 offerings.set_capacity(session, offering, rng.randint(0, 6), actor=None)
@@ -91,8 +106,8 @@ def one_operation(app, rng: random.Random, ids: list[int], n: int, now) -> str:
 def test_counters_equal_the_counts_after_a_random_sequence_of_operations(
         app, make_offering, now, seed):
     rng = random.Random(seed)
-    ids = [make_offering(capacity=3).id, make_offering(capacity=2).id,
-           make_offering(capacity=2, requires_approval=True).id]
+    ids = [make_offering(capacity=3).id, make_offering(capacity=2, offer_hours=1).id,
+           make_offering(capacity=2, requires_approval=True, offer_hours=1).id]
     done = []
     for step in range(60):
         when = now + timedelta(seconds=step // 3)  # some in the same instant
@@ -102,6 +117,12 @@ def test_counters_equal_the_counts_after_a_random_sequence_of_operations(
     # The sequence did each kind of thing at least once, and changed something.
     assert {name.split()[0] for name in done} == set(OPERATIONS)
     assert any(counted[1] for _stored, counted in counters_and_counts(app).values())
+    # Seats were offered along the way, and offers answered or run out (test_seat_offers goes
+    # through each step in order).
+    with new_session(app.extensions["kp_engine"], write=False) as session:
+        kinds = set(session.scalars(sa.select(OutboxMessage.kind)))
+    assert "enrollment.offered" in kinds, done
+    assert kinds & {"enrollment.offer_accepted", "enrollment.offer_expired"}, done
 
 
 def test_a_person_joins_the_end_of_the_waiting_list_even_with_a_seat_free(

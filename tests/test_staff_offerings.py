@@ -261,21 +261,26 @@ def test_edit_page_shows_times_in_norwegian_time(app, client, staff, make_offeri
 
 def test_edit_saves_changes_and_audits_only_what_changed(app, client, staff, make_offering):
     offering = make_offering()
+    meeting = "https://meet.example.no/kurs-1"
     response = client.post(f"/staff/courses/{offering.id}/edit", data=offering_values(
-        offering, venue="Bergen rådhus", title_nb="Testkurs (bokmål)", requires_approval="y"))
+        offering, venue="Bergen rådhus", title_nb="Testkurs (bokmål)", requires_approval="y",
+        meeting_url=meeting, reminder_days="3", offers_expire="y", offer_hours="24"))
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The course is saved." in page
     row = get_offering(app, offering.id)
     assert (row.venue, row.title_nb, row.requires_approval) == (
         "Bergen rådhus", "Testkurs (bokmål)", True)
+    assert (row.meeting_url, row.reminder_days, row.offer_hours) == (meeting, 3, 24)
     [event] = events(app)
     assert (event.action, event.object_type, event.object_id) == (
         "offering.update", "course_offering", offering.id)
     assert event.before == {"venue": "Bergen", "title_nb": "Testkurs",
-                            "requires_approval": False}
+                            "requires_approval": False, "meeting_url": "", "reminder_days": 7,
+                            "offer_hours": None}
     assert event.after == {"venue": "Bergen rådhus", "title_nb": "Testkurs (bokmål)",
-                           "requires_approval": True}
+                           "requires_approval": True, "meeting_url": meeting,
+                           "reminder_days": 3, "offer_hours": 24}
 
 
 def test_saving_unchanged_form_writes_no_event(app, client, staff, make_offering):
@@ -542,6 +547,8 @@ def test_bad_session_input_is_shown_next_to_the_field(app, client, staff, make_o
     ({"enroll_opens_at": ""}, "enroll_opens_at", "Enter a date and time."),
     ({"min_share_percent": "101"}, "min_share_percent", "from 1 to 100"),
     ({"title_nn": "x" * 201}, "title_nn", "At most 200 characters."),
+    ({"meeting_url": "http://meet.example.no/kurs"}, "meeting_url", "starting with https://"),
+    ({"reminder_days": "61"}, "reminder_days", "from 0 to 60"),
 ])
 def test_bad_offering_input_rerenders_with_message_and_400(app, client, staff, now, overrides,
                                                            field, message):

@@ -61,7 +61,7 @@ def due_course_reminders(session: Session, now: datetime) -> list[Due]:
         sa.select(Enrollment.id, Enrollment.offering_id)
         .join(Enrollment.participant)
         .where(Enrollment.offering_id.in_(keys), Enrollment.status == EnrollmentStatus.CONFIRMED,
-               Participant.email != "")
+               Participant.anonymised_at.is_(None))
         .order_by(Enrollment.id)).all()
     sent = sent_keys(session, COURSE_REMINDER, [row.id for row in candidates])
     return [Due(row.id, keys[row.offering_id]) for row in candidates
