@@ -4,12 +4,14 @@ Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a part
 link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
 ``staff_participants``, ``staff_attendance``, ``staff_erasure``, ``staff_rosters``.
+Administrators: ``admin_overview``.
 """
 
 from flask import Blueprint
 
 from core.routes import attach
 from enrollment.routes import (
+    admin_overview,
     catalog,
     enroll,
     manage,
@@ -40,4 +42,5 @@ attach(
     staff_attendance.routes,
     staff_erasure.routes,
     staff_rosters.routes,
+    admin_overview.routes,
 )
