@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app import create_app
 from certificates import services as certificates
 from core.db import session_scope
 from core.models import County, Municipality, Region
@@ -82,7 +83,7 @@ def build(app, make_offering, now) -> None:
 
 
 def test_figures_match_hand_counts_in_a_fixed_number_of_queries(
-        app, make_offering, now, count_queries):
+        app, app_config, make_offering, now, count_queries):
     build(app, make_offering, now)
     with app.test_request_context(), session_scope(app.extensions["kp_engine"]) as session:
         with count_queries() as statements:
@@ -101,6 +102,14 @@ def test_figures_match_hand_counts_in_a_fixed_number_of_queries(
         assert row.no_show_rate == 1 / 3
         assert [cell.values for cell in row.extra] == [(2, 153_450)]
         assert overview.overview(session, [COHORT], now, Region.NORD).rows == []
+
+    # Without refunds the claims-paid column is absent; without certificates none is certified.
+    alone = create_app({**app_config, "PLUGINS": ["enrollment"]})
+    with alone.test_request_context(), session_scope(alone.extensions["kp_engine"]) as session:
+        board = overview.overview(session, [COHORT], now)
+        [row] = board.rows
+        assert (board.columns, row.extra, row.certified) == ([], [], {})
+        assert row.attended == {"public_health": 1}
 
 
 def test_page_and_csv_for_administrators_only(app, client, make_offering, make_staff, login, now):

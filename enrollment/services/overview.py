@@ -164,6 +164,9 @@ def _completion(session: Session, rows: dict[Key, OverviewRow], cohorts: Sequenc
     entries_of: dict[int, list] = {}
     for entry in entries:
         entries_of.setdefault(entry.roster_id, []).append(entry)
+    in_county: dict[int, list] = {}
+    for enrollment in enrollments:
+        in_county.setdefault(enrollment.county_id, []).append(enrollment)
     for roster in rosters.values():
         row = rows[(roster.county_id, roster.cohort)]
         own = entries_of.get(roster.id, [])
@@ -180,8 +183,8 @@ def _completion(session: Session, rows: dict[Key, OverviewRow], cohorts: Sequenc
             by_email.setdefault(entry.email, []).append(entry)
         by_id = {e.id: e for e in own}
         done: dict[tuple[int, int], int] = {}  # (entry, kind) -> 1 attended, 2 certificate
-        for enrollment in enrollments:
-            if enrollment.county_id != roster.county_id or enrollment.kind_id not in codes:
+        for enrollment in in_county.get(roster.county_id, []):
+            if enrollment.kind_id not in codes:
                 continue
             view = SimpleNamespace(participant=SimpleNamespace(
                 hpr_number=enrollment.hpr_number, email=enrollment.email))
