@@ -179,6 +179,8 @@ class OverviewColumn:
     csv_titles: tuple
     figures: Callable[[Session, list[int], list], dict]
     empty: OverviewCell = OverviewCell("0")
+    # ``total(cells) -> OverviewCell``: a region's figure from its counties' cells.
+    total: Callable[[list[OverviewCell]], OverviewCell] | None = None
 
 
 _OVERVIEW_KEY = "enrollment.overview_columns"

@@ -38,9 +38,15 @@ def _cell(count: int, ore: int) -> OverviewCell:
                           amount=format_money(ore)), (count, ore))
 
 
+def total(cells: list[OverviewCell]) -> OverviewCell:
+    """A region's claims paid: its counties' counts and amounts summed."""
+    return _cell(sum(c.values[0] for c in cells), sum(c.values[1] for c in cells))
+
+
 COLUMN = OverviewColumn(
     title=_l("Claims paid"),
     csv_titles=(_l("Claims paid"), _l("Amount paid (øre)")),
     figures=paid_figures,
     empty=OverviewCell("–", (0, 0)),
+    total=total,
 )

@@ -101,6 +101,10 @@ def test_figures_match_hand_counts_in_a_fixed_number_of_queries(
         assert (row.expected, row.absent, row.not_recorded) == (3, 1, 1)
         assert row.no_show_rate == 1 / 3
         assert [cell.values for cell in row.extra] == [(2, 153_450)]
+        [(region, rows, total)] = board.by_region()
+        assert (region, rows) == (Region.MIDT_VEST, [row])
+        assert (total.people, total.attended, total.absent, total.extra[0].values) == (
+            3, {"public_health": 1}, 1, (2, 153_450))
         assert overview.overview(session, [COHORT], now, Region.NORD).rows == []
 
     # Without refunds the claims-paid column is absent; without certificates none is certified.
@@ -119,7 +123,8 @@ def test_page_and_csv_for_administrators_only(app, client, make_offering, make_s
     text = words(client.get("/staff/overview?cohort=2026-03"))
     assert "1 of 3 attended, 1 with certificate" in text
     assert "33% (1 of 3)" in text
-    assert "2 paid, 1,534.50 NOK" in text
+    assert text.count("2 paid, 1,534.50 NOK") == 2  # Vestland's row and the region's total
+    assert "Central-West in total" in text
     assert 'href="/staff/overview"' in client.get("/staff/").get_data(as_text=True)
 
     exported = client.get("/staff/overview.csv?cohort=2026-03&region=midt-vest")

@@ -93,10 +93,31 @@ class Overview:
     rows: list[OverviewRow]
     columns: list = field(default_factory=list)
 
-    def by_region(self) -> list[tuple[Region, list[OverviewRow]]]:
-        """The rows grouped by turnus region, in the regions' order."""
-        return [(region, [r for r in self.rows if r.county.region == region])
-                for region in Region if any(r.county.region == region for r in self.rows)]
+    def by_region(self) -> list[tuple[Region, list[OverviewRow], OverviewRow]]:
+        """The rows grouped by turnus region, in the regions' order, each with its total."""
+        groups = []
+        for region in Region:
+            rows = [r for r in self.rows if r.county.region == region]
+            if rows:
+                groups.append((region, rows, self.total(rows)))
+        return groups
+
+    def total(self, rows: list[OverviewRow]) -> OverviewRow:
+        """The figures of ``rows`` summed (the county and cohort are the first row's)."""
+        total = OverviewRow(rows[0].county, rows[0].cohort)
+        for row in rows:
+            total.people += row.people
+            for mine, theirs in ((total.due, row.due), (total.attended, row.attended),
+                                 (total.certified, row.certified)):
+                for code, n in theirs.items():
+                    mine[code] = mine.get(code, 0) + n
+            total.waiting += row.waiting
+            total.expected += row.expected
+            total.absent += row.absent
+            total.not_recorded += row.not_recorded
+        total.extra = [column.total([r.extra[i] for r in rows]) if column.total
+                       else OverviewCell("–") for i, column in enumerate(self.columns)]
+        return total
 
 
 def _keys(session: Session, counties: dict[int, County], cohorts: Sequence[date]) -> set[Key]:
