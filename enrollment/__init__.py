@@ -41,5 +41,6 @@ def init_app(app: Flask) -> None:
     register_nav(app, "enrollment.list_staff_offerings", _l("Courses"))
     register_nav(app, "enrollment.list_rosters", _l("Cohort rosters"))
     register_nav(app, "enrollment.list_erasure_requests", _l("Requests for erasure"))
+    register_nav(app, "enrollment.show_overview", _l("National overview"), admin_only=True)
     privacy.register(app)
     roster_privacy.register(app)

@@ -155,3 +155,44 @@ def completion_facts(session: Session, enrollment_ids: list[int]) -> dict[int, C
     if facts is None or not enrollment_ids:
         return {}
     return facts(session, enrollment_ids)
+
+
+# --- the administrators' national overview, as other plugins add columns to it ----------------
+
+
+@dataclass(frozen=True)
+class OverviewCell:
+    """One figure of a plugin's overview column: the text the page shows and the raw values
+    the CSV holds (e.g. a count and an amount in øre)."""
+
+    text: str
+    values: tuple = ()
+
+
+@dataclass(frozen=True)
+class OverviewColumn:
+    """A column a plugin adds to the national overview: its heading, the CSV headings of its
+    values, and ``figures(session, county_ids, cohorts) -> {(county id, cohort): OverviewCell}``
+    answered in a fixed number of queries."""
+
+    title: object
+    csv_titles: tuple
+    figures: Callable[[Session, list[int], list], dict]
+    empty: OverviewCell = OverviewCell("0")
+    # ``total(cells) -> OverviewCell``: a region's figure from its counties' cells.
+    total: Callable[[list[OverviewCell]], OverviewCell] | None = None
+
+
+_OVERVIEW_KEY = "enrollment.overview_columns"
+
+
+def register_overview_column(app: Flask, column: OverviewColumn) -> None:
+    """Show ``column`` on the administrators' national overview of ``app``."""
+    columns = app.extensions.setdefault(_OVERVIEW_KEY, [])
+    if column not in columns:
+        columns.append(column)
+
+
+def overview_columns() -> list[OverviewColumn]:
+    """The overview columns registered on the current application."""
+    return current_app.extensions.get(_OVERVIEW_KEY, [])

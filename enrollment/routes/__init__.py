@@ -5,12 +5,14 @@ link: the page, contact details, cancel, other links, e-mail change, lost links)
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
 ``staff_participants``, ``staff_messages`` (writing to an offering's participants),
 ``staff_attendance``, ``staff_erasure``, ``staff_rosters``, ``staff_invitations``.
+Administrators: ``admin_overview``.
 """
 
 from flask import Blueprint
 
 from core.routes import attach
 from enrollment.routes import (
+    admin_overview,
     catalog,
     enroll,
     manage,
@@ -45,4 +47,5 @@ attach(
     staff_erasure.routes,
     staff_rosters.routes,
     staff_invitations.routes,
+    admin_overview.routes,
 )

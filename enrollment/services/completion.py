@@ -268,3 +268,9 @@ def choose_match(session: Session, roster: Roster, enrollment_id: int, entry_id:
     publish(events.roster_match_chosen, session, roster=roster, match=match, before=before,
             actor=actor)
     return match
+
+
+def automatic_match(enrollment, by_hpr: dict, by_email: dict):
+    """The matching rule (``_automatic``) for callers that aggregate many rosters at once (the
+    national overview): ``enrollment`` needs ``.participant.hpr_number`` and ``.email``."""
+    return _automatic(enrollment, by_hpr, by_email)
