@@ -47,6 +47,15 @@ ACTIONS = {
     "privacy.erasure_requested": _l("Erasure requested"),
     "privacy.erasure_confirmed": _l("Erasure carried out"),
     "privacy.participants_merged": _l("Participants merged (same confirmed address)"),
+    "enrollment.offer": _l("Seat offered from the waiting list"),
+    "enrollment.offer_accepted": _l("Offered seat accepted"),
+    "enrollment.offer_expired": _l("Offered seat not accepted in time"),
+    "offering.message": _l("Message sent to participants"),
+    "roster.upload": _l("Roster file uploaded"),
+    "roster.import": _l("Roster file imported"),
+    "roster.discard": _l("Roster file discarded"),
+    "roster.match": _l("Enrollment matched to a roster entry by hand"),
+    "roster.invite": _l("Roster people invited to a course"),
 }
 ATTENDANCE_MARKS = {True: _l("Present"), False: _l("Absent"), None: _l("Not recorded")}
 ENROLLMENT_STATUSES = {status.value: status.title for status in EnrollmentStatus}
@@ -95,6 +104,9 @@ FIELDS = [
     ("ends_at", _l("End time"), None),
     ("place", _l("Place"), None),
     ("objectives", _l("Learning objectives"), None),
+    ("reminder_days", _l("Reminder (days before the first course day)"), None),
+    ("meeting_url", _l("Meeting link"), None),
+    ("offer_hours", _l("Hours to accept an offered seat"), None),
 ]
 
 

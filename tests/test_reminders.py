@@ -20,7 +20,6 @@ from core.reminders import Due, ReminderKind, SentReminder, register_reminder, s
 from enrollment.models import CourseSession, Enrollment, Role
 from enrollment.services import enrollments
 from enrollment.services.enrollments import PersonDetails
-from tests.conftest import require
 from tests.smtp import smtp_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +96,6 @@ def test_course_reminder_goes_once_to_confirmed_people_with_the_meeting_link(
 
 def test_two_processes_at_once_send_each_reminder_and_pass_each_offer_once(
         app, make_offering, now):
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        require("two processes racing is PostgreSQL's case; SQLite serialises its writers")
     engine = app.extensions["kp_engine"]
     course = make_offering(capacity=3, first_day=now + timedelta(days=2))
     enroll_people(app, course.id, (1, 2, 3), now)
