@@ -9,11 +9,12 @@ PORT ?= 5000
 MIGRATE ?= 1
 # Test processes (pytest-xdist): one more than the CPUs, since a worker often waits on
 # PostgreSQL, a gunicorn or Chromium of its own (on 2 CPUs: 3 workers, 5 min 27 s, against
-# 5 min 47 s with 2); each gets its own PostgreSQL database.
+# 5 min 47 s with 2; 4 workers measured slower, 7 min 53 s against 6 min 57 s with 3, on
+# 2026-12-04); each gets its own PostgreSQL database.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (200), or as many
-# as FUZZ_SECONDS of generating allow (20 s a form), whichever ends first; each form's count is
+# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (100), or as many
+# as FUZZ_SECONDS of generating allow (8 s a form), whichever ends first; each form's count is
 # printed at the end. Quiet, every form reaches its count; on a busy machine the budget keeps
 # the fuzzing far from its timeout. Set either on the command line: make test FUZZ_SECONDS=60.
 # make test-long: 2,000 a form and no budget.

@@ -27,6 +27,10 @@ from tests.test_staff_scoping import (
     url_for_rule,
 )
 
+# CSRF refusal happens before any database work: one database is enough (SQLite), which keeps
+# make test under its 6 minutes.
+pytestmark = pytest.mark.one_database
+
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 ADMIN = "admin@sf.no"
 

@@ -44,6 +44,10 @@ from refunds.models import Claim, ClaimStatus
 from tests.conftest import staff_login
 from tests.refunds_factories import car_leg, draft_claim, engine_of, load_rates
 
+# Words in templates, catalogs and data files do not depend on the database: one is enough
+# (SQLite), which keeps make test under its 6 minutes.
+pytestmark = pytest.mark.one_database
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ["nn", "nb", "en"]
 WITHDRAWN = {"nn": "Meldt av", "nb": "Meldt av", "en": "Withdrawn"}

@@ -161,8 +161,9 @@ def test_claim_returned_fixed_approved_exported_and_paid(
         desk.locator("a[href*='export.csv']").click()
     assert csv_download.value.suggested_filename.endswith(".csv")
     rows = list(csv.reader(io.StringIO(
-        Path(csv_download.value.path()).read_text(encoding="utf-8-sig"))))
-    assert rows[1][:4] == ["Åse Ødegård", "86011117947", "3090.00", approved.reference]
+        Path(csv_download.value.path()).read_text(encoding="utf-8-sig")), delimiter=";"))
+    # Norwegian Excel's dialect (core.exports): ";" between fields, a decimal comma.
+    assert rows[1][:4] == ["Åse Ødegård", "86011117947", "3090,00", approved.reference]
     with desk.expect_download() as xlsx_download:
         desk.locator("a[href*='export.xlsx']").click()
     assert xlsx_download.value.suggested_filename.endswith(".xlsx")
