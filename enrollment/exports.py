@@ -66,28 +66,3 @@ def to_xlsx(roster: Roster, sheet_title: str = "") -> bytes:
     """The list as an Excel workbook with one sheet, the header row frozen."""
     return files.to_xlsx(header(), rows(roster), title=sheet_title or _("Participants"),
                          widths=WIDTHS)
-
-
-def _sheet_title(title: str) -> str:
-    """A sheet name Excel accepts (``core.exports.sheet_title``)."""
-    return files.sheet_title(title)
-
-
-# --- any other staff table of the plugin (cohort rosters' completion, the national overview) -----
-
-
-def text_cell(value: object) -> str:
-    """A text cell of any export: no characters XLSX cannot hold (the writers keep it from
-    being a formula)."""
-    return _text(value)
-
-
-def table_to_csv(header: list[str], lines: list[list[object]]) -> bytes:
-    """A table as CSV in ``core.exports``' dialect."""
-    return files.to_csv(header, lines)
-
-
-def table_to_xlsx(header: list[str], lines: list[list[object]], sheet_title: str,
-                  widths: tuple[int, ...] = ()) -> bytes:
-    """A table as an Excel workbook with one sheet, the header row bold and frozen."""
-    return files.to_xlsx(header, lines, title=sheet_title, widths=widths)

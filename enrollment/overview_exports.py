@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from enrollment import exports
+from core import exports
 from enrollment.services.cohorts import cohort_code
 from enrollment.services.overview import Overview
 
@@ -20,7 +20,7 @@ def header(board: Overview) -> list[str]:
         items += [_("%(item)s: due", item=kind.name()), _("%(item)s: attended", item=kind.name()),
                   _("%(item)s: certificate issued", item=kind.name())]
     extra = [str(title) for column in board.columns for title in column.csv_titles]
-    return [exports.text_cell(label) for label in (
+    return [exports.clean(label) for label in (
         _("Turnus region"), _("County governor office"), _("Cohort"), _("People in rosters"),
         *items, _("Waiting list"), _("Confirmed participants of ended course days"),
         _("Marked absent"), _("Not recorded"), _("No-show rate"), *extra)]
@@ -36,8 +36,8 @@ def lines(board: Overview) -> list[list[object]]:
                       row.certified.get(kind.code, 0)]
         rate = "" if row.no_show_rate is None else f"{row.no_show_rate:.4f}"
         extra = [value for cell in row.extra for value in cell.values]
-        result.append([exports.text_cell(row.county.region.title),
-                       exports.text_cell(row.county.name()), cohort_code(row.cohort), row.people,
+        result.append([exports.clean(row.county.region.title),
+                       exports.clean(row.county.name()), cohort_code(row.cohort), row.people,
                        *items, row.waiting, row.expected, row.absent, row.not_recorded, rate,
                        *extra])
     return result
@@ -45,4 +45,4 @@ def lines(board: Overview) -> list[list[object]]:
 
 def to_csv(board: Overview) -> bytes:
     """The overview as CSV."""
-    return exports.table_to_csv(header(board), lines(board))
+    return exports.to_csv(header(board), lines(board))

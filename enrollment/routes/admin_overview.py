@@ -3,10 +3,11 @@ charts and a table, and as CSV. County staff get 404, as for every administrator
 
 from __future__ import annotations
 
-from flask import Response, abort, make_response, render_template, request
+from flask import abort, make_response, render_template, request
 
 from core.auth import admin_required
 from core.db import get_session, utcnow
+from core.exports import CSV_CONTENT_TYPE, download
 from core.i18n import to_local
 from core.models import Region
 from core.routes import Routes
@@ -55,5 +56,4 @@ def show_overview():
 def download_overview():
     """The overview's figures as CSV, with the page's filters."""
     body = overview_exports.to_csv(_board())
-    return no_store(Response(body, mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="national-overview.csv"'}))
+    return no_store(download(body, CSV_CONTENT_TYPE, "national-overview.csv"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from core.auth import county_scope, scoped_or_404, staff_required, visible_counties
 from core.db import get_session, utcnow
+from core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, download
 from core.i18n import current_locale
 from core.models import Municipality
 from core.routes import Routes
@@ -192,10 +193,8 @@ def show_roster(roster_id: int):
                            args=request.args.to_dict())
 
 
-def _download(roster: Roster, body: bytes, extension: str, mimetype: str) -> Response:
-    filename = f"roster-{roster.id}.{extension}"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _download(roster: Roster, body: bytes, extension: str, content_type: str) -> Response:
+    return download(body, content_type, f"roster-{roster.id}.{extension}")
 
 
 @routes.get("/staff/rosters/<int:roster_id>.csv")
@@ -205,7 +204,7 @@ def export_roster_csv(roster_id: int):
     roster = _roster_or_404(roster_id)
     table, _form, people = _completion(roster)
     return _download(roster, roster_exports.to_csv(table, people), "csv",
-                     roster_exports.exports.CSV_MIMETYPE)
+                     CSV_CONTENT_TYPE)
 
 
 @routes.get("/staff/rosters/<int:roster_id>.xlsx")
@@ -216,7 +215,7 @@ def export_roster_xlsx(roster_id: int):
     table, _form, people = _completion(roster)
     sheet = f"{cohorts.cohort_short(roster.cohort)} {roster.county.name(current_locale())}"
     return _download(roster, roster_exports.to_xlsx(table, people, sheet), "xlsx",
-                     roster_exports.exports.XLSX_MIMETYPE)
+                     XLSX_CONTENT_TYPE)
 
 
 def _match_form(ambiguity) -> MatchForm:
