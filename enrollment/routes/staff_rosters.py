@@ -18,7 +18,6 @@ from core.auth import county_scope, scoped_or_404, staff_required, visible_count
 from core.db import get_session, utcnow
 from core.exports import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE, download
 from core.i18n import current_locale
-from core.models import Municipality
 from core.routes import Routes
 from core.transaction import refusals
 from core.web import no_store
@@ -29,7 +28,7 @@ from enrollment.forms.rosters import (
     MatchForm,
     RosterUploadForm,
 )
-from enrollment.models import Role, Roster, RosterEntry, RosterImport
+from enrollment.models import Role, Roster, RosterImport
 from enrollment.services import cohorts, completion, rosters
 
 routes = Routes()
@@ -73,16 +72,8 @@ def roster_title(roster: Roster | RosterImport) -> str:
 def list_rosters():
     """The office's rosters with how many people each lists, and the latest uploads."""
     session = get_session()
-    count = (sa.select(sa.func.count()).where(RosterEntry.roster_id == Roster.id)
-             .correlate(Roster).scalar_subquery())
-    listed = session.execute(
-        sa.select(Roster, count).where(county_scope(Roster.county_id))
-        .options(joinedload(Roster.county))
-        .order_by(Roster.cohort.desc(), Roster.role, Roster.county_id)).all()
-    uploads = list(session.scalars(
-        sa.select(RosterImport).where(county_scope(RosterImport.county_id))
-        .options(joinedload(RosterImport.county), joinedload(RosterImport.created_by))
-        .order_by(RosterImport.created_at.desc(), RosterImport.id.desc()).limit(20)))
+    listed = rosters.rosters_with_counts(session, county_scope(Roster.county_id))
+    uploads = rosters.latest_uploads(session, county_scope(RosterImport.county_id))
     return render_template("enrollment/staff/rosters.html", rosters=listed, uploads=uploads,
                            title=roster_title)
 
@@ -171,9 +162,7 @@ def _completion(roster: Roster):
     form.state.choices = ([("", _("Any state"))]
                           + [(s.value, s.title) for s in completion.ItemState]
                           + [(completion.NO_CERTIFICATE, _("No certificate yet"))])
-    municipalities = session.execute(
-        sa.select(Municipality.id, Municipality.number, Municipality.name)
-        .where(Municipality.county_id == roster.county_id).order_by(Municipality.number)).all()
+    municipalities = rosters.municipalities_of(session, roster.county_id)
     form.municipality.choices = [("", _("All municipalities"))] + [
         (str(m.id), f"{m.number} {m.name}") for m in municipalities]
     chosen = form.municipality.data

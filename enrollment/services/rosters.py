@@ -23,7 +23,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.events import publish
 from core.models import Municipality
@@ -311,3 +311,32 @@ def discard_import(session: Session, upload_id: int, *, actor, now: datetime) ->
     upload = session.get(RosterImport, upload_id)
     session.refresh(upload)
     publish(events.roster_import_discarded, session, roster_import=upload, actor=actor)
+
+
+# --- what the staff pages list ------------------------------------------------------------------
+
+
+def rosters_with_counts(session: Session, visible: sa.ColumnElement[bool]) -> list[sa.Row]:
+    """(roster, number of people) of the rosters ``visible`` lets a staff member see (a WHERE
+    clause on the county, ``core.auth.county_scope``), newest cohort first."""
+    count = (sa.select(sa.func.count()).where(RosterEntry.roster_id == Roster.id)
+             .correlate(Roster).scalar_subquery())
+    return session.execute(
+        sa.select(Roster, count).where(visible).options(joinedload(Roster.county))
+        .order_by(Roster.cohort.desc(), Roster.role, Roster.county_id)).all()
+
+
+def latest_uploads(session: Session, visible: sa.ColumnElement[bool],
+                   limit: int = 20) -> list[RosterImport]:
+    """The latest uploaded roster files ``visible`` lets a staff member see, newest first."""
+    return list(session.scalars(
+        sa.select(RosterImport).where(visible)
+        .options(joinedload(RosterImport.county), joinedload(RosterImport.created_by))
+        .order_by(RosterImport.created_at.desc(), RosterImport.id.desc()).limit(limit)))
+
+
+def municipalities_of(session: Session, county_id: int) -> list[sa.Row]:
+    """(id, number, name) of a county's municipalities, by number."""
+    return session.execute(
+        sa.select(Municipality.id, Municipality.number, Municipality.name)
+        .where(Municipality.county_id == county_id).order_by(Municipality.number)).all()
