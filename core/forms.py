@@ -11,9 +11,54 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
+from jinja2 import pass_context
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 FILE_FIELDS = (FileField, MultipleFileField)
+SELECT_TYPES = ("SelectField", "QuerySelectField")
+
+
+def error_items(*forms) -> list[tuple[str | None, str]]:
+    """Every error of ``forms`` in page order, for an error summary: (the id of the control to
+    move to, or None for an error of the whole form; the message, with the field's label
+    first). The CSRF token's error is left out: the summary says it in words of its own.
+
+    A radio group's first button is the target (the group's own id is on its list); fields in
+    lists and sub-forms (a claim's legs) are flattened in their order.
+    """
+    items: list[tuple[str | None, str]] = []
+    for form in forms:
+        if form is None:
+            continue
+        for error in getattr(form, "form_errors", []):
+            items.append((None, str(error)))
+        for field in form:
+            items.extend(_field_items(field))
+    return items
+
+
+def _field_items(field) -> list[tuple[str | None, str]]:
+    if field.type == "CSRFTokenField":
+        return []
+    if field.type == "FieldList":
+        return [item for entry in field for item in _field_items(entry)]
+    if field.type == "FormField":
+        return [item for sub in field.form for item in _field_items(sub)]
+    target = f"{field.id}-0" if field.type == "RadioField" else field.id
+    label = field.label.text if field.label else ""
+    return [(target, f"{label}: {error}" if label else str(error))
+            for error in field.errors if isinstance(error, str)]
+
+
+@pass_context
+def page_has_errors(context) -> bool:
+    """Whether a form the page shows was refused: its title then starts with "Error:"."""
+    return any(isinstance(value, FlaskForm) and value.errors for value in context.values())
+
+
+def init_app(app) -> None:
+    """The templates' helpers for error summaries and titles."""
+    app.jinja_env.globals.update(error_items=error_items, page_has_errors=page_has_errors)
 
 
 class AppForm(FlaskForm):
@@ -30,3 +75,24 @@ class AppForm(FlaskForm):
             kept = MultiDict([(name, value) for name, value in files.items(multi=True)
                               if name in wanted])
             return CombinedMultiDict([kept, *text])
+
+        def render_field(self, field, render_kw):
+            """Every field's markup follows three rules, wherever a template renders it:
+
+            - the CSRF token has no ``id``: a page with two forms would repeat ``csrf_token``;
+            - an invalid field says so (``aria-invalid="true"``); the ``field`` macro adds
+              ``aria-describedby`` pointing at the message next to it;
+            - a required ``<select>`` whose first option is a real choice is not marked
+              ``required``: HTML reserves that for a list that opens on an empty placeholder,
+              and such a list can never be sent empty anyway.
+            """
+            render_kw = dict(render_kw)
+            if field.type == "CSRFTokenField":
+                render_kw.setdefault("id", False)
+            if field.errors:
+                render_kw.setdefault("aria-invalid", "true")
+            if field.type in SELECT_TYPES and field.flags.required:
+                choices = list(field.iter_choices())
+                if choices and str(choices[0][0]) != "":
+                    render_kw["required"] = False
+            return super().render_field(field, render_kw)

@@ -27,7 +27,7 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import privacy
+from core import forms, privacy
 from core.collation import collated
 from core.db import get_session
 from core.errors import MESSAGES as ERROR_MESSAGES
@@ -270,6 +270,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.jinja_env.globals.setdefault("home_url", home_url)
+    forms.init_app(app)
     app.after_request(_security_headers)
     app.request_class = FormRequest
     app.before_request(_form_bodies_only)
