@@ -80,7 +80,7 @@ class LoginForm(AppForm):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(message=_l("Enter your e-mail address.")), Length(max=254)],
-        render_kw={"autocomplete": "username"},
+        render_kw={"autocomplete": "email"},
     )
     password = PasswordField(_l("Password"),
                              validators=[DataRequired(message=_l("Enter your password.")),
@@ -94,7 +94,7 @@ class ForgotForm(AppForm):
     email = EmailField(
         _l("E-mail"),
         validators=[DataRequired(message=_l("Enter your e-mail address.")), Length(max=254)],
-        render_kw={"autocomplete": "username"},
+        render_kw={"autocomplete": "email"},
     )
 
 
