@@ -19,7 +19,7 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # the fuzzing far from its timeout. Set either on the command line: make test FUZZ_SECONDS=60.
 # make test-long: 2,000 a form and no budget.
 
-.PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean \
+.PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean design \
 	bench bench-catalog bench-burst bench-staff bench-certificates
 
 $(BIN)/python:
@@ -96,6 +96,13 @@ bench-staff: install
 bench-certificates: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/certificate_pdfs.py $(BENCH_ARGS)
+
+## Designsystemet and the Inter font into static/vendor/ (committed, so make run needs no Node):
+## npm ci from design/package-lock.json (exact versions, integrity-checked; no install scripts),
+## then design/build.py copies what the pages use, with each package's licence and version.
+design:
+	cd design && npm ci --ignore-scripts --no-audit --no-fund
+	$(PYTHON) design/build.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
