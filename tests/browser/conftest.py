@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
+from tests.browser.checks import axe_violations
 from tests.conftest import require
 
 CHROMIUM_ARGS = [
@@ -31,9 +31,6 @@ CHROMIUM_ARGS = [
 ]
 
 HERE = Path(__file__).parent
-
-# Holds the axe-core script (read once at import); stateless, so one serves every test.
-_AXE = Axe()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -101,8 +98,8 @@ def format_violations(violations: list[dict]) -> str:
 
 
 def assert_no_axe_violations(page: Page) -> None:
-    """Run axe-core on the page as it is now and fail with a readable list of violations."""
-    results = _AXE.run(page)
-    violations = results.response["violations"]
+    """Run axe-core on the page as it is now, at WCAG 2.2 AA with axe's best practices (the
+    rule set of tests/browser/checks.py), and fail with a readable list of violations."""
+    violations = axe_violations(page)
     if violations:
         pytest.fail(f"{page.url}\n{format_violations(violations)}", pytrace=False)
