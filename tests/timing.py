@@ -25,6 +25,8 @@ TIMEOUT_SHARE = 0.5
 _SPENT: dict[str, float] = defaultdict(float)
 _TIMEOUTS: dict[str, float] = {}
 _FUZZ_RUNS: list[str] = []
+# What the page checks covered (tests/browser/test_every_page.py's ``pages`` property).
+_PAGE_CHECKS: list[str] = []
 
 
 def _timeout_of(item) -> float:
@@ -54,6 +56,8 @@ def pytest_runtest_logreport(report):
             _TIMEOUTS[report.nodeid] = value
         elif name == "fuzz" and report.when == "call":
             _FUZZ_RUNS.append(value)
+        elif name == "pages" and report.when == "call":
+            _PAGE_CHECKS.append(value)
 
 
 def _controller(config) -> bool:
@@ -96,6 +100,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _FUZZ_RUNS:
         terminalreporter.write_sep("-", "fuzzed forms: examples per form and database")
         for line in sorted(_FUZZ_RUNS):
+            write(line)
+    if _PAGE_CHECKS:
+        terminalreporter.write_sep("-", "every page: axe-core, the Nu HTML Checker, 320 px")
+        for line in sorted(_PAGE_CHECKS):
             write(line)
     if not IN_CI or not _SPENT:
         return

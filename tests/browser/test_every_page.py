@@ -106,7 +106,7 @@ def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("locale", ["nn", "nb", "en"])
 def test_every_page_passes_axe_the_nu_checker_and_reflows_at_320px(
-        app, live_server, browser, world, locale):
+        app, live_server, browser, world, locale, record_property):
     context = browser.new_context(locale="nn-NO", viewport=WIDE)
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -122,7 +122,11 @@ def test_every_page_passes_axe_the_nu_checker_and_reflows_at_320px(
         crawl(page, live_server, ["/staff/"], seen, documents, problems, staff=True)
     finally:
         context.close()
-    problems.extend(nu_errors(documents))
+    axe_and_reflow = len(problems)
+    nu = nu_errors(documents)
+    problems.extend(nu)
+    record_property("pages", f"{locale}: {len(documents)} pages ({public} public), "
+                             f"{axe_and_reflow} axe/reflow problems, {len(nu)} Nu errors")
     assert not problems, "\n".join([f"{len(problems)} problem(s) on {len(documents)} pages:",
                                     *problems])
     assert len(documents) >= AT_LEAST, sorted(seen)
