@@ -42,13 +42,26 @@ def require(reason: str) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Run tests marked ``one_database`` on SQLite only: their subject (markup checked by
-    axe-core) does not depend on the database, and the journeys beside them run on both."""
+    """Which database a test runs on. Every test that takes ``app`` runs on SQLite and on
+    PostgreSQL, except:
+
+    - ``one_database``: SQLite only. For tests whose subject is the page (its markup, words,
+      messages, headers, forms' refusals): the database under them is the same code either
+      way, and what differs between the databases is tested where it lives, in the service,
+      model, migration and concurrency tests, which run on both. Every page's own queries run
+      on PostgreSQL in tests/browser/test_every_page.py (``on_postgresql``).
+    - ``on_postgresql``: PostgreSQL only.
+    - ``both_databases`` on a test keeps both in a module marked ``one_database``.
+    """
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_postgresql = callspec is not None and callspec.params.get("database_url") == "postgresql"
-        (drop if on_postgresql and item.get_closest_marker("one_database") else keep).append(item)
+        database = callspec.params.get("database_url") if callspec is not None else None
+        sqlite_only = (item.get_closest_marker("one_database")
+                       and not item.get_closest_marker("both_databases"))
+        dropped = ((database == "postgresql" and sqlite_only)
+                   or (database == "sqlite" and item.get_closest_marker("on_postgresql")))
+        (drop if dropped else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
