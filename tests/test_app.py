@@ -5,6 +5,9 @@ import sqlalchemy as sa
 
 from app import create_app
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 
 def test_secret_key_is_generated_into_instance_once(tmp_path, database_url):
     config = {"DATABASE_URL": database_url, "SECRET_KEY": None,

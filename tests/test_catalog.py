@@ -7,6 +7,9 @@ import pytest
 
 from enrollment.models import OfferingStatus
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 
 def titles(response) -> list[str]:
     """The offering titles on a catalog page, in order."""

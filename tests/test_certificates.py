@@ -56,6 +56,9 @@ from tests.conftest import require, staff_login
 from tests.test_pdf import assert_only_embedded_bundled_fonts, pdftotext, pypdf_text
 from tests.test_privacy import export_by_mail
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 S = EnrollmentStatus
 NAMES = ("Åse Ødegård", "Máret Čuđđá Ŋŧž")
 TITLES = {"nn": "Kurs i offentleg helsearbeid, Bergen",

@@ -34,6 +34,9 @@ from enrollment.services import cohorts, links
 from tests.test_certificates import download, pdf_texts
 from tests.test_staff_offerings import form_data, kind_id, reading
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 LABELS = {
     "nn": {"lis1": "Vår 2027 – for dei som har oppstart i kommunen i mars 2027",
            "physio": "Turnusåret 2027/28 – for dei som tek til i turnusteneste i august 2027",

@@ -30,6 +30,9 @@ from enrollment.models import (
 )
 from tests.smtp import smtp_server  # noqa: F401
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 EN = {"Accept-Language": "en"}
 TITLES = {"nn": "Testkurs", "nb": "Testkurs", "en": "Test course"}
 TUESDAY = {"nn": "tysdag", "nb": "tirsdag", "en": "Tuesday"}

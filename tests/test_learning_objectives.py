@@ -20,6 +20,9 @@ from enrollment.cli import KINDS_FILE, load_kinds
 from enrollment.models import CourseKind, LearningObjective
 from tests.test_certificates import attend, course, download, engine_of, enroll, flat, pdf_texts
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 MARK = "To be confirmed by the office"
 OFFICIAL = {"nb": "Offisiell ordlyd for testmålet om offentlig helsearbeid.",
             "nn": "Omsett ordlyd for testmålet om offentleg helsearbeid.",

@@ -6,6 +6,9 @@ import pytest
 
 from core.i18n import format_clock, format_day, format_money, format_number
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 
 def lang_of(response) -> str:
     html = response.get_data(as_text=True)

@@ -19,6 +19,9 @@ from core.logging import REQUEST_LOGGER, redact
 from enrollment.models import Role
 from enrollment.services import enrollments, links, seats
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 EN = {"Accept-Language": "en"}
 EMAIL = "kari.secret@example.org"
 NAME = "Kari Hemmelegsdotter"

@@ -37,6 +37,9 @@ from tests.test_enrollment_web import (
     translated,
 )
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 LOCALES = ["nn", "nb", "en"]
 
 

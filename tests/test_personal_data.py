@@ -30,6 +30,9 @@ from tests.test_enrollment_web import (
 )
 from tests.test_privacy import PRIVACY_LINK, mailed_privacy_link
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 CHANGE_LINK = re.compile(r"/email-change/([A-Za-z0-9_\-]+)")
 
 

@@ -29,6 +29,9 @@ from tests.refunds_factories import (
     submitted_claim,
 )
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 DFO = "https://arbeidsgiver.dfo.no/lonn-goder-og-reise/reiser-og-satser/statens-satser-innenlands"
 
 

@@ -37,6 +37,9 @@ from enrollment.services.attendance import (
 )
 from enrollment.services.cohorts import cohorts_around
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 S = EnrollmentStatus
 
 

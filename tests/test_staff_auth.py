@@ -22,6 +22,9 @@ from core.mail import OutboxMessage, send_pending
 from core.models import County
 from tests.conftest import STAFF_PASSWORD, staff_login, totp_code
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 EN = {"Accept-Language": "en"}
 RESET_LINK = re.compile(r"https?://[^\s/]+(/staff/password/reset/[A-Za-z0-9_.-]+)")
 WRONG = "Wrong e-mail or password, or the account is deactivated."

@@ -32,6 +32,9 @@ from enrollment.models import (
 )
 from enrollment.services import enrollments, offerings
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 S = EnrollmentStatus
 
 

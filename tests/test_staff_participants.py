@@ -28,6 +28,9 @@ from enrollment.models import CourseOffering, Enrollment, EnrollmentStatus, Part
 from enrollment.services import enrollments, links, participants
 from enrollment.services.enrollments import PersonDetails
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 S = EnrollmentStatus
 OTHER_COUNTY = "rogaland"
 

@@ -50,6 +50,9 @@ from refunds.uploads import read_receipt
 from tests.conftest import STAFF_PASSWORD, staff_login
 from tests.test_refunds_uploads import png
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 # The public pages of staff authentication: reachable without an account by design; and
 # "log out all my sessions", which ends one's own sessions (this client's too) and no more.
 AUTH_ENDPOINTS = frozenset({

@@ -31,6 +31,9 @@ from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET, staff_login, totp_
 from tests.test_serving import Browser as HttpBrowser
 from tests.test_serving import free_port, start_gunicorn, stop, wait_until_up
 
+# The page's behaviour; the data rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 EN = {"Accept-Language": "en"}
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 NEW_PASSWORD = "a-brand-new-password-42"
@@ -624,6 +627,7 @@ def wrong_password(port: int, email: str) -> tuple[int, str]:
     return status, retry.group(1) if retry else ""
 
 
+@pytest.mark.both_databases
 def test_two_gunicorn_workers_throttle_exactly_as_one(app, database_url, make_staff, tmp_path):
     make_staff()
     port, log = free_port(), tmp_path / "access.log"
