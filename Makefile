@@ -19,8 +19,8 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # the fuzzing far from its timeout. Set either on the command line: make test FUZZ_SECONDS=60.
 # make test-long: 2,000 a form and no budget.
 
-.PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean design \
-	bench bench-catalog bench-burst bench-staff bench-certificates
+.PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean \
+	design screenshots bench bench-catalog bench-burst bench-staff bench-certificates
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,13 @@ run: install
 	$(FLASK) rates load
 	$(FLASK) seed-demo
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)
+
+## Pictures of the main pages for the README, desktop and phone size, into docs/screenshots/
+## (tools/screenshots.py): the demo data in a temporary SQLite database, the app on a free local
+## port, Debian's Chromium through Playwright (a test extra, hence install-test).
+## SCREENSHOTS_ARGS=--check resolves the pages without a browser.
+screenshots: install-test
+	$(BIN)/python tools/screenshots.py $(SCREENSHOTS_ARGS)
 
 ## Production: migrate (MIGRATE=0 on all but one of several servers), then gunicorn with
 ## gunicorn.conf.py against DATABASE_URL (BIND, WEB_CONCURRENCY: see docs/deployment.md).

@@ -20,6 +20,7 @@ from core import (
     limits,
     logging,
     mail,
+    offices,
     privacy,
     reminders,
     settings,
@@ -90,6 +91,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     i18n.init_app(app)
     web.init_app(app)
+    offices.init_app(app)
     caching.init_app(app)
     errors.init_app(app)
     limits.init_app(app)

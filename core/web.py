@@ -1,5 +1,6 @@
-"""Routes every deployment has: language choice, the health check, the privacy notice and, when
-no plugin registers a home page, a front page saying there is nothing here yet."""
+"""Routes every deployment has: language choice, the health check, the privacy notice, the
+accessibility statement and, when no plugin registers a home page, a front page saying there is
+nothing here yet."""
 
 from __future__ import annotations
 
@@ -22,12 +23,13 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import force_locale
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import SecurityError
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import forms, privacy
+from core import forms, offices, privacy
 from core.collation import collated
 from core.db import get_session
 from core.errors import MESSAGES as ERROR_MESSAGES
@@ -57,12 +59,21 @@ def set_language(code: str):
     """Remember the chosen language in a cookie and go back to the page the person was on."""
     if code not in LOCALES:
         abort(404)
-    response = redirect(safe_next(request.args.get("next")))
+    response = redirect(_in_language(safe_next(request.args.get("next")), code))
     response.set_cookie(
         LOCALE_COOKIE, code, max_age=ONE_YEAR, samesite="Lax", httponly=True,
         secure=request.is_secure,
     )
     return response
+
+
+def _in_language(path: str, code: str) -> str:
+    """``path``, or its page in language ``code`` when the path names its language (the
+    accessibility statement's ``/accessibility/nb``), so choosing a language there shows it."""
+    parts = path.split("?", 1)[0].rstrip("/").split("/")
+    if len(parts) == 3 and parts[1] == "accessibility" and parts[2] in LOCALES:
+        return f"/accessibility/{code}"
+    return path
 
 
 @bp.get("/healthz")
@@ -93,6 +104,25 @@ def privacy_notice():
         offices=current_app.config.get("PRIVACY_OFFICES", {}), locale=current_locale(),
         months=current_app.config["PRIVACY_RETENTION_MONTHS"],
         years=current_app.config["PRIVACY_PAID_CLAIM_RETENTION_YEARS"])
+
+
+@bp.get("/accessibility", endpoint="accessibility")
+@bp.get("/accessibility/<code>", endpoint="accessibility")
+def accessibility_statement(code: str | None = None):
+    """The accessibility statement (tilgjengelegheitserklæring) on the model of Digdir's
+    uustatus.no: at ``/accessibility`` in the chosen language, and at a stable address in each
+    language (``/accessibility/nn``, ``/nb``, ``/en``) for the register and for links."""
+    if code is None:
+        return _statement()
+    if code not in LOCALES:
+        abort(404)
+    with force_locale(code):
+        return _statement()
+
+
+def _statement() -> str:
+    return render_template("accessibility.html", offices=offices.offices(),
+                           base_url=current_app.config.get("PUBLIC_BASE_URL") or request.host_url)
 
 
 def empty_home():

@@ -79,6 +79,10 @@ def test_every_combination_serves_health_privacy_language_front_login_and_404(
             assert f'<a href="mailto:{email}">{email}</a>' in text
         # What is stored is said by the plugin that stores it.
         assert ("What we store" in text) == ("enrollment" in plugins)
+        # The accessibility statement is core's, linked from every page's footer.
+        statement = _text(client.get("/accessibility"))
+        assert "<h1>Accessibility statement</h1>" in statement
+        assert '<a class="ds-link" href="/accessibility">Accessibility statement</a>' in text
 
         front = client.get("/")
         assert front.status_code == 200
