@@ -72,10 +72,10 @@ def world(app, make_offering, make_staff, now):
 
 
 def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
-          documents: dict[str, str], problems: list[str], staff: bool) -> None:
+          documents: dict[str, str], problems: list[str], staff: bool, locale: str) -> None:
     """Visit every page reachable from ``starts`` whose shape is new, the staff pages' or the
     public ones' (the sign-in page counts as public); check each with axe and at 320 px, and
-    keep its HTML for the Nu checker."""
+    keep its HTML for the Nu checker. Each is also in the language chosen and has one h1."""
     queue = list(starts)
     while queue and len(seen) < MOST:
         url = queue.pop(0)
@@ -92,6 +92,10 @@ def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
             problems.append(f"{url}: answered {response.status}")
             continue
         documents[url] = response.text()
+        if page.locator("html").get_attribute("lang") != locale:
+            problems.append(f"{url}: not in the language chosen ({locale})")
+        if page.locator("h1").count() != 1:
+            problems.append(f"{url}: {page.locator('h1').count()} level-one headings, not one")
         problems.extend(describe_violations(url, axe_violations(page)))
         wider = overflow_at_320(page)
         if wider:
@@ -116,10 +120,11 @@ def test_every_page_passes_axe_the_nu_checker_and_reflows_at_320px(
     try:
         page.goto(f"{live_server}/lang/{locale}?next=/")
         starts = ["/", f"/manage/{world}", "/verify", "/staff/login"]
-        crawl(page, live_server, starts, seen, documents, problems, staff=False)
+        crawl(page, live_server, starts, seen, documents, problems, staff=False, locale=locale)
         log_in(page, live_server, "admin@sf.no", locale)
         public = len(seen)
-        crawl(page, live_server, ["/staff/"], seen, documents, problems, staff=True)
+        crawl(page, live_server, ["/staff/"], seen, documents, problems, staff=True,
+              locale=locale)
     finally:
         context.close()
     axe_and_reflow = len(problems)
