@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from tests.browser.checks import axe_violations
+from tests.browser.checks import axe_violations, load_axe_in_every_page
 from tests.conftest import require
 
 CHROMIUM_ARGS = [
@@ -72,6 +72,7 @@ def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context and page per test, so no cookie leaks between tests."""
     # A Nynorsk browser, like most visitors; the language tests switch away from it.
     context = browser.new_context(accept_downloads=True, locale="nn-NO")
+    load_axe_in_every_page(context)
     context.set_default_timeout(10_000)
     pg = context.new_page()
     try:

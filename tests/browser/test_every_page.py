@@ -28,6 +28,7 @@ from tests.browser.checks import (
     WIDE,
     axe_violations,
     describe_violations,
+    load_axe_in_every_page,
     nu_errors,
     overflow_at_320,
 )
@@ -112,6 +113,7 @@ def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
 def test_every_page_passes_axe_the_nu_checker_and_reflows_at_320px(
         app, live_server, browser, world, locale, record_property):
     context = browser.new_context(locale="nn-NO", viewport=WIDE)
+    load_axe_in_every_page(context)
     context.set_default_timeout(15_000)
     page = context.new_page()
     seen: dict[str, str] = {}
