@@ -24,7 +24,9 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
     first). The CSRF token's error is left out: the summary says it in words of its own.
 
     A radio group's first button is the target (the group's own id is on its list); fields in
-    lists and sub-forms (a claim's legs) are flattened in their order.
+    lists and sub-forms (a claim's legs) are flattened in their order. Controls a form does not
+    declare (the attendance page's radio group per person) are given by the view as
+    ``form.control_errors``, (id, message) pairs, after the form's own.
     """
     items: list[tuple[str | None, str]] = []
     for form in forms:
@@ -34,6 +36,7 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
             items.append((None, str(error)))
         for field in form:
             items.extend(_field_items(field))
+        items.extend(getattr(form, "control_errors", []))
     return items
 
 
