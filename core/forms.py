@@ -49,8 +49,10 @@ def _field_items(field) -> list[tuple[str | None, str]]:
         return [item for sub in field.form for item in _field_items(sub)]
     target = f"{field.id}-0" if field.type == "RadioField" else field.id
     label = field.label.text if field.label else ""
+    # A message may be a lazy string (a validator's ValidationError(_l(...))): not a str, but
+    # a message all the same; only nested lists and dicts are not messages of this field.
     return [(target, f"{label}: {error}" if label else str(error))
-            for error in field.errors if isinstance(error, str)]
+            for error in field.errors if not isinstance(error, dict | list | tuple)]
 
 
 @pass_context

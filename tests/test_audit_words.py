@@ -201,7 +201,7 @@ def test_the_audit_log_reads_in_words_in_each_language(app, client, logged_event
         with count_queries() as queries:
             response = client.get("/staff/audit")
         body = html.unescape(response.get_data(as_text=True))
-        table = body.split('<table class="audit">', 1)[1]
+        table = body.split('<table class="ds-table stack audit">', 1)[1]
 
         assert response.status_code == 200
         assert words["attendance"] in table, locale

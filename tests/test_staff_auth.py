@@ -629,8 +629,9 @@ def test_navigation_shows_accounts_to_administrators_only(app, admin, make_staff
 def shown_actions(response) -> list[str]:
     """The actions in the audit table, top to bottom."""
     body = response.get_data(as_text=True)
-    table = body.split('<table class="audit">', 1)[1] if '<table class="audit">' in body else ""
-    return re.findall(r'<td data-action="([\w.]+)">', table)
+    marker = '<table class="ds-table stack audit">'
+    table = body.split(marker, 1)[1] if marker in body else ""
+    return re.findall(r'<td [^>]*data-action="([\w.]+)">', table)
 
 
 def test_county_staff_see_only_their_own_countys_events(app, admin, make_staff):
