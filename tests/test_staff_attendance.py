@@ -288,6 +288,16 @@ def test_garbage_in_the_form_is_refused(app, client, past_offering, make_staff, 
     assert response.status_code == 400
     assert marks(app, day) == {}
     assert audit_events(app) == []
+    # The error summary names the person and leads to their radio group, which says why.
+    body = page(response)
+    assert "<title>Error: " in body
+    summary = body.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert (f'<a class="ds-link" href="#mark-{ase}-present">'
+            "Extra Person: choose present, absent or not recorded.</a>") in summary
+    for value in ("present", "absent", "not_recorded"):
+        assert re.search(rf'id="mark-{ase}-{value}"[^>]*aria-invalid="true" '
+                         rf'aria-describedby="mark-{ase}-error"', body)
+    assert f'id="mark-{ase}-error"><p>Extra Person: choose present' in body
 
 
 def test_roster_is_in_norwegian_name_order():
