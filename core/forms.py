@@ -24,7 +24,9 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
     first). The CSRF token's error is left out: the summary says it in words of its own.
 
     A radio group's first button is the target (the group's own id is on its list); fields in
-    lists and sub-forms (a claim's legs) are flattened in their order.
+    lists and sub-forms (a claim's legs) are flattened in their order. Controls a form does not
+    declare (the attendance page's radio group per person) are given by the view as
+    ``form.control_errors``, (id, message) pairs, after the form's own.
     """
     items: list[tuple[str | None, str]] = []
     for form in forms:
@@ -34,6 +36,7 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
             items.append((None, str(error)))
         for field in form:
             items.extend(_field_items(field))
+        items.extend(getattr(form, "control_errors", []))
     return items
 
 
@@ -46,8 +49,10 @@ def _field_items(field) -> list[tuple[str | None, str]]:
         return [item for sub in field.form for item in _field_items(sub)]
     target = f"{field.id}-0" if field.type == "RadioField" else field.id
     label = field.label.text if field.label else ""
+    # A message may be a lazy string (a validator's ValidationError(_l(...))): not a str, but
+    # a message all the same; only nested lists and dicts are not messages of this field.
     return [(target, f"{label}: {error}" if label else str(error))
-            for error in field.errors if isinstance(error, str)]
+            for error in field.errors if not isinstance(error, dict | list | tuple)]
 
 
 @pass_context

@@ -216,7 +216,7 @@ MARK = "Rate to be confirmed by the office"
 
 def claim_rows(body: str) -> list[str]:
     """The rows of the caseworker's lines table."""
-    table = re.search(r'<table class="amounts">(.*?)</table>', body, re.S).group(1)
+    table = re.search(r'<table class="ds-table stack amounts">(.*?)</table>', body, re.S).group(1)
     body = table.split("<tbody>")[1].split("</tbody>")[0]
     return re.findall(r"<tr>(.*?)</tr>", body, re.S)
 

@@ -299,6 +299,9 @@ def test_claim_journey_through_the_web(app, world):
     unanswered = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data=lines)
     assert unanswered.status_code == 400
     assert "Record whether the office approved the use of own car." in page(unanswered)
+    # ... and the error summary on top leads to the question (the message is a lazy string).
+    assert re.search(r'<a class="ds-link" href="#own_car_approved-0">[^<]*Record whether the '
+                     r'office approved the use of own car\.</a>', page(unanswered))
     assert claim_row(app, claim_id).status == S.RESUBMITTED
     approved = staff.post(f"/staff/refunds/claims/{claim_id}/approve", data={
         **lines, "lines-2-amount": "40,00", "lines-2-note": "Bompengar med brikke",

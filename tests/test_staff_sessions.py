@@ -161,7 +161,7 @@ def test_log_out_all_my_sessions(app, make_staff):
     listing = first.get("/staff/my-sessions", headers=EN)
     assert listing.status_code == 200
     assert page(listing).count("(this session)") == 1
-    assert len(re.findall(r"<tr>\s*<td>", page(listing))) == 2
+    assert len(re.findall(r"<tr>\s*<td[ >]", page(listing))) == 2
 
     response = first.post("/staff/my-sessions/end-all", headers=EN)
 
@@ -489,7 +489,7 @@ def test_failures_from_one_address_are_slowed_across_accounts(app, client, make_
 
     assert statuses == [400] * 10
     assert blocked.status_code == 429
-    assert '<html lang="en">' in page(blocked)
+    assert '<html lang="en"' in page(blocked)
     assert elsewhere.status_code == 302
 
 
@@ -549,7 +549,7 @@ def test_throttle_messages_are_in_the_persons_language(app, client, make_staff):
     blocked = client.post("/staff/login", data={"email": "x@sf.no", "password": "wrong"})
 
     assert blocked.status_code == 429
-    assert '<html lang="nn">' in page(blocked)
+    assert '<html lang="nn"' in page(blocked)
     assert "Du kan prøve igjen om 1 minutt." in page(blocked)
 
 

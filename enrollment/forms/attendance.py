@@ -15,3 +15,9 @@ class AttendanceForm(AppForm):
     save = SubmitField(_l("Save attendance"))
     mark_all = SubmitField(_l("Mark everyone present"))
     mark_none = SubmitField(_l("Mark everyone absent"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: (id of the first radio button, message) for each person whose mark was refused:
+        #: the error summary links them (core.forms.error_items).
+        self.control_errors: list[tuple[str, str]] = []

@@ -26,18 +26,20 @@ from enrollment.signin_sheet import SignInLabels, SignInRow, SignInSheet, build_
 routes = Routes()
 
 
-def _posted_marks(entries: list[attendance.RosterEntry]) -> dict[int, attendance.Mark] | None:
+def _posted_marks(entries: list[attendance.RosterEntry],
+                  ) -> tuple[dict[int, attendance.Mark], list[attendance.RosterEntry]]:
     """The mark chosen for each person on the roster, from the form; people the form does not
-    mention are left out (their mark stays). None when a value is not a mark."""
-    chosen = {}
+    mention are left out (their mark stays). Second, the people whose value is not a mark."""
+    chosen, wrong = {}, []
     for entry in entries:
         value = request.form.get(f"mark-{entry.enrollment.id}")
         if value is None:
             continue
         if value not in {m.value for m in attendance.Mark}:
-            return None
-        chosen[entry.enrollment.id] = attendance.Mark(value)
-    return chosen
+            wrong.append(entry)
+        else:
+            chosen[entry.enrollment.id] = attendance.Mark(value)
+    return chosen, wrong
 
 
 def _course_session_or_404(session_id: int) -> CourseSession:
@@ -81,12 +83,18 @@ def mark_attendance(session_id: int):
     form = AttendanceForm()
     chosen = {e.enrollment.id: e.mark for e in entries}
     unsaved = refused = False
+    wrong_marks: dict[int, str] = {}
     status = 200
     is_open = attendance.is_open(course_session, utcnow())
     if form.validate_on_submit():
-        posted = _posted_marks(entries)
-        if posted is None:
+        posted, wrong = _posted_marks(entries)
+        if wrong:
+            chosen.update(posted)
             form.form_errors.append(_("Please check what you entered and try again."))
+            wrong_marks = {e.enrollment.id: _("%(name)s: choose present, absent or not recorded.",
+                                              name=e.participant.full_name) for e in wrong}
+            form.control_errors = [(f"mark-{eid}-present", message)
+                                   for eid, message in wrong_marks.items()]
         elif (form.mark_all.data or form.mark_none.data) and not is_open:
             refused, status = True, 409
         elif form.mark_all.data or form.mark_none.data:
@@ -108,7 +116,8 @@ def mark_attendance(session_id: int):
         status = 400
     return _private(render_template(
         "enrollment/staff/attendance.html", course_session=course_session, entries=entries,
-        form=form, chosen=chosen, unsaved=unsaved, refused=refused, is_open=is_open,
+        form=form, chosen=chosen, unsaved=unsaved,
+        wrong=wrong_marks, refused=refused, is_open=is_open,
         opens=None if is_open else _opens_message(course_session)), status)
 
 

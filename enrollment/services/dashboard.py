@@ -234,13 +234,14 @@ class BarChart:
         return len(self.rows) * ROW_HEIGHT + 10
 
     @property
+    def bar_area(self) -> int:
+        """Width of the bars' scale, from ``bar_x``."""
+        return BAR_AREA
+
+    @property
     def value_x(self) -> float:
         """Where the figures after the bars start."""
         return self.bar_x + BAR_AREA + 10
-
-
-def _short(text: str, limit: int = 34) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def seats_chart(stats: Sequence[OfferingStats], labels: Sequence[str]) -> BarChart:
@@ -259,7 +260,7 @@ def seats_chart(stats: Sequence[OfferingStats], labels: Sequence[str]) -> BarCha
         if s.waitlisted:
             segments.append(Segment(round(x0 + s.capacity * unit, 1),
                                     round(s.waitlisted * unit, 1), WAITING))
-        rows.append(ChartRow(i * ROW_HEIGHT + 5, _short(label), tuple(segments), text))
+        rows.append(ChartRow(i * ROW_HEIGHT + 5, label, tuple(segments), text))
     return BarChart(tuple(rows))
 
 
@@ -272,5 +273,5 @@ def attendance_chart(stats: Sequence[OfferingStats], labels: Sequence[str]) -> B
         segments = [Segment(x0, BAR_AREA, TRACK, OUTLINE)]
         if rate:
             segments.append(Segment(x0, round(rate * BAR_AREA, 1), FILLED))
-        rows.append(ChartRow(i * ROW_HEIGHT + 5, _short(label), tuple(segments), percent(rate)))
+        rows.append(ChartRow(i * ROW_HEIGHT + 5, label, tuple(segments), percent(rate)))
     return BarChart(tuple(rows))
