@@ -71,7 +71,8 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 100)
 # Seconds of generating per form; "0" is no budget (make test-long).
 BUDGET = float(os.environ.get("FUZZ_SECONDS") or 8)
 EN = {"Accept-Language": "en"}
-REFUSAL_MARKERS = ('class="field-errors"', 'class="error-summary"')
+# A message next to a field (Designsystemet's validation message), or an error summary.
+REFUSAL_MARKERS = ('field-errors"', 'id="error-summary"', 'class="error-summary"')
 BAD_REQUEST_PAGE = "<h1>Something in the request was wrong</h1>"
 
 
@@ -817,7 +818,8 @@ def test_file_in_a_text_field_is_refused(client, url, field):
     response = client.post(url, data={field: (io.BytesIO(b"x"), "a.txt"), "password": "x"},
                            headers=EN)
     assert response.status_code == 400
-    assert 'class="field-errors"' in response.get_data(as_text=True)
+    assert 'field-errors" data-field="validation" id="email-error"' in response.get_data(
+        as_text=True)
 
 
 # --- what the fuzzing found, kept as plain regression tests ---------------------------------------

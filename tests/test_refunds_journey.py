@@ -87,8 +87,8 @@ def journey_text(app, locale: str, first: date, last: date) -> str:
 
 def field_error(body: str, field_id: str) -> str:
     """The text of the error list shown next to the field ``field_id``."""
-    found = re.search(rf'<ul class="field-errors" id="{field_id}-error">(.*?)</ul>', body,
-                      re.DOTALL)
+    found = re.search(rf'<div class="ds-validation-message field-errors" data-field="validation"'
+                      rf' id="{field_id}-error">(.*?)</div>', body, re.DOTALL)
     assert found, f"no error next to {field_id}"
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))).strip()
 
