@@ -477,6 +477,11 @@ def test_bad_contact_details_are_shown_next_to_the_fields(app, client, make_offe
         "email": ["Enter a valid e-mail address, like name@example.no."],
         "phone": ["Enter a phone number of 8 to 20 digits, like 412 34 567."],
     }
+    # The summary at the top of the page lists them, each a link to its field.
+    body = page(response)
+    assert "<title>Error: Your enrollment" in body
+    assert re.findall(r'<li><a class="ds-link" href="#([\w-]+)">', body) == [
+        "full_name", "email", "phone"]
     assert enrollments(app) == before
 
 

@@ -473,6 +473,8 @@ def test_the_sandboxs_refusal_is_shown_next_to_the_file_field_in_the_persons_lan
     assert errors is not None
     assert "hemmeleg.pdf" in errors.group(1)
     assert message in errors.group(1)
+    # The claim form's error summary leads to the file field too.
+    assert re.search(r'<a class="ds-link" href="#files">[^<]*hemmeleg\.pdf', body)
     assert count(app, Receipt) == 0
 
 
