@@ -132,8 +132,11 @@ def test_malformed_filters_get_a_message_next_to_the_field(client, query, messag
     response = get(client, f"/?{query}")
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert 'class="ds-validation-message field-errors"' in html or 'id="page"' in html
-    assert 'id="error-summary"' in html
+    name = query.split("=")[0]
+    # Listed in the error summary as a link to where it is said: next to its field, or (the
+    # page number, which has no field) where the list would be.
+    assert f'<a class="ds-link" href="#{name}">' in html
+    assert (f'id="{name}-error"' if name != "page" else 'id="page"') in html
     assert message in html
 
 
