@@ -24,8 +24,9 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
     first). The CSRF token's error is left out: the summary says it in words of its own.
 
     A radio group's first button is the target (the group's own id is on its list); fields in
-    lists and sub-forms (a claim's legs) are flattened in their order. Controls a form does not
-    declare (the attendance page's radio group per person) are given by the view as
+    lists and sub-forms (a claim's legs) are flattened in their order, each named by its row
+    when the row's form has a ``ROW_LABEL`` ("Leg %(n)s"). Controls a form does not declare
+    (the attendance page's radio group per person) are given by the view as
     ``form.control_errors``, (id, message) pairs, after the form's own.
     """
     items: list[tuple[str | None, str]] = []
@@ -34,23 +35,38 @@ def error_items(*forms) -> list[tuple[str | None, str]]:
             continue
         for error in getattr(form, "form_errors", []):
             items.append((None, str(error)))
-        for field in form:
+        for field in in_page_order(form):
             items.extend(_field_items(field))
         items.extend(getattr(form, "control_errors", []))
     return items
 
 
-def _field_items(field) -> list[tuple[str | None, str]]:
+def in_page_order(form) -> list:
+    """The form's fields in the order its page shows them: its ``PAGE_ORDER`` (field names)
+    first where it has one, as a subclass's fields come after its base's otherwise."""
+    fields = list(form)
+    order = getattr(form, "PAGE_ORDER", ())
+    return sorted(fields, key=lambda f: order.index(f.name) if f.name in order else len(order))
+
+
+def _field_items(field, row: str | None = None) -> list[tuple[str | None, str]]:
     if field.type == "CSRFTokenField":
         return []
     if field.type == "FieldList":
-        return [item for entry in field for item in _field_items(entry)]
+        items = []
+        for number, entry in enumerate(field, start=1):
+            # A row names itself as its legend does ("Leg 2"), so that "Date: Enter the date."
+            # says which of the rows it is about.
+            name = getattr(getattr(entry, "form", None), "ROW_LABEL", None)
+            items.extend(_field_items(entry, str(name % {"n": number}) if name else row))
+        return items
     if field.type == "FormField":
-        return [item for sub in field.form for item in _field_items(sub)]
+        return [item for sub in field.form for item in _field_items(sub, row)]
     target = f"{field.id}-0" if field.type == "RadioField" else field.id
     label = field.label.text if field.label else ""
-    # A message may be a lazy string (a validator's ValidationError(_l(...))): not a str, but
-    # a message all the same; only nested lists and dicts are not messages of this field.
+    if row:
+        label = f"{row}, {label}" if label else row
+    # Messages are often lazy strings (``_l``), not ``str``: keep all but nested containers.
     return [(target, f"{label}: {error}" if label else str(error))
             for error in field.errors if not isinstance(error, dict | list | tuple)]
 
@@ -66,10 +82,37 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(error_items=error_items, page_has_errors=page_has_errors)
 
 
+class FieldMarkup:
+    """The markup rules of every field (``render_field`` below), as a ``Meta`` mixin: AppForm
+    has them, and so do the plain sub-forms of a ``FieldList`` (``class Meta(FieldMarkup)``),
+    whose fields are rendered through their own form's meta."""
+
+    def render_field(self, field, render_kw):
+        """Every field's markup follows three rules, wherever a template renders it:
+
+        - the CSRF token has no ``id``: a page with two forms would repeat ``csrf_token``;
+        - an invalid field says so (``aria-invalid="true"``); the ``field`` macro adds
+          ``aria-describedby`` pointing at the message next to it;
+        - a required ``<select>`` whose first option is a real choice is not marked
+          ``required``: HTML reserves that for a list that opens on an empty placeholder,
+          and such a list can never be sent empty anyway.
+        """
+        render_kw = dict(render_kw)
+        if field.type == "CSRFTokenField":
+            render_kw.setdefault("id", False)
+        if field.errors:
+            render_kw.setdefault("aria-invalid", "true")
+        if field.type in SELECT_TYPES and field.flags.required:
+            choices = list(field.iter_choices())
+            if choices and str(choices[0][0]) != "":
+                render_kw["required"] = False
+        return super().render_field(field, render_kw)
+
+
 class AppForm(FlaskForm):
     """The base of every Flask-WTF form here (see the module's docstring)."""
 
-    class Meta(FlaskForm.Meta):
+    class Meta(FieldMarkup, FlaskForm.Meta):
         def wrap_formdata(self, form, formdata):
             formdata = super().wrap_formdata(form, formdata)
             if not isinstance(formdata, CombinedMultiDict):
@@ -80,24 +123,3 @@ class AppForm(FlaskForm):
             kept = MultiDict([(name, value) for name, value in files.items(multi=True)
                               if name in wanted])
             return CombinedMultiDict([kept, *text])
-
-        def render_field(self, field, render_kw):
-            """Every field's markup follows three rules, wherever a template renders it:
-
-            - the CSRF token has no ``id``: a page with two forms would repeat ``csrf_token``;
-            - an invalid field says so (``aria-invalid="true"``); the ``field`` macro adds
-              ``aria-describedby`` pointing at the message next to it;
-            - a required ``<select>`` whose first option is a real choice is not marked
-              ``required``: HTML reserves that for a list that opens on an empty placeholder,
-              and such a list can never be sent empty anyway.
-            """
-            render_kw = dict(render_kw)
-            if field.type == "CSRFTokenField":
-                render_kw.setdefault("id", False)
-            if field.errors:
-                render_kw.setdefault("aria-invalid", "true")
-            if field.type in SELECT_TYPES and field.flags.required:
-                choices = list(field.iter_choices())
-                if choices and str(choices[0][0]) != "":
-                    render_kw["required"] = False
-            return super().render_field(field, render_kw)

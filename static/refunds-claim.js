@@ -35,7 +35,10 @@
       });
       if (ids.length) { el.setAttribute("aria-describedby", ids.join(" ")); }
       else { el.removeAttribute("aria-describedby"); }
-      el.setAttribute("aria-invalid", "false");
+    });
+    // A new row is not invalid: its copy carries no mark or message of the row it came from.
+    copy.querySelectorAll("[aria-invalid]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
     });
     copy.querySelectorAll("input, select, textarea").forEach(function (el) {
       if (el.type === "checkbox") { el.checked = false; }

@@ -79,9 +79,10 @@ def field_errors(response) -> dict[str, list[str]]:
     """The error lists shown next to fields: {field name: [messages]}."""
     body = response.get_data(as_text=True)
     return {
-        name: [html.unescape(item.strip()) for item in re.findall(r"<li>(.*?)</li>", inner, re.S)]
+        name: [html.unescape(item.strip()) for item in re.findall(r"<p>(.*?)</p>", inner, re.S)]
         for name, inner in re.findall(
-            r'<ul class="field-errors" id="([\w-]+)-error">(.*?)</ul>', body, re.S
+            r'<div class="ds-validation-message field-errors" data-field="validation"'
+            r' id="([\w-]+)-error">(.*?)</div>', body, re.S
         )
     }
 
@@ -199,7 +200,7 @@ def test_valid_enrollment_is_confirmed_shown_stored_and_mailed(app, client, make
     assert shown.status_code == 200
     assert shown.headers["Cache-Control"] == "no-store"
     text = page(shown)
-    assert '<html lang="en">' in text
+    assert '<html lang="en"' in text
     # The page says the same for a new enrollment and one that existed (issue 13): the seat is
     # in the mail, asserted below.
     assert "<h1>Enrollment received</h1>" in text
@@ -313,7 +314,7 @@ def test_confirmation_mail_arrives_in_the_chosen_language_with_calendar_and_link
     body_html = message.get_body(("html",)).get_content()
     assert translated(app, "Hello %(name)s,", locale, name="Kari Nordmann") in text
     assert "Kari Nordmann" in body_html
-    assert f'<html lang="{locale}">' in body_html
+    assert f'<html lang="{locale}"' in body_html
     sessions = sessions_of(app, offering)
     for starts_at, _ends_at in sessions:
         assert format_day(starts_at, locale) in text
@@ -479,6 +480,11 @@ def test_bad_contact_details_are_shown_next_to_the_fields(app, client, make_offe
         "email": ["Enter a valid e-mail address, like name@example.no."],
         "phone": ["Enter a phone number of 8 to 20 digits, like 412 34 567."],
     }
+    # The summary at the top of the page lists them, each a link to its field.
+    body = page(response)
+    assert "<title>Error: Your enrollment" in body
+    assert re.findall(r'<li><a class="ds-link" href="#([\w-]+)">', body) == [
+        "full_name", "email", "phone"]
     assert enrollments(app) == before
 
 
@@ -588,7 +594,7 @@ def test_lost_link_is_rate_limited_per_address(client):
     assert "Too many attempts" in text
     assert "Please wait a little and try again." in text
     assert "You can try again at " in text
-    assert '<html lang="en">' in text
+    assert '<html lang="en"' in text
     assert 0 < int(codes[-1].headers["Retry-After"]) <= 3600
 
 
@@ -659,7 +665,7 @@ def test_bad_input_is_shown_next_to_the_field_and_nothing_is_stored(
 
     assert response.status_code == 400
     assert response.headers["Cache-Control"] == "no-store"
-    assert f'<html lang="{lang}">' in page(response)
+    assert f'<html lang="{lang}"' in page(response)
     errors = field_errors(response)
     assert list(errors) == [field]
     assert translated(app, message, lang) in errors[field]

@@ -817,7 +817,8 @@ def test_file_in_a_text_field_is_refused(client, url, field):
     response = client.post(url, data={field: (io.BytesIO(b"x"), "a.txt"), "password": "x"},
                            headers=EN)
     assert response.status_code == 400
-    assert 'field-errors"' in response.get_data(as_text=True)
+    assert 'field-errors" data-field="validation" id="email-error"' in response.get_data(
+        as_text=True)
 
 
 # --- what the fuzzing found, kept as plain regression tests ---------------------------------------

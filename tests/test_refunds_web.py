@@ -470,7 +470,8 @@ def test_a_hostile_upload_is_refused_with_a_message_and_nothing_stored(app, worl
     assert response.status_code == status
     body = page(response)
     assert message in body
-    assert re.search(r'<ul class="field-errors" id="files-error">', body)
+    assert re.search(r'class="ds-validation-message field-errors" data-field="validation"'
+                     r' id="files-error">', body)
     assert count(app, Receipt) == 0  # not even the good file sent with it
 
 
@@ -487,10 +488,13 @@ def test_the_sandboxs_refusal_is_shown_next_to_the_file_field_in_the_persons_lan
                       [(HOSTILE["pdf_encrypted"][0], "hemmeleg.pdf")])
     assert response.status_code == 400
     body = page(response)
-    errors = re.search(r'<ul class="field-errors" id="files-error">(.*?)</ul>', body, re.S)
+    errors = re.search(r'field-errors" data-field="validation" id="files-error">(.*?)</div>',
+                       body, re.S)
     assert errors is not None
     assert "hemmeleg.pdf" in errors.group(1)
     assert message in errors.group(1)
+    # The claim form's error summary leads to the file field too.
+    assert re.search(r'<a class="ds-link" href="#files">[^<]*hemmeleg\.pdf', body)
     assert count(app, Receipt) == 0
 
 
@@ -556,8 +560,8 @@ def test_bad_input_is_shown_next_to_its_field_and_nothing_is_saved(app, world):
         [car(world.day, km=""), flight(world.day), taxi], save="y"))
     assert response.status_code == 400
     body = page(response)
-    assert re.search(r'id="legs-0-km-error">\s*<li>Enter the kilometres you drove.', body)
-    assert re.search(r'id="legs-2-taxi_reason-error">\s*<li>A taxi is refunded only with a '
+    assert re.search(r'id="legs-0-km-error">\s*<p>Enter the kilometres you drove.', body)
+    assert re.search(r'id="legs-2-taxi_reason-error">\s*<p>A taxi is refunded only with a '
                      r'reason', body)
     assert claim_row(app, claim_id).lines == []
 
@@ -582,7 +586,7 @@ def test_submitting_lists_what_is_missing_and_keeps_the_draft(app, world):
     assert response.status_code == 400
     body = page(response)
     assert "Some lines need a receipt." in body
-    assert re.search(r'id="costs-0-receipt-error">\s*<li>This line needs a receipt.', body)
+    assert re.search(r'id="costs-0-receipt-error">\s*<p>This line needs a receipt.', body)
     assert "Enter the account number the refund should be paid to." in body
     claim = claim_row(app, claim_id)
     assert claim.status == S.DRAFT
@@ -910,7 +914,7 @@ def test_meal_allowance_and_night_rows_through_the_web(app, world, locale):
     assert refused.status_code == 400
     message = in_locale(app, locale, "A meal allowance is paid only for a journey of more "
                                      "than 15 km.")
-    assert re.search(r'id="allowances-0-journey_km-error">\s*<li>' + re.escape(message),
+    assert re.search(r'id="allowances-0-journey_km-error">\s*<p>' + re.escape(message),
                      page(refused))
     assert claim_row(app, claim_id).lines == []
 
@@ -935,4 +939,4 @@ def test_meal_allowance_and_night_rows_through_the_web(app, world, locale):
     assert night.amount_ore == 45_000
     again = page(client.get(url))
     assert in_locale(app, locale, "Night supplement (no lodging receipt)") in again
-    assert re.search(r'<input checked id="allowances-0-lunch_provided"', again)
+    assert re.search(r'<input checked class="ds-input" id="allowances-0-lunch_provided"', again)

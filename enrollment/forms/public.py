@@ -149,6 +149,10 @@ class ContactForm(AppForm):
 class EnrollmentForm(ContactForm):
     """The sign-up form of an offering. No national identity number is ever asked for."""
 
+    # As enroll.html shows them (the error summary lists them so).
+    PAGE_ORDER = ("full_name", "email", "phone", "role", "hpr_number", "employer",
+                  "start_month", "needs", "locale", "consent")
+
     role = SelectField(
         _l("I am a"),
         validate_choice=False,

@@ -24,7 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional, ValidationError
 
-from core.forms import AppForm
+from core.forms import AppForm, FieldMarkup
 from enrollment.forms import no_control_characters, strip
 from refunds.bank import validate_account
 from refunds.calc import MAX_PASSENGERS, MAX_TEXT
@@ -40,6 +40,9 @@ MAX_ALLOWANCES = 14
 
 class _LineRow(Form):
     """What a leg row and a cost row share: a date, an amount, a receipt, a remove box."""
+
+    class Meta(FieldMarkup):
+        """Its fields marked as AppForm's are (an invalid one says so)."""
 
     travel_date = StringField(_l("Date"), filters=[strip], render_kw={"type": "date"})
     amount = StringField(_l("Amount paid (kr)"), filters=[strip],
@@ -89,6 +92,8 @@ class _LineRow(Form):
 
 class LegForm(_LineRow):
     """One leg of the journey."""
+
+    ROW_LABEL = _l("Leg %(n)s")  # as its legend on the page: the error summary names the row
 
     TEXT_FIELDS = ("travel_date", "from_place", "to_place", "km", "amount", "taxi_reason")
 
@@ -151,6 +156,8 @@ class LegForm(_LineRow):
 class CostForm(_LineRow):
     """One extra cost refunded at what was paid: toll, parking, ferry, accommodation."""
 
+    ROW_LABEL = _l("Cost %(n)s")  # as its legend on the page: the error summary names the row
+
     TEXT_FIELDS = ("travel_date", "amount", "description")
 
     kind = SelectField(_l("Kind of cost"), choices=[(k.value, k.title) for k in COST_KINDS],
@@ -178,6 +185,8 @@ def _number_text(field, message) -> Decimal | None:
 
 class AllowanceForm(_LineRow):
     """A meal allowance for one day (døgn) of the journey, with what its conditions need."""
+
+    ROW_LABEL = _l("Day %(n)s")  # as its legend on the page: the error summary names the row
 
     TEXT_FIELDS = ("travel_date", "journey_km", "hours", "description")
 
@@ -220,6 +229,8 @@ class AllowanceForm(_LineRow):
 
 class NightForm(_LineRow):
     """A night away without a lodging receipt: the night supplement."""
+
+    ROW_LABEL = _l("Night %(n)s")  # as its legend on the page: the error summary names the row
 
     TEXT_FIELDS = ("travel_date", "description")
 

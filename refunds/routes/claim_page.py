@@ -183,6 +183,9 @@ def claim_page(enrollment: Enrollment, token: str, claim: Claim, *, form=None,
     if form is None:
         form = ClaimForm(formdata=None, data=_form_data(claim, current_locale()))
     form.set_receipt_choices(receipt_choices(claim))
+    # What concerns the claim as a whole joins the form's own errors, so the error summary
+    # lists it with the fields' errors (and the page's title says "Error:").
+    form.form_errors = [*form.form_errors, *(p for p in problems if p not in form.form_errors)]
     if upload_form is None:
         upload_form = UploadForm(formdata=None)
     upload_form.line.choices = line_choices(claim)

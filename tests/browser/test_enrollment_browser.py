@@ -45,7 +45,7 @@ def test_enroll_with_keyboard_then_open_link_from_mail_and_cancel(
 ):
     offering = make_offering(title_nn="Akuttkurs i Bergen", capacity=5)
     page.goto(f"{live_server}/courses/{offering.id}")
-    tab_to(page, "a.button")
+    tab_to(page, "a.ds-button")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/enroll$"))
 
@@ -87,7 +87,7 @@ def test_enroll_with_keyboard_then_open_link_from_mail_and_cancel(
     assert "Dette kan ikkje angrast." in page.content()
     with session_scope(app.extensions["kp_engine"]) as session:
         assert session.scalar(sa.select(Enrollment.status)) == EnrollmentStatus.CONFIRMED
-    tab_to(page, "button.danger")
+    tab_to(page, "button[data-color=danger]")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert "Du er meldt av." in page.content()
@@ -133,8 +133,8 @@ def test_enrollment_pages_pass_axe(app, live_server, page, make_offering, locale
 
     # The two questions asked before acting: cancelling, and withdrawing the other link.
     page.goto(f"{live_server}/manage/{token}/cancel")
-    assert page.locator("form button.danger").count() == 1
+    assert page.locator("form button[data-color=danger]").count() == 1
     assert_no_axe_violations(page)
     page.goto(f"{live_server}/manage/{token}/links")
-    assert page.locator("form button.danger").count() == 1
+    assert page.locator("form button[data-color=danger]").count() == 1
     assert_no_axe_violations(page)

@@ -97,7 +97,7 @@ def fill_leg(page: Page, index: int, day: str, frm: str, to: str, means: str, **
 def start_claim(page: Page, base: str, token: str) -> None:
     page.goto(f"{base}/manage/{token}")
     submit(page, f"a[href='/manage/{token}/claims']")
-    submit(page, "main a.button")
+    submit(page, "main a.ds-button")
     submit(page, "main form button[type=submit]")
     page.wait_for_url(re.compile(r"/claims/\d+$"))
 
