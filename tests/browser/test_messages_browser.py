@@ -69,6 +69,6 @@ def test_staff_send_a_message_and_every_page_of_it_passes_axe(
     for locale in ("nn", "nb", "en"):
         checked(own, live_server, locale, f"/manage/{tokens[0]}")
     assert own.locator("#messages").inner_text() == "Messages from the county governor"
-    shown = own.locator("section.notice p.pre-line")
+    shown = own.locator("section.ds-alert p.pre-line")
     assert shown.inner_text() == BODY  # as written: the tags as text, the line break kept
     visitor.close()
