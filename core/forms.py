@@ -63,7 +63,8 @@ def _field_items(field, row: str | None = None) -> list[tuple[str | None, str]]:
     if field.type == "FormField":
         return [item for sub in field.form for item in _field_items(sub, row)]
     target = f"{field.id}-0" if field.type == "RadioField" else field.id
-    label = field.label.text if field.label else ""
+    # "Label: message"; a label that is a sentence keeps no full stop before the colon.
+    label = str(field.label.text).rstrip(" .:") if field.label else ""
     if row:
         label = f"{row}, {label}" if label else row
     # Messages are often lazy strings (``_l``), not ``str``: keep all but nested containers.

@@ -279,13 +279,13 @@ def run_fuzz(request) -> Callable[[str, st.SearchStrategy, Callable[..., Outcome
     skip), and the count goes into the run's report (``fuzz`` in the test's user properties,
     printed by tests/timing.py at the end).
 
-    PostgreSQL gets a tenth of the examples (at least 100; 200 in make test-long): SQLite
+    PostgreSQL gets a tenth of the examples (at least 30; 200 in make test-long): SQLite
     carries the full count, and the run on PostgreSQL is there for what only PostgreSQL refuses
-    (NUL characters in text, stricter types), which a couple of hundred examples with spliced-in
-    NULs reach. The full count on both would add several minutes for little more.
+    (NUL characters in text, stricter types), which the spliced-in NULs reach within a few dozen
+    examples a run. The full count on both would add minutes to make test for little more.
     """
     database = request.node.callspec.params.get("database_url", "sqlite")
-    examples = min(EXAMPLES, max(100, EXAMPLES // 10)) if database == "postgresql" else EXAMPLES
+    examples = min(EXAMPLES, max(30, EXAMPLES // 10)) if database == "postgresql" else EXAMPLES
 
     def run(form: str, strategy: st.SearchStrategy, example: Callable[..., Outcome]) -> None:
         runs: Counter = Counter()
