@@ -13,8 +13,8 @@ MIGRATE ?= 1
 # 2026-12-04); each gets its own PostgreSQL database.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 
-# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (100), or as many
-# as FUZZ_SECONDS of generating allow (8 s a form), whichever ends first; each form's count is
+# Fuzzing in make test (tests/test_fuzz.py): FUZZ_EXAMPLES submissions a form (50), or as many
+# as FUZZ_SECONDS of generating allow (5 s a form), whichever ends first; each form's count is
 # printed at the end. Quiet, every form reaches its count; on a busy machine the budget keeps
 # the fuzzing far from its timeout. Set either on the command line: make test FUZZ_SECONDS=60.
 # make test-long: 2,000 a form and no budget.

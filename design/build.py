@@ -11,6 +11,7 @@ its output is committed, so `make run` never needs Node.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -49,7 +50,11 @@ def inter() -> None:
         if subset in SUBSETS:
             name = f"inter-{subset}-wght-normal.woff2"
             shutil.copy(package / "files" / name, out / name)
-            kept.append(rule.replace(f"./files/{name}", name))
+            # The font's address carries its fingerprint, as the app's own static URLs do
+            # (core.caching: the first 12 hex digits of its SHA-256), so browsers keep it
+            # for a year instead of asking again on every page.
+            digest = hashlib.sha256((out / name).read_bytes()).hexdigest()[:12]
+            kept.append(rule.replace(f"./files/{name}", f"{name}?v={digest}"))
     if len(kept) != len(SUBSETS):
         raise SystemExit(f"expected the subsets {SUBSETS} in {package / 'index.css'}")
     (out / "inter.css").write_text("\n\n".join(kept) + "\n")

@@ -13,8 +13,8 @@ The properties, for every submission:
 - a refusal (4xx, or 200 showing the form again) shows a field error or the error summary;
 - nothing is half-written: the rows a form changes change only when it answers with success.
 
-How many: ``FUZZ_EXAMPLES`` per form, 100 by default, in CI too, within a time budget of
-``FUZZ_SECONDS`` per form (8 by default; 0 for none), whichever ends first: ``make test`` must
+How many: ``FUZZ_EXAMPLES`` per form, 50 by default, in CI too, within a time budget of
+``FUZZ_SECONDS`` per form (5 by default; 0 for none), whichever ends first: ``make test`` must
 stay under six minutes on a busy 2-CPU machine, and a form that is slow there sends fewer
 submissions rather than nearing its timeout. Quiet, every form reaches its count in a few
 seconds. ``make test-long`` runs 2,000 a form with no budget (some seven minutes for this module
@@ -67,9 +67,9 @@ from refunds.models import COST_KINDS, Claim, ClaimLine, Receipt, TravelMeans
 from tests.conftest import STAFF_PASSWORD
 from tests.refunds_factories import attend, load_rates
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 100)
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES") or 50)
 # Seconds of generating per form; "0" is no budget (make test-long).
-BUDGET = float(os.environ.get("FUZZ_SECONDS") or 8)
+BUDGET = float(os.environ.get("FUZZ_SECONDS") or 5)
 EN = {"Accept-Language": "en"}
 REFUSAL_MARKERS = ('field-errors"', 'id="error-summary"')
 BAD_REQUEST_PAGE = "<h1>Something in the request was wrong</h1>"
@@ -279,13 +279,13 @@ def run_fuzz(request) -> Callable[[str, st.SearchStrategy, Callable[..., Outcome
     skip), and the count goes into the run's report (``fuzz`` in the test's user properties,
     printed by tests/timing.py at the end).
 
-    PostgreSQL gets a tenth of the examples (at least 30; 200 in make test-long): SQLite
+    PostgreSQL gets a tenth of the examples (at least 20; 200 in make test-long): SQLite
     carries the full count, and the run on PostgreSQL is there for what only PostgreSQL refuses
     (NUL characters in text, stricter types), which the spliced-in NULs reach within a few dozen
     examples a run. The full count on both would add minutes to make test for little more.
     """
     database = request.node.callspec.params.get("database_url", "sqlite")
-    examples = min(EXAMPLES, max(30, EXAMPLES // 10)) if database == "postgresql" else EXAMPLES
+    examples = min(EXAMPLES, max(20, EXAMPLES // 10)) if database == "postgresql" else EXAMPLES
 
     def run(form: str, strategy: st.SearchStrategy, example: Callable[..., Outcome]) -> None:
         runs: Counter = Counter()

@@ -49,6 +49,9 @@ from tests.test_refunds_web import (
 )
 from tests.test_refunds_web import toll as toll_row
 
+# The page's behaviour; the claim rules under it are tested on both databases (conftest).
+pytestmark = pytest.mark.one_database
+
 S = ClaimStatus
 LOCALES = ["nn", "nb", "en"]
 JOURNEY_MESSAGE = ("Choose a date from %(first)s to %(last)s, the days of your journey to the "
