@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -32,6 +33,52 @@ from tests.timing import (  # noqa: F401  (hooks: pytest finds them here by name
 )
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# --- what every test's app would otherwise compile again ----------------------------------------
+# Each test builds its own app (create_app), and each app compiled two URL builders per route
+# (werkzeug's Rule._compile_builder: an AST put through compile(), some 28 ms of the app's 38)
+# and every template it renders (Jinja's parse and code generation, up to ~100 ms for a page
+# with macros). Both results depend only on their source: a builder on the rule's parsed parts,
+# its defaults and whether unknown arguments are appended (it is bound to its own rule when
+# called), a template's bytecode on the template's name and source (Jinja's checksum). So the
+# suite compiles each once per worker and every app reuses them; what an app does with them is
+# unchanged. Production compiles them once per worker process anyway.
+
+
+def _reuse_url_builders() -> None:
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple, object] = {}
+
+    def reused(self, append_unknown: bool = True):
+        key = (append_unknown, self.rule, tuple(self._trace),
+               repr(sorted((self.defaults or {}).items())))
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = reused
+
+
+class TemplateBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app of this worker (keys carry a checksum
+    of the template's source, so a changed template is compiled afresh)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.kept:
+            bucket.bytecode_from_string(self.kept[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.kept[bucket.key] = bucket.bytecode_to_string()
+
+
+_reuse_url_builders()
+TEMPLATE_BYTECODE = TemplateBytecode()
 
 
 def require(reason: str) -> None:
@@ -265,6 +312,7 @@ def app_config(database_url, tmp_path) -> dict:
 def app(app_config):
     """The application on a fresh database with counties and course kinds loaded."""
     application = create_app(app_config)
+    application.jinja_env.bytecode_cache = TEMPLATE_BYTECODE
     if app_config["DATABASE_URL"] not in REFERENCE_LOADED:  # e.g. a test's own database URL
         load_reference(application.extensions["kp_engine"])
     yield application
