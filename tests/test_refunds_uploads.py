@@ -43,6 +43,11 @@ from tests.refunds_factories import (
     make_enrollment,
 )
 
+# What the sandbox makes of a file is the subject, the same whichever database then stores it
+# (receipts are stored, and refused without a trace, on both in test_refunds_services and
+# test_receipt_sandbox).
+pytestmark = pytest.mark.one_database
+
 # --- builders ----------------------------------------------------------------------------------
 
 

@@ -87,7 +87,10 @@ def nu_errors(documents: dict[str, str]) -> list[str]:
             path.write_text(html, encoding="utf-8")
             names[path.name] = name
         result = subprocess.run(  # noqa: S603  (our own arguments)
-            [java, "-Xss1m", "-jar", str(vnu_jar()), "--errors-only", "--format", "json",
+            # A short run: the quick JIT and the serial collector halve the checker's CPU time
+            # (3.4 s → 1.6 s for 60 pages), and change nothing of what it reports.
+            [java, "-Xss1m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar",
+             str(vnu_jar()), "--errors-only", "--format", "json",
              "--exit-zero-always", *sorted(str(p) for p in Path(folder).iterdir())],
             capture_output=True, text=True, timeout=120, check=False)
     if not result.stderr.strip().startswith("{"):
