@@ -28,6 +28,7 @@ from enrollment.models import (
     Participant,
     Role,
 )
+from enrollment.services.links import new_token
 from refunds.cli import load_rate_schemes
 from refunds.lines import CostInput, LegInput, LineInput
 from refunds.models import LineKind, TravelMeans
@@ -89,6 +90,24 @@ def make_enrollment(
     if attended:
         attend(app, enrollment_id)
     return enrollment_id
+
+
+def attending_participant(app, offering_id: int, locale: str = "nn") -> tuple[int, str]:
+    """Åse Ødegård, a LIS1 doctor with a confirmed seat in ``offering_id``, present at every
+    session that has begun, and a manage link of her own; returns (enrollment id, token)."""
+    token, digest = new_token()
+    with session_scope(engine_of(app)) as session:
+        enrollment = Enrollment(
+            offering_id=offering_id, status=EnrollmentStatus.CONFIRMED,
+            manage_links=[ManageLink(token_hash=digest)],
+            participant=Participant(full_name="Åse Ødegård", email="ase@example.no",
+                                    role=Role.LIS1, locale=locale),
+        )
+        session.add(enrollment)
+        session.flush()
+        enrollment_id = enrollment.id
+    attend(app, enrollment_id)
+    return enrollment_id, token
 
 
 def car_leg(day: date = TRAVEL_DAY, km: int | str = 100, **values) -> LegInput:

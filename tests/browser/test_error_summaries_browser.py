@@ -12,11 +12,10 @@ import pytest
 from playwright.sync_api import Page
 
 from core.db import session_scope
-from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
-from enrollment.services import links
+from enrollment.models import Enrollment
 from refunds.services.claims import create_draft
 from tests.browser.checks import axe_violations, describe_violations, nu_errors
-from tests.refunds_factories import attend, load_rates
+from tests.refunds_factories import attending_participant, load_rates
 
 pytestmark = pytest.mark.one_database
 
@@ -100,18 +99,7 @@ def draft(app, make_offering, now):
     returns the draft's address."""
     load_rates(app)
     offering = make_offering(first_day=now - timedelta(days=3))
-    token, digest = links.new_token()
-    with session_scope(app.extensions["kp_engine"]) as session:
-        enrollment = Enrollment(
-            offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,
-            manage_links=[ManageLink(token_hash=digest)],
-            participant=Participant(full_name="Åse Ødegård", email="ase@example.no",
-                                    role=Role.LIS1, locale="en"),
-        )
-        session.add(enrollment)
-        session.flush()
-        enrollment_id = enrollment.id
-    attend(app, enrollment_id)
+    enrollment_id, token = attending_participant(app, offering.id, locale="en")
     with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         claim = create_draft(session, session.get(Enrollment, enrollment_id), now=now)
         session.flush()

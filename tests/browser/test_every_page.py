@@ -153,7 +153,8 @@ def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
         path = urlsplit(url).path
         key = shape(path)
         inside = path.startswith("/staff/") and not path.startswith("/staff/login")
-        if key in seen or SKIP.search(path) or inside != staff:
+        other_language = FIXED_LANGUAGE.search(path) and not path.endswith(f"/{locale}")
+        if key in seen or SKIP.search(path) or inside != staff or other_language:
             continue
         seen[key] = url
         response = page.goto(urljoin(base, url))

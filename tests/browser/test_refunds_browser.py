@@ -19,13 +19,11 @@ from playwright.sync_api import Page
 from core.db import session_scope
 from core.i18n import to_local
 from core.mail import send_pending
-from enrollment.models import Enrollment, EnrollmentStatus, ManageLink, Participant, Role
-from enrollment.services import links
 from refunds.calc import explain
 from refunds.models import Claim, ClaimStatus
 from tests.browser.conftest import assert_no_axe_violations
 from tests.browser.test_staff_browser import log_in as staff_log_in
-from tests.refunds_factories import attend, load_rates
+from tests.refunds_factories import attending_participant, load_rates
 from tests.smtp import smtp_server  # noqa: F401
 from tests.test_refunds_uploads import HOSTILE, png
 
@@ -53,18 +51,7 @@ def course(app, make_offering, make_staff, now):
                              title_nb="Offentlig helsearbeid i Bergen",
                              title_en="Public health in Bergen")
     make_staff(email="kari@sfvl.no", county="vestland")
-    token, digest = links.new_token()
-    with session_scope(app.extensions["kp_engine"]) as session:
-        enrollment = Enrollment(
-            offering_id=offering.id, status=EnrollmentStatus.CONFIRMED,
-            manage_links=[ManageLink(token_hash=digest)],
-            participant=Participant(full_name="Åse Ødegård", email="ase@example.no",
-                                    role=Role.LIS1, locale="nn"),
-        )
-        session.add(enrollment)
-        session.flush()
-        enrollment_id = enrollment.id
-    attend(app, enrollment_id)  # present at both days, as the caseworker recorded
+    _, token = attending_participant(app, offering.id)  # present at both days
     return {"token": token, "day": to_local(first_day + timedelta(hours=8)).date().isoformat()}
 
 
