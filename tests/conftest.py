@@ -96,9 +96,9 @@ def pytest_collection_modifyitems(config, items):
       messages, headers, forms' refusals): the database under them is the same code either
       way, and what differs between the databases is tested where it lives, in the service,
       model, migration and concurrency tests, which run on both. Every page's own queries run
-      on PostgreSQL in tests/browser/test_every_page.py (``on_postgresql``).
-    - ``on_postgresql``: PostgreSQL only.
-    - ``both_databases`` on a test keeps both in a module marked ``one_database``.
+      on PostgreSQL in tests/browser/test_every_page.py (its Nynorsk crawl).
+    - ``both_databases`` keeps a test on both in a module marked ``one_database``, or on the
+      database its own parameters name.
     """
     keep, drop = [], []
     for item in items:
@@ -106,8 +106,7 @@ def pytest_collection_modifyitems(config, items):
         database = callspec.params.get("database_url") if callspec is not None else None
         sqlite_only = (item.get_closest_marker("one_database")
                        and not item.get_closest_marker("both_databases"))
-        dropped = ((database == "postgresql" and sqlite_only)
-                   or (database == "sqlite" and item.get_closest_marker("on_postgresql")))
+        dropped = database == "postgresql" and sqlite_only
         (drop if dropped else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

@@ -36,14 +36,13 @@ HERE = Path(__file__).parent
 @pytest.hookimpl(tryfirst=True)  # before tests/conftest.py's hook chooses the databases
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test under tests/browser with ``browser``, and as a page test
-    (``one_database``: SQLite) unless it is marked for PostgreSQL: what a browser sees is the
-    page; every page meets PostgreSQL in test_every_page.py."""
+    (``one_database``: SQLite): what a browser sees is the page; every page meets PostgreSQL in
+    test_every_page.py, which names its databases (``both_databases``)."""
     # This hook sees the whole session's items, not only this folder's.
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.browser)
-            if not item.get_closest_marker("on_postgresql"):
-                item.add_marker(pytest.mark.one_database)
+            item.add_marker(pytest.mark.one_database)
 
 
 @pytest.fixture

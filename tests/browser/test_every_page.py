@@ -39,9 +39,11 @@ from tests.browser.checks import (
 from tests.conftest import STAFF_PASSWORD, STAFF_TOTP_SECRET
 from tests.refunds_factories import load_rates, make_enrollment, submitted_claim
 
-# Every page once, on the production database: its queries meet PostgreSQL here, while the
-# page tests run on SQLite (tests/conftest.py).
-pytestmark = pytest.mark.on_postgresql
+# Each language on the database it names (tests/conftest.py: both_databases keeps the pairs):
+# the Nynorsk crawl on PostgreSQL, the production database, so every page's queries meet it
+# (the page tests run on SQLite); Bokmål and English, whose queries are the same, on SQLite.
+pytestmark = pytest.mark.both_databases
+LANGUAGES = [("nn", "postgresql"), ("nb", "sqlite"), ("en", "sqlite")]
 
 # Not pages: downloads, the language switch, static files, and what signs out.
 SKIP = re.compile(r"^/(static|lang)/|/logout|\.(csv|xlsx|pdf|ics|png|svg|xml|json)$|/export")
@@ -173,7 +175,7 @@ def crawl(page: Page, base: str, starts: list[str], seen: dict[str, str],
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("locale", ["nn", "nb", "en"])
+@pytest.mark.parametrize(("locale", "database_url"), LANGUAGES, indirect=["database_url"])
 def test_every_page_passes_axe_the_nu_checker_and_reflows_at_320px(
         app, live_server, browser, world, locale, record_property):
     context = browser.new_context(locale="nn-NO", viewport=WIDE)
