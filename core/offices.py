@@ -8,7 +8,7 @@ details change only with the file, and a deployment that changes the file redepl
 file gives as ``null`` was not confirmed against the office's own pages and is shown as "to be
 confirmed by the office" (the file's ``_contact_source`` says what was checked, where and when).
 
-A leaf module: it imports nothing of the application.
+It imports only core's sorting and locale helpers, no plugin.
 """
 
 from __future__ import annotations

@@ -122,7 +122,7 @@ def accessibility_statement(code: str | None = None):
 
 def _statement() -> str:
     return render_template("accessibility.html", offices=offices.offices(),
-                           base_url=current_app.config.get("PUBLIC_BASE_URL") or request.host_url)
+                           base_url=_public_base() + "/")
 
 
 def empty_home():
