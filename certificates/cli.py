@@ -1,12 +1,15 @@
 """Command-line commands of the certificates plugin: issuing the certificates that have come due
-(``flask certificates issue-due``, from a timer) and the audit of certificates and attendance
-against the time rules (``flask certificates audit``)."""
+(``flask certificates issue-due``, from a timer), the audit of certificates and attendance
+against the time rules (``flask certificates audit``), and test signing keys for development
+(``flask certificates keys create``)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from certificates import services
@@ -69,6 +72,43 @@ def certificates_issue_due() -> None:
         issued += len(services.issue_due(session, offering_id, now=now))
         session.commit()
     click.echo(f"Certificates issued: {issued}")
+
+
+keys_cli = AppGroup("keys", help="Keys that sign certificates (docs/deployment.md).")
+certificates_cli.add_command(keys_cli)
+
+
+@keys_cli.command("create")
+@click.option("--office", "county_slug", metavar="SLUG",
+              help="A key of the office's own (signing-SLUG.p12), for a per-office set-up.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when the key file exists.")
+@click.option("--force", is_flag=True, help="Replace an existing key file.")
+def keys_create(county_slug: str | None, if_missing: bool, force: bool) -> None:
+    """Make a TEST CA and a TEST signing key it certifies in instance/certificate-keys/, for
+    development and tests only: a production start refuses them. Production uses the
+    office's enterprise certificate (CERTIFICATE_SIGNING_KEY)."""
+    from certificates.keys import make_test_keys, test_key_path
+
+    folder = test_key_path(current_app).parent
+    organisation, name = "Kursportal", "signing"
+    if county_slug:
+        county = get_session().scalar(sa.select(County).where(County.slug == county_slug))
+        if county is None:
+            raise click.BadParameter(f"no county {county_slug!r}", param_hint="--office")
+        organisation, name = county.office(county.default_locale), f"signing-{county_slug}"
+    path = folder / f"{name}.p12"
+    if path.exists() and if_missing:
+        click.echo(f"Test signing key exists: {path}")
+        return
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; --force replaces it (certificates signed "
+                                   "with it then no longer verify as ours).")
+    made = make_test_keys(folder, organisation, name=name)
+    click.echo(f"TEST signing key (not for production): {made}")
+    click.echo(f"Its test CA's certificate: {Path(folder, name + '-ca.pem')}")
+    if county_slug:
+        click.echo("Per office: CERTIFICATE_SIGNING_KEY="
+                   f"{folder / 'signing-{county}.p12'}")
 
 
 def init_app(app: Flask) -> None:

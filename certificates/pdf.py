@@ -90,11 +90,16 @@ class CertificatePage:
     verify_url: str
     # The document title when the certificate is printed on its own.
     title: str = ""
+    # The line naming who signs the PDF digitally ("Digitally signed by …"); empty when the
+    # PDF is not signed (the staff's bulk print).
+    signed_line: str = ""
 
     def metadata(self) -> PdfMetadata:
-        """Document information for a PDF holding this certificate alone."""
+        """Document information for a PDF holding this certificate alone; its keywords hold
+        the code, which ``/verify`` reads from an uploaded file."""
         return PdfMetadata(title=self.title or f"{self.heading}: {self.course_title}",
-                           author=self.office, subject=self.heading, lang=self.lang)
+                           author=self.office, subject=self.heading, lang=self.lang,
+                           keywords=(self.code,))
 
 
 # --- text layout -------------------------------------------------------------------------------
@@ -269,6 +274,10 @@ def draw_certificate(canv: Canvas, page: CertificatePage) -> None:
                  *wrap(page.verify_url, SANS, 8.5, beside)):
         text.add(MARGIN, line_y, SANS, 8.5, MUTED, line)
         line_y -= 11
+    line_y = BOTTOM - 7 * mm
+    for line in wrap(page.signed_line, SANS, 8, WIDTH)[:2] if page.signed_line else ():
+        text.add(MARGIN, line_y, SANS, 8, MUTED, line)
+        line_y -= 10
     canv.drawText(text.text)
 
     canv.setStrokeColorRGB(*MUTED)

@@ -69,8 +69,22 @@ def _facts(snapshot: dict, locale: str) -> tuple[CertificateFact, ...]:
     return tuple(facts)
 
 
-def page_for(certificate: Certificate, locale: str, verify_url: str) -> CertificatePage:
-    """The certificate as the builder draws it, its words translated into ``locale``.
+def signed_line(signer: str, verify_address: str) -> str:
+    """The printed line of a signed certificate, in the current language."""
+    return _("Digitally signed by %(signer)s. To check the signature, open the file in a PDF "
+             "reader, or upload it at %(address)s.", signer=signer, address=verify_address)
+
+
+def signature_reason(certificate: Certificate, locale: str) -> str:
+    """The reason a PDF reader's signature panel shows, in ``locale``."""
+    with force_locale(locale):
+        return _("Certificate of attendance %(code)s", code=display_code(certificate.code))
+
+
+def page_for(certificate: Certificate, locale: str, verify_url: str, *, signer: str = "",
+             verify_address: str = "") -> CertificatePage:
+    """The certificate as the builder draws it, its words translated into ``locale``; with
+    ``signer``, the line saying who signed it digitally and where to check the file.
 
     Everything comes from the snapshot; only the fixed wording (labels, role and cohort
     names) is taken from the translations at the time of printing.
@@ -102,4 +116,5 @@ def page_for(certificate: Certificate, locale: str, verify_url: str) -> Certific
             verify_label=_("Check that this certificate is valid at"), verify_url=verify_url,
             title=_("%(heading)s: %(course)s, %(name)s", heading=heading, course=title,
                     name=snap["name"]),
+            signed_line=signed_line(signer, verify_address) if signer else "",
         )

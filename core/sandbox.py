@@ -41,6 +41,8 @@ EXIT_TOO_COMPLEX = 3
 JOBS: dict[str, str] = {
     # PDF, JPEG or PNG in; the same re-written without active content or metadata out.
     "receipt": "core.sanitize:clean_upload",
+    # A PDF in; the state of its signature against the trust roots given out (no bytes).
+    "pdf_signature": "core.pdf_signatures:check_signature",
 }
 
 

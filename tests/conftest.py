@@ -291,8 +291,17 @@ def database_url(request, tmp_path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def signing_key_file(tmp_path_factory) -> str:
+    """A test signing key (and its test CA) made once per worker by the code behind ``flask
+    certificates keys create``: every test's certificates are signed as in production."""
+    from certificates.keys import make_test_keys
+
+    return str(make_test_keys(tmp_path_factory.mktemp("certificate-keys")))
+
+
 @pytest.fixture
-def app_config(database_url, tmp_path) -> dict:
+def app_config(database_url, tmp_path, signing_key_file) -> dict:
     """The configuration ``app`` is built from; tests may change it before using ``app``."""
     return {
         "TESTING": True,
@@ -304,6 +313,7 @@ def app_config(database_url, tmp_path) -> dict:
         # Real scrypt at a 32nd of the production cost (2**10, not 2**15): hundreds of tests
         # create and log in staff. test_staff_auth checks production's default.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "CERTIFICATE_SIGNING_KEY": signing_key_file,
     }
 
 

@@ -1,7 +1,8 @@
 """The participant's own certificate on their manage link.
 
-``GET /manage/<token>/certificate.pdf`` hands out the issued certificate as a PDF, in the
-language asked for (``?lang=``) or the participant's own, and writes nothing: a certificate
+``GET /manage/<token>/certificate.pdf`` hands out the issued certificate as a PDF signed with
+the office's key (``certificates.printing``), in the language asked for (``?lang=``) or the
+participant's own, and writes nothing: a certificate
 that is due but not issued yet gets a page with the button that issues it. ``POST
 /manage/<token>/certificate`` is that button (also the manage page's download button): it
 issues the certificate when the completion rule is met and none is issued yet, then sends the
@@ -13,10 +14,8 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 
 from certificates import services as certs
-from certificates import wording
 from certificates.forms import CertificateForm
-from certificates.pdf import build_certificate
-from certificates.printing import pdf_response, verify_url
+from certificates.printing import pdf_response, signed_certificate
 from core.db import get_session, utcnow
 from core.i18n import LOCALES
 from core.routes import Routes
@@ -57,8 +56,7 @@ def download_certificate(token: str):
                                token=token, selected_lang=locale)
     if not status.valid:
         abort(404)
-    page = wording.page_for(status.certificate, locale, verify_url(status.certificate.code))
-    return pdf_response(build_certificate(page),
+    return pdf_response(signed_certificate(status.certificate, locale),
                         f"certificate-{status.certificate.code}-{locale}.pdf")
 
 
