@@ -20,7 +20,7 @@ TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # make test-long: 2,000 a form and no budget.
 
 .PHONY: run test test-long test-loaded serve install install-test translations extract update-translations lint clean \
-	design screenshots bench bench-catalog bench-burst bench-staff bench-certificates
+	design screenshots bench bench-catalog bench-burst bench-staff bench-certificates bench-signing
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,7 @@ run: install
 	$(FLASK) kinds load
 	$(FLASK) rates load
 	$(FLASK) seed-demo
+	$(FLASK) certificates keys create --if-missing
 	$(FLASK) run --debug --host $(HOST) --port $(PORT)
 
 ## Pictures of the main pages for the README, desktop and phone size, into docs/screenshots/
@@ -82,12 +83,14 @@ BENCH_SHORT_CATALOG ?= --rounds 1 --seconds 4
 BENCH_SHORT_BURST ?= --repeat 3
 BENCH_SHORT_STAFF ?= --rounds 1 --seconds 4 --claims 20000 --enrollments 10000 --people 4000
 BENCH_SHORT_CERTIFICATES ?= --n 200 --repeat 2 --baseline-n 50 --weasyprint-n 10
+BENCH_SHORT_SIGNING ?= --n 60 --repeat 2 --baseline-n 15
 bench: install
 	@status=0; \
 	$(BIN)/python bench/catalog.py $(BENCH_SHORT_CATALOG) || status=1; \
 	$(BIN)/python bench/burst.py $(BENCH_SHORT_BURST) || status=1; \
 	$(BIN)/python bench/staff.py $(BENCH_SHORT_STAFF) || status=1; \
 	$(BIN)/python bench/certificate_pdfs.py $(BENCH_SHORT_CERTIFICATES) || status=1; \
+	$(BIN)/python bench/certificate_signing.py $(BENCH_SHORT_SIGNING) || status=1; \
 	exit $$status
 
 bench-catalog: install
@@ -103,6 +106,10 @@ bench-staff: install
 bench-certificates: install
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/certificate_pdfs.py $(BENCH_ARGS)
+
+## Signed certificates per second, each its own PDF, against pyHanko used the obvious way.
+bench-signing: install
+	$(BIN)/python bench/certificate_signing.py $(BENCH_ARGS)
 
 ## Designsystemet and the Inter font into static/vendor/ (committed, so make run needs no Node):
 ## npm ci from design/package-lock.json (exact versions, integrity-checked; no install scripts),

@@ -202,14 +202,19 @@ def _usage(*, signs_certificates: bool) -> x509.KeyUsage:
         decipher_only=False)
 
 
+# The key size of the enterprise certificates Norwegian issuers deliver as files (SEID 2.0:
+# RSA 3072, per Commfides' product page, checked 2026-12-04).
+KEY_SIZE = 3072
+
+
 def make_test_keys(folder: Path, organisation: str = "Kursportal", *,
                    name: str = "signing", years: int = 10) -> Path:
-    """A test CA and a key it certifies for ``organisation`` (RSA 2048, as the enterprise
-    certificates of Norwegian issuers), as ``<name>.p12`` (unencrypted, readable by the owner
-    only) and the CA's certificate as ``<name>-ca.pem`` in ``folder``. Returns the key file."""
+    """A test CA and a key it certifies for ``organisation`` (RSA, :data:`KEY_SIZE`), as
+    ``<name>.p12`` (unencrypted, readable by the owner only) and the CA's certificate as
+    ``<name>-ca.pem`` in ``folder``. Returns the key file."""
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
     ca_name = _name(f"{organisation} test CA", organisation)
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
@@ -218,7 +223,7 @@ def make_test_keys(folder: Path, organisation: str = "Kursportal", *,
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .add_extension(_usage(signs_certificates=True), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZE)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(_name(f"{organisation} certificate signing", f"{organisation} (TEST)"))

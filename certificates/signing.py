@@ -8,8 +8,8 @@ second; three things cost that time, and this module avoids each:
 - ``SimpleSigner`` loads the private key from DER for every signature (tens of milliseconds for
   an RSA key, whose loading checks the key). :class:`TemplateSigner` loads it once.
 - Without a reserved size pyHanko signs every document twice, the first time to learn how big
-  the signature will be. We reserve :data:`RESERVED_BYTES`, enough for the chain a
-  virksomhetssertifikat comes with.
+  the signature will be. We reserve room from what the key's certificates take
+  (:func:`reserved_bytes`), with a margin, and more for a time-stamp token.
 - The CMS structure is built from asn1crypto objects for every signature, although for one key
   everything in it is the same except the document's digest and the signature value. The
   signer builds it once per key through pyHanko (:meth:`TemplateSigner._template`) and then
@@ -35,9 +35,11 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 
-# Room kept in the file for the signature: the CMS with the signer's chain (a few kB), and a
-# time-stamp token with the authority's chain when one is configured.
-RESERVED_BYTES = 16384
+# Room kept in the file for the signature beyond the certificates it embeds: the signed
+# attributes and the signature value (under 1 kB for RSA 4096), with a margin; and for a
+# time-stamp token with the authority's certificates.
+SIGNATURE_ROOM = 3072
+TIME_STAMP_ROOM = 12288
 DIGEST = "sha256"
 FIELD_NAME = "Kursbevis"
 # A random digest for building a key's template: its bytes are looked up in the result.
@@ -153,14 +155,23 @@ def signature_metadata(reason: str, name: str) -> signers.PdfSignatureMetadata:
     )
 
 
-def sign_pdf(pdf: bytes, signer: signers.Signer, *, reason: str, name: str,
+def reserved_bytes(signer: signers.SimpleSigner, timestamped: bool) -> int:
+    """The room to reserve for the signature: pyHanko counts it in the file's hexadecimal
+    characters, two for each byte of the signature's DER."""
+    certificates = sum(len(c.dump()) for c in (signer.signing_cert, *signer.cert_registry))
+    room = certificates + SIGNATURE_ROOM + (TIME_STAMP_ROOM if timestamped else 0)
+    return 2 * -(-room // 1024) * 1024
+
+
+def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, name: str,
              timestamper: TimeStamper | None = None) -> bytes:
     """``pdf`` with an invisible PAdES signature appended (B-T with ``timestamper``)."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     pdf_signer = signers.PdfSigner(signature_metadata(reason, name), signer,
                                    timestamper=timestamper)
     output = BytesIO()
-    coroutine = pdf_signer.async_sign_pdf(writer, output=output, bytes_reserved=RESERVED_BYTES)
+    coroutine = pdf_signer.async_sign_pdf(
+        writer, output=output, bytes_reserved=reserved_bytes(signer, timestamper is not None))
     try:
         asyncio.get_running_loop()
     except RuntimeError:
