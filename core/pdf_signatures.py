@@ -12,7 +12,8 @@ answers, in its JSON header, with one ``state``:
   (something was added after signing), or cannot be read;
 - ``untrusted``: intact, but the signer's certificate does not chain to the trust roots;
 - ``signed``: intact, covering the whole file, chained to a root; with the signer's subject
-  (RFC 4514), the claimed signing time and the document's keywords.
+  (RFC 4514), its certificate's SHA-256 fingerprint, the claimed signing time and the
+  document's keywords.
 
 Whose signature it is and what the file's certificate code says now is for the caller to decide
 (the certificates plugin's ``/verify``). A file that is not a PDF, or that cannot be read at
@@ -26,6 +27,7 @@ from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -71,8 +73,9 @@ def check_signature(data: bytes, options: dict) -> tuple[dict, bytes]:
     if (not status.intact or not status.valid or len(signatures) > 1
             or status.coverage != SignatureCoverageLevel.ENTIRE_FILE):
         return {"state": "modified"}, b""
-    subject = x509.load_der_x509_certificate(status.signing_cert.dump()).subject
-    header = {"subject": subject.rfc4514_string(),
+    certificate = x509.load_der_x509_certificate(status.signing_cert.dump())
+    header = {"subject": certificate.subject.rfc4514_string(),
+              "fingerprint": certificate.fingerprint(hashes.SHA256()).hex(),
               "signed_at": claimed.isoformat() if claimed else None}
     if not status.trusted:
         return {"state": "untrusted", **header}, b""
