@@ -639,6 +639,7 @@ def test_participant_list_links_to_certificates(app, client, make_offering, make
     page = text_of(client.get(f"/staff/courses/{offering.id}/participants"))
 
     assert f"/staff/courses/{offering.id}/certificates.pdf" in page
+    assert "For the printer: not digitally signed." in page
     assert f"/staff/certificates/{certificate.id}/revoke" in page
     assert f"/staff/enrollments/{with_certificate}/certificate/issue" in page
     assert f"/staff/enrollments/{without}/certificate/issue" in page
@@ -791,6 +792,8 @@ def test_bulk_print_gives_a_page_per_certificate_in_each_language(
     assert "3 participants have met the attendance rule and have no certificate yet" in page
     assert all(name in page for name in people.values())
     assert "Absent Person" not in page
+    assert ("For the printer: not digitally signed. The copy each participant downloads is "
+            "signed.") in page
     assert f'action="/staff/courses/{offering.id}/certificates"' in page
     assert all(certificates_of(app, ids[lang]) == [] for lang in people)
     assert audit_actions(app) == []
@@ -813,6 +816,9 @@ def test_bulk_print_gives_a_page_per_certificate_in_each_language(
         others = [TITLES[o] for o in TITLES if o != lang]
         assert not any(title in text for title in others)
     assert "Absent Person" not in " ".join(texts)
+    # Paper for the printer: no digital signature, and no line claiming one.
+    assert "/Sig" not in response.data.decode("latin-1")
+    assert "Digitally signed" not in " ".join(texts)
     assert_only_embedded_bundled_fonts(response.data)
     for lang in people:
         (certificate,) = certificates_of(app, ids[lang])
