@@ -5,7 +5,7 @@ not ours; the office's bulk print has no signature; hostile uploads are refused 
 next to the field, never a 500.
 
 Each upload that reaches the sandbox costs some 0.6 s of CPU (pyHanko in a fresh process), so
-this module sends eight of them; the refusals decided before the sandbox cost nothing.
+this module sends nine of them; the refusals decided before the sandbox cost nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -273,4 +274,32 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read(app_config, tmp_path
             "The file is larger than 4 kB. A certificate of attendance is a much smaller PDF "
             "file: choose the file you were given.")
         assert 'href="#file"' in text_of(response)
+    app.extensions["kp_engine"].dispose()
+
+
+def test_a_file_signed_by_our_key_naming_no_certificate_of_ours_says_so(
+        app, client, signing_key_file):
+    ours = load_key(Path(signing_key_file), None)
+    pdf = sign_pdf(build_certificate(sample_page(code="7K3M9-QX2WP", name=NAME)), ours.signer,
+                   reason="Kursbevis", name=ours.signer_name)
+
+    response = upload(client, pdf, lang="nb")
+
+    assert response.status_code == 200
+    main = main_of(response)
+    assert "<h1>Fant ikke kursbeviset</h1>" in main
+    assert "Signaturen er i orden" in main
+    assert "Vi har ikke registrert noe kursbevis med kontrollkoden 7K3M9-QX2WP." in main
+    assert NAME not in main
+
+
+def test_checks_by_file_are_limited_per_address(app_config):
+    app_config.update(RATELIMIT_ENABLED=True, VERIFY_UPLOAD_RATE_LIMIT="2 per minute")
+    app = create_app(app_config)
+    client = app.test_client()
+
+    answers = [upload(client, None).status_code for _ in range(3)]
+
+    assert answers == [400, 400, 429]
+    assert client.get("/verify").status_code == 200  # checking by code is limited apart
     app.extensions["kp_engine"].dispose()
