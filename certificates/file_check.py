@@ -110,6 +110,9 @@ def check_file(data: bytes, app: Flask) -> FileCheck:
     """Read the signature of the PDF ``data`` in the sandbox and say whose it is. Refuses
     (``FileRefused``) a file that is not a PDF, is damaged beyond reading, or takes too long.
     Never call it inside a database transaction: the sandbox takes most of a second."""
+    # What the job would refuse at its first line costs no process (some 0.6 s of CPU).
+    if data.lstrip()[:5] != b"%PDF-":
+        raise FileRefused("no PDF header", code="not_pdf")
     from certificates import keys  # pyHanko: see the module's text
     from core import pdf_signatures
 

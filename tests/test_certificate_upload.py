@@ -5,7 +5,7 @@ not ours; the office's bulk print has no signature; hostile uploads are refused 
 next to the field, never a 500.
 
 Each upload that reaches the sandbox costs some 0.6 s of CPU (pyHanko in a fresh process), so
-this module sends nine of them; the refusals decided before the sandbox cost nothing.
+this module sends eight of them; the refusals decided before the sandbox cost nothing.
 """
 
 from __future__ import annotations
