@@ -10,10 +10,11 @@ are for staff pages and the command line.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 
-from core.i18n import format_moment
+from core.i18n import format_moment, format_number
 from core.transaction import DomainError
 
 MESSAGES = {
@@ -25,6 +26,16 @@ MESSAGES = {
     "breaches_rules": _l("Certificate not valid: issue it again or revoke it"),
     "not_yet_ended": _l("Nothing was issued: a certificate can be issued by hand once the "
                         "course has ended, from %(when)s."),
+    # A file uploaded to /verify to be checked (``FileRefused``).
+    "no_file": _l("Choose the certificate's PDF file."),
+    "empty": _l("The file is empty. Choose the PDF file of the certificate."),
+    "too_large": _l("The file is larger than %(size)s. A certificate of attendance is a much "
+                    "smaller PDF file: choose the file you were given."),
+    "not_pdf": _l("The file is not a PDF file. Choose the PDF file of the certificate."),
+    "corrupt": _l("The file is damaged and cannot be read. Check the verification code "
+                  "printed on the certificate instead."),
+    "too_complex": _l("The file took too long to check. Choose the PDF file of the "
+                      "certificate as you were given it."),
 }
 
 
@@ -72,6 +83,38 @@ class BreachesRules(CertificateError):
     until staff issue it again or revoke it."""
 
     code = "breaches_rules"
+
+
+def size_text(limit: int, locale: str | None = None) -> str:
+    """A size limit in bytes for a person: '2 MB', '1,5 MB', '64 kB'."""
+    if limit >= 1024 * 1024:
+        megabytes = (Decimal(limit) / (1024 * 1024)).quantize(Decimal("0.1")).normalize()
+        return f"{format_number(megabytes, locale)} MB"
+    return f"{format_number(limit // 1024, locale)} kB"
+
+
+class FileRefused(CertificateError):
+    """A file uploaded to ``/verify`` that cannot be checked: ``no_file``, ``empty``,
+    ``too_large`` (``limit``: the bytes allowed), ``not_pdf``, and from the sandbox
+    ``corrupt`` or ``too_complex``. Shown next to the file field; 413 when too large."""
+
+    code = "corrupt"
+    field = "file"
+
+    def __init__(self, detail: str = "", *, code: str | None = None, limit: int = 0):
+        super().__init__(detail, code=code)
+        self.limit = limit
+
+    @property
+    def message(self) -> str:
+        """The message in the current language, with the size limit where it names one."""
+        text = str(MESSAGES[self.code])
+        return text % {"size": size_text(self.limit)} if self.code == "too_large" else text
+
+    @property
+    def status(self) -> int:  # type: ignore[override]
+        """413 for a file over the size limit, else 400: the input is refused, nothing else."""
+        return 413 if self.code == "too_large" else 400
 
 
 class NotYetEnded(CertificateError):

@@ -1,10 +1,11 @@
-"""Every form of the certificates plugin: the verification code typed by hand, the participant's
-button that gets their certificate, and the reasons staff give for issuing a certificate by
-hand and for revoking one."""
+"""Every form of the certificates plugin: the verification code typed by hand, a certificate's
+PDF file uploaded to be checked, the participant's button that gets their certificate, and the
+reasons staff give for issuing a certificate by hand and for revoking one."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -39,6 +40,19 @@ class VerifyForm(AppForm):
         ],
         render_kw={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"},
     )
+
+
+class VerifyFileForm(AppForm):
+    """A certificate's PDF file, uploaded to have its signature checked (never kept). Whether
+    a file was chosen, and what is in it, the route checks (``certificates.file_check``)."""
+
+    file = FileField(_l("The certificate's PDF file"),
+                     render_kw={"accept": ".pdf,application/pdf"})
+
+    def chosen_file(self):
+        """The uploaded file, or None when none was chosen (browsers send an empty part)."""
+        data = self.file.data
+        return data if data is not None and getattr(data, "filename", None) else None
 
 
 def _reason(label, message):

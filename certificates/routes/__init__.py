@@ -1,11 +1,11 @@
 """The certificates blueprint: every routes table of the plugin, attached here and nowhere
-else (``core.routes``): the public pages (verify), the participant's own certificate
-(download) and the staff pages (print, issue by hand, revoke)."""
+else (``core.routes``): the public pages (verify by code and by file), the participant's own
+certificate (download) and the staff pages (print, issue by hand, revoke)."""
 
 from flask import Blueprint
 
-from certificates.routes import download, staff, verify
+from certificates.routes import download, staff, verify, verify_file
 from core.routes import attach
 
 bp = attach(Blueprint("certificates", "certificates", template_folder="templates"),
-            verify.routes, download.routes, staff.routes)
+            verify.routes, verify_file.routes, download.routes, staff.routes)
