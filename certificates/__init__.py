@@ -22,7 +22,9 @@ def init_app(app: Flask) -> None:
     certificates' personal data, the subscribers of certificate and attendance events, and
     the CLI."""
     declare(app, SETTINGS)  # certificates/settings.py: the defaults, and a wrong one stops it
-    if app.config.get("CERTIFICATE_SIGNING_KEY") and not (app.debug or app.testing):
+    signing = (app.config.get("CERTIFICATE_SIGNING_KEY")
+               or app.config.get("CERTIFICATE_TRUST_ROOTS"))
+    if signing and not (app.debug or app.testing):
         from certificates.keys import check_for_production  # pyHanko: see printing.py
 
         check_for_production(app)

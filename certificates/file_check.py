@@ -12,6 +12,8 @@ stored or logged: its bytes live only in this request. The outcome is one of:
 - ``modified``: the file was changed after it was signed, or is damaged;
 - ``other``: intact, but not made by us (another issuer, or another holder of a certificate
   from our issuer); ``signer`` names its organisation;
+- ``withdrawn``: intact and in our name, but made with a signing certificate the office has
+  withdrawn (``CERTIFICATE_DISTRUSTED``: its key was lost or revoked), so it proves nothing;
 - ``unsigned``: a PDF without a signature (the office's bulk print, a scan).
 
 pyHanko is imported only when a file is checked (see ``certificates/printing.py``).
@@ -27,8 +29,8 @@ from flask import Flask
 from certificates.codes import normalise_code
 from certificates.errors import FileRefused
 from core import sandbox
+from core.filetypes import read_within
 
-CHUNK_SIZE = 64 * 1024
 # What a multipart request carries besides the file: the CSRF token, the part's headers and
 # boundaries. A request larger than the limit plus this is refused before it is read.
 MULTIPART_ALLOWANCE = 16 * 1024
@@ -48,19 +50,12 @@ class FileCheck:
 def read_upload(stream, limit: int) -> bytes:
     """The uploaded file's bytes, read in chunks; refused (``too_large``) once it passes
     ``limit`` bytes, having asked the stream for at most ``limit + 1``; ``empty`` when empty."""
-    chunks: list[bytes] = []
-    total = 0
-    while total <= limit:
-        chunk = stream.read(min(CHUNK_SIZE, limit + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    if total > limit:
+    data = read_within(stream, limit)
+    if data is None:
         raise FileRefused(code="too_large", limit=limit)
-    if total == 0:
+    if not data:
         raise FileRefused(code="empty")
-    return b"".join(chunks)
+    return data
 
 
 def signer_organisation(subject: str) -> str:
@@ -91,8 +86,9 @@ def _moment(value: str | None) -> datetime | None:
     return moment
 
 
-def interpret(header: dict, ours: set[str]) -> FileCheck:
-    """The outcome of the sandbox's answer ``header``, given the subjects of our signers."""
+def interpret(header: dict, ours: set[str], withdrawn: frozenset[str] = frozenset()) -> FileCheck:
+    """The outcome of the sandbox's answer ``header``, given the subjects of our signers and
+    the SHA-256 fingerprints (hexadecimal) of signing certificates withdrawn."""
     state = header.get("state")
     if state == "unsigned":
         return FileCheck("unsigned")
@@ -102,6 +98,8 @@ def interpret(header: dict, ours: set[str]) -> FileCheck:
     signed_at = _moment(header.get("signed_at"))
     if state == "untrusted" or subject not in ours:
         return FileCheck("other", signer=signer_organisation(subject), signed_at=signed_at)
+    if str(header.get("fingerprint") or "").lower() in withdrawn:
+        return FileCheck("withdrawn", signer=signer_organisation(subject), signed_at=signed_at)
     return FileCheck("ours", signer=signer_organisation(subject), signed_at=signed_at,
                      code=normalise_code(str(header.get("keywords") or "")))
 
@@ -123,4 +121,6 @@ def check_file(data: bytes, app: Flask) -> FileCheck:
     except sandbox.Refused as exc:
         code = exc.code if exc.code in REFUSED_BY_SANDBOX else "corrupt"
         raise FileRefused(exc.code, code=code) from None
-    return interpret(result.header, keys.our_signers(app))
+    withdrawn = frozenset(f.replace(":", "").lower()
+                          for f in app.config.get("CERTIFICATE_DISTRUSTED") or ())
+    return interpret(result.header, keys.our_signers(app), withdrawn)

@@ -172,14 +172,16 @@ def our_signers(app: Flask) -> set[str]:
 
 
 def check_for_production(app: Flask) -> None:
-    """Outside debug and testing: a configured key must open and must not be a test key."""
-    if app.debug or app.testing or not app.config.get("CERTIFICATE_SIGNING_KEY"):
+    """Outside debug and testing: a configured key must open and must not be a test key, and
+    the trust roots must be readable (else every check of a file would fail)."""
+    if app.debug or app.testing:
         return
     password = app.config.get("CERTIFICATE_SIGNING_PASSWORD")
     for path in key_files(app):
         if load_key(path, password).is_test:
             raise SigningKeyError(f"Refusing to sign certificates with the test key {path} "
                                   "in production.")
+    trust_roots(app)
 
 
 # --- test keys ---------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ SETTINGS = (
             optional=True),
     # Subjects (RFC 4514) of former signing certificates whose signatures stay ours.
     Setting("CERTIFICATE_SIGNERS", TextList(), optional=True),
+    # SHA-256 fingerprints of signing certificates withdrawn (a lost or revoked key): /verify
+    # no longer vouches for files signed with them.
+    Setting("CERTIFICATE_DISTRUSTED", TextList(), optional=True),
     # An RFC 3161 time-stamp authority: signatures become PAdES B-T instead of B-B.
     Setting("CERTIFICATE_TSA_URL", Url("http", "https"), optional=True),
 )

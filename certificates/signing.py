@@ -23,6 +23,7 @@ second; three things cost that time, and this module avoids each:
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -176,8 +177,11 @@ def sign_pdf(pdf: bytes, signer: signers.SimpleSigner, *, reason: str, name: str
         asyncio.get_running_loop()
     except RuntimeError:
         asyncio.run(coroutine)
-    else:  # pragma: no cover (a web request never runs inside an event loop)
-        raise RuntimeError("sign_pdf cannot run inside an event loop")
+    else:
+        # Called where an event loop runs in this thread (a test driving a browser, an async
+        # server): pyHanko's coroutine gets a loop of its own in a thread of its own.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, coroutine).result()
     return output.getvalue()
 
 

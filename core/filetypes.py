@@ -4,6 +4,8 @@ are imported only inside the sandbox's process."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 PDF = "application/pdf"
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -24,3 +26,27 @@ def sniff(data: bytes) -> str | None:
     if data.startswith(PNG_SIGNATURE):
         return PNG
     return None
+
+
+class Readable(Protocol):
+    """Anything with ``read(n)``: a file, ``werkzeug.FileStorage.stream``, ``io.BytesIO``."""
+
+    def read(self, size: int = -1, /) -> bytes:  # noqa: D102
+        ...
+
+
+READ_CHUNK = 64 * 1024
+
+
+def read_within(stream: Readable, limit: int) -> bytes | None:
+    """An upload's bytes, read in chunks; None once it passes ``limit`` bytes. Never asks the
+    stream for more than ``limit + 1`` bytes in all, so a huge file is not read to its end."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = stream.read(min(READ_CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return None if total > limit else b"".join(chunks)

@@ -19,15 +19,23 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Protocol
 
 from core import sandbox
-from core.filetypes import JPEG, MAX_PAGES, MAX_PIXELS, MAX_SIDE, PDF, PNG, sniff
+from core.filetypes import (
+    JPEG,
+    MAX_PAGES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    PDF,
+    PNG,
+    Readable,
+    read_within,
+    sniff,
+)
 from refunds.errors import ReceiptRefused
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 MAX_NAME_LENGTH = 120
-CHUNK_SIZE = 64 * 1024
 CONTENT_TYPES = (PDF, JPEG, PNG)
 # What the sandbox's ``receipt`` job allows.
 RECEIPT_OPTIONS = {"max_pages": MAX_PAGES, "max_pixels": MAX_PIXELS, "max_side": MAX_SIDE}
@@ -37,13 +45,6 @@ __all__ = ["CONTENT_TYPES", "JPEG", "MAX_PAGES", "PDF", "PNG", "sniff"]
 _ZIP_END_OF_CENTRAL_DIRECTORY = b"PK\x05\x06"
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
 _BAD_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
-
-
-class Readable(Protocol):
-    """Anything with ``read(n)``: a file, ``werkzeug.FileStorage.stream``, ``io.BytesIO``."""
-
-    def read(self, size: int = -1, /) -> bytes:  # noqa: D102
-        ...
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,10 @@ def read_limited(stream: Readable, limit: int = MAX_RECEIPT_BYTES) -> bytes:
 
     Never asks the stream for more than ``limit + 1`` bytes in all.
     """
-    chunks: list[bytes] = []
-    total = 0
-    while total <= limit:
-        chunk = stream.read(min(CHUNK_SIZE, limit + 1 - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    if total > limit:
+    data = read_within(stream, limit)
+    if data is None:
         raise ReceiptRefused("too_large")
-    return b"".join(chunks)
+    return data
 
 
 # --- formats -----------------------------------------------------------------------------------

@@ -221,6 +221,11 @@ def test_production_refuses_a_test_key(tmp_path):
               "CERTIFICATE_SIGNING_KEY": str(made)}
     with pytest.raises(keys.SigningKeyError, match="test key"):
         create_app(config)
+    # Unreadable trust roots would fail every check of a file: refused at start too.
+    config.update(CERTIFICATE_SIGNING_KEY=None,
+                  CERTIFICATE_TRUST_ROOTS=str(tmp_path / "missing.pem"))
+    with pytest.raises(keys.SigningKeyError, match="CERTIFICATE_TRUST_ROOTS"):
+        create_app(config)
 
 
 def test_without_a_key_the_certificate_is_handed_out_unsigned_and_logged(
@@ -308,3 +313,19 @@ def test_when_the_time_stamp_authority_fails_the_certificate_is_still_signed(
     assert status.trusted
     assert status.timestamp_validity is None
     assert any("without a time stamp" in r.getMessage() for r in caplog.records)
+
+
+def test_signing_works_where_an_event_loop_already_runs(signing_key_file):
+    """Playwright's sync API keeps an event loop running in the test's thread; an async server
+    would too. Signing there gets a loop of its own instead of failing."""
+    from certificates.pdf import build_certificate
+    from certificates.signing import sign_pdf
+    from tests.test_certificates import sample_page
+
+    key = keys.load_key(Path(signing_key_file), None)
+
+    async def inside_a_loop() -> bytes:
+        return sign_pdf(build_certificate(sample_page()), key.signer, reason="r", name="n")
+
+    signed = asyncio.run(inside_a_loop())
+    assert pyhanko_status(signed, ca_of(signing_key_file)).intact

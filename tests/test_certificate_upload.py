@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 
 from app import create_app
 from certificates import file_check
@@ -131,6 +132,9 @@ def test_the_sandbox_answer_is_read_as_ours_only_for_our_signer():
     assert file_check.interpret(stranger, ours).signer == "Falsk Etat AS"
     assert file_check.interpret({**signed, "state": "untrusted"}, ours).outcome == "other"
     assert file_check.interpret({"state": "modified"}, ours).outcome == "modified"
+    lost = {**signed, "fingerprint": "ab" * 32}
+    assert file_check.interpret(lost, ours, frozenset({"ab" * 32})).outcome == "withdrawn"
+    assert file_check.interpret(lost, ours, frozenset({"cd" * 32})).outcome == "ours"
     assert file_check.interpret({"state": "unsigned"}, ours).outcome == "unsigned"
 
 
@@ -303,3 +307,21 @@ def test_checks_by_file_are_limited_per_address(app_config):
     assert answers == [400, 400, 429]
     assert client.get("/verify").status_code == 200  # checking by code is limited apart
     app.extensions["kp_engine"].dispose()
+
+
+def test_a_file_signed_with_a_withdrawn_key_proves_nothing(app, client, make_offering,
+                                                          signing_key_file):
+    """After a key is lost, its certificate's fingerprint goes in CERTIFICATE_DISTRUSTED (as
+    openssl prints it, with colons): files signed with it no longer pass, the code still does."""
+    pdf, certificate = downloaded(app, client, make_offering)
+    signer = load_key(Path(signing_key_file), None).certificate
+    fingerprint = signer.fingerprint(hashes.SHA256()).hex().upper()
+    app.config["CERTIFICATE_DISTRUSTED"] = [
+        ":".join(fingerprint[i:i + 2] for i in range(0, len(fingerprint), 2))]
+
+    main = main_of(upload(client, pdf))
+
+    assert "<h1>The file's signature is no longer trusted</h1>" in main
+    assert "with a key the office no longer trusts" in main
+    assert NAME not in main
+    assert "The certificate is valid" in main_of(client.get(f"/verify/{certificate.code}"))

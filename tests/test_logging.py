@@ -240,10 +240,11 @@ def error_mode(request, app_config):
     app_config["PROPAGATE_EXCEPTIONS"] = False
     if request.param == "production":
         # Production refuses a short key and needs the address links are built from (the
-        # test client's host, which TRUSTED_HOSTS then lets in).
+        # test client's host, which TRUSTED_HOSTS then lets in); it refuses a test signing
+        # key too, and this test signs nothing.
         app_config.update(TESTING=False, MAIL_SERVER="127.0.0.1",
                           SECRET_KEY="production-like-" + "k" * 32,
-                          PUBLIC_BASE_URL="http://localhost")
+                          PUBLIC_BASE_URL="http://localhost", CERTIFICATE_SIGNING_KEY=None)
     return request.param
 
 
