@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from core import (
+    api,
     audit_log,
     auth,
     caching,
@@ -104,6 +105,7 @@ def register_extensions(app: Flask) -> None:
     signin.init_app(app)
     audit_log.init_app(app)
     staff_accounts.init_app(app)
+    api.init_app(app)
     transaction.init_app(app)  # last: its after-request hook runs first (commits at the edge)
 
 

@@ -1,4 +1,5 @@
-"""Error pages in the person's language, and 503 when the database cannot be reached."""
+"""Error pages in the person's language, and 503 when the database cannot be reached. Under
+``/api/`` the same errors are problem objects (``core.api.problems``), not pages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from flask import Flask, current_app, g, render_template
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from core.api.problems import default_detail, is_api_request, problem
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,9 @@ MESSAGES = {
 
 
 def render_error(code: int, detail: str | None = None):
-    """Render the friendly error page for ``code``."""
+    """Render the friendly error page for ``code`` (a problem object for the API)."""
+    if is_api_request():
+        return problem(code, detail or default_detail(code)), code
     title, message = MESSAGES.get(code, MESSAGES[500])
     html = render_template(
         "errors/error.html", code=code, title=title, message=message, detail=detail
@@ -38,6 +43,9 @@ def render_error(code: int, detail: str | None = None):
 
 def _http_error(exc: HTTPException):
     code = exc.code or 500
+    if is_api_request():
+        return problem(code, default_detail(code), headers=dict(
+            (k, v) for k, v in exc.get_headers() if k.lower() in ("allow", "www-authenticate")))
     if code not in MESSAGES:
         return exc
     return render_error(code)

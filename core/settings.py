@@ -304,6 +304,11 @@ CORE = (
     # A failing store degrades to counting in each worker alone, never to a 500 on every page.
     Setting("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", Boolean(), True),
     Setting("LINK_RATE_LIMIT", RateLimit(), "5 per minute;20 per hour"),
+    # The JSON API (core/api): calls per client address (public and staff operations), per
+    # token (staff operations), and how long a cache may keep a public answer.
+    Setting("API_IP_RATE_LIMIT", RateLimit(), "120 per minute;3000 per hour"),
+    Setting("API_TOKEN_RATE_LIMIT", RateLimit(), "300 per minute;10000 per hour"),
+    Setting("API_PUBLIC_MAX_AGE", Integer(least=0), 60),
     Setting("PASSWORD_HASH_METHOD", Text('"scrypt" or "pbkdf2" (with werkzeug\'s parameters)',
                                          check=lambda v: v.split(":")[0] in ("scrypt", "pbkdf2")),
             DEFAULT_HASH_METHOD),

@@ -3,6 +3,7 @@
 from alembic import context
 
 import certificates.models  # noqa: F401
+import core.api.tokens  # noqa: F401
 import core.audit  # noqa: F401
 import core.auth  # noqa: F401
 import core.limits  # noqa: F401

@@ -18,6 +18,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from core import audit, reminders, staff_sessions, throttle, two_factor
+from core.api import tokens as api_tokens
 from core.auth import StaffUser, create_staff
 from core.cli import alembic_config
 from core.db import Base, make_engine, session_scope, utcnow
@@ -198,7 +199,7 @@ def populate(app, make_offering) -> None:
     attendance, certificates), staff signed in with two factors, mail, a deferred job, a change
     of address, an erasure request, a rate-limit window, a reminder sent, a seat offered and an
     offer run out, an approved claim with a receipt and a night supplement, and a message to an
-    offering's participants."""
+    offering's participants, and an API token."""
     engine = app.extensions["kp_engine"]
     now = utcnow()
     load_rates(app)
@@ -213,6 +214,8 @@ def populate(app, make_offering) -> None:
         staff.totp_confirmed_at = now
         two_factor.replace_recovery_codes(session, staff)
         staff_sessions.start(session, staff.id, user_agent="Firefox", address="192.0.2.1")
+        api_tokens.create(session, staff, county_id=county.id, name="Økonomi", can_write=True,
+                          expires_on=(now + timedelta(days=30)).date(), now=now)
         throttle.record_failure(session, {throttle.account_key("kari@sfvl.no"): throttle.Rule(
             free=1, base=1, cap=60, forget=timedelta(hours=1))})
         audit.record(session, actor=admin, action="staff.created", object_type="staff_user",
