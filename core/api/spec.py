@@ -100,6 +100,18 @@ def _log_invalid_response(req, resp, resp_validation_error, instance, *_args) ->
         resp.mimetype = PROBLEM_JSON
 
 
+# OpenAPI links (operationId → response status → name → link): how a value in one answer feeds
+# the next call; clients follow them, and schemathesis's stateful tests walk them.
+LINKS: dict[str, dict[str, dict[str, dict]]] = {}
+
+
+def link(operation_id: str, status: int, name: str, target: str, parameters: dict) -> None:
+    """Declare that ``parameters`` of operation ``target`` can come from the ``status`` answer
+    of ``operation_id`` (runtime expressions such as ``$response.body#/items/0/id``)."""
+    LINKS.setdefault(operation_id, {}).setdefault(str(status), {})[name] = {
+        "operationId": target, "parameters": parameters}
+
+
 spec = SpecTree(
     "flask", mode="strict", title="Kursportal API", version=VERSION,
     # spectree's own routes (a UI from a CDN, its copy of the document) are not registered:
@@ -127,8 +139,14 @@ def _complete(document: dict, app: Flask) -> dict:
         "type": "http", "scheme": "bearer",
         "description": "A personal access token, made on the staff page 'API tokens'."}
     components["schemas"].pop("ValidationError", None)
+    operations = {operation.get("operationId") for item in document.get("paths", {}).values()
+                  for operation in item.values()}
     for path_item in document.get("paths", {}).values():
         for operation in path_item.values():
+            for code, links in LINKS.get(operation.get("operationId"), {}).items():
+                present = {n: v for n, v in links.items() if v["operationId"] in operations}
+                if present and code in operation.get("responses", {}):
+                    operation["responses"][code]["links"] = present
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if code.isdigit() and int(code) >= 400 and "application/json" in content:
