@@ -1,5 +1,6 @@
 """What enrollment's templates (and those of the plugins built on it) call: cohort labels,
-roles in form order, and the sentence about who is refunded travel costs."""
+roles in form order, and the sentence about who is refunded travel costs (which the public
+API states too)."""
 
 from __future__ import annotations
 
@@ -23,15 +24,22 @@ def roles_in_order(roles) -> list[Role]:
     return [r for r in Role if r in roles]
 
 
-def refund_statement(offering) -> str | None:
-    """Who of those who may enroll in ``offering`` is refunded travel costs, in a sentence,
-    decided by the refund rule a plugin registered; None when no plugin takes claims."""
+def refunded_roles(offering) -> list[Role] | None:
+    """Which of the roles that may enroll in ``offering`` are refunded travel costs, by the
+    refund rule a plugin registered; None when no plugin takes claims."""
     rule = refund_rule()
     if rule is None:
         return None
-    roles = roles_in_order(offering.kind.role_set)
-    refunded = [r for r in roles if rule(offering, r)]
-    others = [r for r in roles if r not in refunded]
+    return [r for r in roles_in_order(offering.kind.role_set) if rule(offering, r)]
+
+
+def refund_statement(offering) -> str | None:
+    """Who of those who may enroll in ``offering`` is refunded travel costs, in a sentence
+    (``refunded_roles``); None when no plugin takes claims."""
+    refunded = refunded_roles(offering)
+    if refunded is None:
+        return None
+    others = [r for r in roles_in_order(offering.kind.role_set) if r not in refunded]
     if not refunded:
         return _("Travel costs are not refunded for this course.")
     locale = current_locale()

@@ -184,7 +184,7 @@ class OfferingFacts:
     """What an offering shows and decides from its own columns: its title, its seats and
     whether it takes enrollments. Shared by ``CourseOffering`` and the catalog's rows
     (``enrollment.services.catalog.CatalogRow``, loaded without the ORM), so each rule has one
-    definition. Needs ``title_*``, ``capacity``, ``seats_taken``, ``status``,
+    definition. Needs ``title_*``, ``capacity``, ``seats_taken``, ``meeting_url``, ``status``,
     ``enroll_opens_at``, ``enroll_closes_at``, ``county`` and ``kind``."""
 
     __slots__ = ()
@@ -206,6 +206,12 @@ class OfferingFacts:
     def is_full(self) -> bool:
         """True when every seat is taken."""
         return self.seats_taken >= self.capacity
+
+    @property
+    def is_digital(self) -> bool:
+        """Whether the course is held online: it has a meeting link (which only confirmed
+        participants are given)."""
+        return bool(self.meeting_url)
 
     def enrollment_window(self, now: datetime) -> EnrollmentWindow:
         """Whether the offering takes enrollments at ``now``: published, from the moment

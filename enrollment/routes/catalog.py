@@ -43,16 +43,15 @@ def show_catalog():
     form, counties, kinds = _filter_form(session)
     if not form.validate():
         return render_template("enrollment/catalog.html", form=form, page=None), 400
-    county = next((c for c in counties if c.slug == form.county.data), None)
-    if form.county.data and county is None:
+    try:
+        flt = catalog.make_filter(
+            counties, kinds, county=form.county.data, kind=form.kind.data,
+            role=Role(form.role.data) if form.role.data else None,
+            cohort=cohorts.parse_cohort(form.cohort.data) if form.cohort.data else None,
+            open_only=form.open.data,
+        )
+    except catalog.UnknownChoice:  # the form has checked the kind: an unknown office
         abort(404)
-    flt = catalog.CatalogFilter(
-        county_id=county.id if county else None,
-        kind_id=next((k.id for k in kinds if k.code == form.kind.data), None),
-        role=Role(form.role.data) if form.role.data else None,
-        cohort=cohorts.parse_cohort(form.cohort.data) if form.cohort.data else None,
-        open_only=form.open.data,
-    )
     per_page = current_app.config["CATALOG_PAGE_SIZE"]
     page = catalog.catalog_page(session, flt, form.page_number, per_page, utcnow(),
                                 counties, kinds)

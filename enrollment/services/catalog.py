@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.audit import AuditEvent
 from core.collation import collated
@@ -36,21 +36,50 @@ class CatalogFilter:
     open_only: bool = False
 
 
+class UnknownChoice(LookupError):
+    """A filter value that names no county office or course kind; ``field`` says which."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def make_filter(
+    counties: list[County], kinds: list[CourseKind], *, county: str | None = None,
+    kind: str | None = None, role: Role | None = None, cohort: date | None = None,
+    open_only: bool = False,
+) -> CatalogFilter:
+    """The filter of a catalog request (the page's form, the API's query): an office by its
+    slug and a kind by its code, among ``counties`` and ``kinds`` (``filter_choices``);
+    ``UnknownChoice`` names the first value that matches none."""
+    found_county = next((c for c in counties if c.slug == county), None)
+    if county and found_county is None:
+        raise UnknownChoice("county")
+    found_kind = next((k for k in kinds if k.code == kind), None)
+    if kind and found_kind is None:
+        raise UnknownChoice("kind")
+    return CatalogFilter(
+        county_id=found_county.id if found_county else None,
+        kind_id=found_kind.id if found_kind else None,
+        role=role, cohort=cohort, open_only=open_only)
+
+
 # The columns the catalog shows of an offering (and what its rules need).
 _ROW_COLUMNS = (
     CourseOffering.id, CourseOffering.county_id, CourseOffering.kind_id, CourseOffering.cohort,
     CourseOffering.title_nn, CourseOffering.title_nb, CourseOffering.title_en,
     CourseOffering.venue, CourseOffering.capacity, CourseOffering.seats_taken,
     CourseOffering.status, CourseOffering.enroll_opens_at, CourseOffering.enroll_closes_at,
-    CourseOffering.is_demo,
+    CourseOffering.is_demo, CourseOffering.meeting_url,
 )
 
 
 class CatalogRow(OfferingFacts):
     """One offering as the catalog lists it, read with a plain ``select`` of the columns the
     list shows (no ORM objects to build and track): it answers ``title()``, ``seats_left``,
-    ``is_full`` and ``enrollment_window(now)`` by the offering's own rules, and its
-    ``county`` and ``kind`` are the objects the filter form loaded."""
+    ``is_full``, ``is_digital`` and ``enrollment_window(now)`` by the offering's own rules, its
+    ``county`` and ``kind`` are the objects the filter form loaded, and its ``sessions`` are
+    rows of ``offering_id``, ``starts_at`` and ``ends_at``, first day first."""
 
     __slots__ = (*(column.key for column in _ROW_COLUMNS), "county", "kind", "sessions")
 
@@ -88,8 +117,9 @@ def _session_bounds():
     )
 
 
-def catalog_query(flt: CatalogFilter, now: datetime):
-    """The ``select`` of visible offerings matching ``flt``, soonest first."""
+def _visible(flt: CatalogFilter, now: datetime):
+    """The ``select`` of visible offerings matching ``flt``, unordered, and the subquery of
+    their first start and last end."""
     bounds = _session_bounds()
     stmt = (
         sa.select(CourseOffering)
@@ -110,6 +140,12 @@ def catalog_query(flt: CatalogFilter, now: datetime):
         stmt = stmt.where(CourseOffering.cohort == flt.cohort)
     if flt.open_only:
         stmt = stmt.where(CourseOffering.open_for_enrollment(now))
+    return stmt, bounds
+
+
+def catalog_query(flt: CatalogFilter, now: datetime):
+    """The ``select`` of visible offerings matching ``flt``, soonest first (then by id)."""
+    stmt, bounds = _visible(flt, now)
     return stmt.order_by(bounds.c.first_start, CourseOffering.id)
 
 
@@ -131,19 +167,45 @@ def catalog_page(
     else:  # past the last page, or nothing matches
         total = session.scalar(sa.select(sa.func.count()).select_from(
             catalog_query(flt, now).subquery()))
+    return CatalogPage(_catalog_rows(session, found, counties, kinds), page, per_page, total or 0)
+
+
+def catalog_after(
+    session: Session, flt: CatalogFilter, after: tuple[datetime, int] | None, limit: int,
+    now: datetime, counties: list[County], kinds: list[CourseKind],
+) -> list[CatalogRow]:
+    """Up to ``limit`` offerings of the catalog that come after ``after`` (the first start and
+    id of the last one a client has), in the catalog's order: the same rows the pages list,
+    paged by where the last page ended rather than by an offset, so a page is neither skipped
+    nor repeated when offerings come and go between two calls."""
+    stmt, bounds = _visible(flt, now)
+    if after is not None:
+        start, offering_id = after
+        stmt = stmt.where(sa.or_(
+            bounds.c.first_start > start,
+            sa.and_(bounds.c.first_start == start, CourseOffering.id > offering_id)))
+    found = session.execute(
+        stmt.order_by(bounds.c.first_start, CourseOffering.id)
+        .with_only_columns(*_ROW_COLUMNS).limit(limit)
+    ).all()
+    return _catalog_rows(session, found, counties, kinds)
+
+
+def _catalog_rows(session: Session, found: list[sa.Row], counties: list[County],
+                  kinds: list[CourseKind]) -> list[CatalogRow]:
+    """The catalog's rows of ``found``, with their days in one more query."""
     days: dict[int, list[sa.Row]] = {row.id: [] for row in found}
     if days:
         for day in session.execute(
-            sa.select(CourseSession.offering_id, CourseSession.starts_at)
+            sa.select(CourseSession.offering_id, CourseSession.starts_at, CourseSession.ends_at)
             .where(CourseSession.offering_id.in_(days))
             .order_by(CourseSession.starts_at, CourseSession.id)
         ):
             days[day.offering_id].append(day)
     county_by_id = {c.id: c for c in counties}
     kind_by_id = {k.id: k for k in kinds}
-    rows = [CatalogRow(row, county_by_id[row.county_id], kind_by_id[row.kind_id], days[row.id])
+    return [CatalogRow(row, county_by_id[row.county_id], kind_by_id[row.kind_id], days[row.id])
             for row in found]
-    return CatalogPage(rows, page, per_page, total or 0)
 
 
 def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
@@ -162,6 +224,13 @@ def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
             joinedload(CourseOffering.sessions),
         )
     ).unique().one_or_none()
+
+
+def course_kinds(session: Session) -> list[CourseKind]:
+    """Every course kind in the catalog's order, with its roles and learning objectives."""
+    return list(session.scalars(
+        sa.select(CourseKind).order_by(CourseKind.position, CourseKind.id)
+        .options(selectinload(CourseKind.roles), selectinload(CourseKind.objectives))))
 
 
 def last_change(session: Session, now: datetime) -> datetime | None:
