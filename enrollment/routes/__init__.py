@@ -1,7 +1,9 @@
 """The enrollment blueprint and every routes table it serves, one module per subject.
 
-Public: ``catalog`` (catalog, course page, .ics), ``enroll``, ``manage`` (a participant's manage
-link: the page, contact details, cancel, other links, e-mail change, lost links), ``privacy``.
+Public: ``catalog`` (catalog, course page, .ics), ``api_catalog`` (the same as JSON:
+``/api/v1/offerings``, ``/api/v1/course-kinds``), ``enroll``, ``manage`` (a participant's
+manage link: the page, contact details, cancel, other links, e-mail change, lost links),
+``privacy``.
 Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kinds``,
 ``staff_participants``, ``staff_messages`` (writing to an offering's participants),
 ``staff_attendance``, ``staff_erasure``, ``staff_rosters``, ``staff_invitations``.
@@ -13,6 +15,7 @@ from flask import Blueprint
 from core.routes import attach
 from enrollment.routes import (
     admin_overview,
+    api_catalog,
     catalog,
     enroll,
     manage,
@@ -34,6 +37,7 @@ bp = Blueprint("enrollment", "enrollment", template_folder="templates")
 attach(
     bp,
     catalog.routes,
+    api_catalog.routes,
     enroll.routes,
     manage.routes,
     privacy.routes,
