@@ -8,8 +8,9 @@ window, titles and the refund sentence come from the offerings' own rules
 (``OfferingFacts``, ``template_globals``). Only learning objectives an office has confirmed are
 given, as on the course page; a kind says how many more are waiting for confirmation.
 
-Filters take the values ``/counties`` and ``/course-kinds`` list: an office slug or kind code
-that names none is a 422 problem naming the field (a typo never reads as "no courses").
+Filters take the values ``/counties`` and ``/course-kinds`` list; an office slug or kind code
+that names none matches no offering (an empty page, 200), as a filter on a list does: the
+contract cannot list them (they are data), so a client may send any, and gets a true answer.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ routes = Routes()
 
 RoleCode = Literal["lis1", "physio_intern", "chiro_intern", "supervisor"]
 Language = Literal["nn", "nb", "en"]
+# The cohorts ``cohorts.parse_cohort`` takes: a year from 2000 to 2100 and a scheme's month.
+COHORT_PATTERN = r"^(20[0-9]{2}|2100)-(03|08|09)$"
 
 
 def each_language(text: Callable[[str], str]) -> Localised:
@@ -58,11 +61,13 @@ class CatalogQuery(BaseModel):
     """The catalog's filters (those of the catalog page) and where a page starts."""
 
     county: str | None = Field(None, max_length=60, description=(
-        "Only this office's offerings: a slug from /counties. One that names no office is 422."))
+        "Only this office's offerings: a slug from /counties (one that names no office "
+        "matches no offering)."))
     kind: str | None = Field(None, max_length=40, description=(
-        "Only this course kind: a code from /course-kinds. One that names no kind is 422."))
+        "Only this course kind: a code from /course-kinds (one that names no kind matches no "
+        "offering)."))
     role: RoleCode | None = Field(None, description="Only courses this role may enroll in.")
-    cohort: str | None = Field(None, pattern=r"^[0-9]{4}-[0-9]{2}$", description=(
+    cohort: str | None = Field(None, pattern=COHORT_PATTERN, description=(
         "Only this cohort: 2026-03 or 2026-09 (LIS1 doctors' start of municipal service in "
         "March or September), 2026-08 (the physiotherapy interns' year from August 2026)."))
     open: bool = Field(False, description="Only offerings open for enrollment now.")
@@ -232,11 +237,6 @@ def _after(cursor: str) -> tuple[datetime, int]:
     return moment.astimezone(UTC), offering_id
 
 
-def _unknown(field: str, message: str):
-    return problem(422, _("Some fields do not match the contract."),
-                   errors=[FieldProblem(field=field, message=message)])
-
-
 # --- the operations -----------------------------------------------------------------------------
 
 
@@ -250,8 +250,9 @@ def list_offerings(query: CatalogQuery):
 
     The offerings the catalog page lists, with its filters, a page at a time."""
     cohort = cohorts.parse_cohort(query.cohort) if query.cohort else None
-    if query.cohort and cohort is None:
-        return _unknown("cohort", _("Unknown cohort."))
+    if query.cohort and cohort is None:  # the pattern says the same: never, but not a 500
+        return problem(422, _("Some fields do not match the contract."), errors=[
+            FieldProblem(field="cohort", message=_("Unknown cohort."))])
     try:
         after = _after(query.cursor) if query.cursor is not None else None
     except BadCursor:
@@ -262,9 +263,8 @@ def list_offerings(query: CatalogQuery):
         flt = catalog.make_filter(counties, kinds, county=query.county, kind=query.kind,
                                   role=Role(query.role) if query.role else None,
                                   cohort=cohort, open_only=query.open)
-    except catalog.UnknownChoice as unknown:
-        return _unknown(unknown.field, _("Unknown county office.") if unknown.field == "county"
-                        else _("Unknown course kind."))
+    except catalog.UnknownChoice:  # a county or kind named wrong has no offerings
+        return public_json(CatalogOfferingPage(items=[], next_cursor=None))
     now = utcnow()
     rows = catalog.catalog_after(session, flt, after, query.limit + 1, now, counties, kinds)
     page, more = rows[:query.limit], len(rows) > query.limit

@@ -24,6 +24,9 @@ from enrollment.models import (
 )
 from enrollment.services.cohorts import SCHEME_MONTHS, scheme_of
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL, and SQLite's driver overflows past 64.
+LARGEST_ID = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class CatalogFilter:
@@ -209,7 +212,10 @@ def _catalog_rows(session: Session, found: list[sa.Row], counties: list[County],
 
 
 def load_offering(session: Session, offering_id: int) -> CourseOffering | None:
-    """One visible offering with everything its public page shows, in three queries."""
+    """One visible offering with everything its public page shows, in three queries; None
+    for a number no offering can have (the URL's integer is unbounded, the column is not)."""
+    if not 1 <= offering_id <= LARGEST_ID:
+        return None
     return session.scalars(
         sa.select(CourseOffering)
         .where(
