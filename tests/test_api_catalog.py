@@ -148,6 +148,7 @@ def test_pages_of_two_cover_the_catalog_without_duplicates_or_gaps(client, make_
 @pytest.mark.parametrize("cursor", [
     "not-a-cursor!", base64.urlsafe_b64encode(b'["2027-01-01T08:00:00", 3]').decode(),
     base64.urlsafe_b64encode(b'["yesterday", 3]').decode(),
+    base64.urlsafe_b64encode(b'["2027-01-01T08:00:00+00:00", 99999999999999999999999]').decode(),
     base64.urlsafe_b64encode(b'[3, "2027-01-01T08:00:00+00:00"]').decode(),
     base64.urlsafe_b64encode(json.dumps({"id": 3}).encode()).decode()])
 def test_a_forged_cursor_is_a_400_problem(client, cursor):

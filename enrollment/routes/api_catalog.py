@@ -232,7 +232,7 @@ def _after(cursor: str) -> tuple[datetime, int]:
         moment = datetime.fromisoformat(start)
     except ValueError:
         raise BadCursor from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or not 1 <= offering_id <= catalog.LARGEST_ID:
         raise BadCursor
     return moment.astimezone(UTC), offering_id
 
