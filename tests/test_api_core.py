@@ -109,8 +109,9 @@ def test_a_token_works_until_it_is_revoked_and_its_stored_hash_is_useless(
     with session_scope(engine(app)) as session:
         stored = session.get(ApiToken, token_id)
         assert stored.last_used_at is not None
-        assert text.split("_")[2] not in (stored.secret_sha256, stored.public_id)
-        assert stored.secret_sha256 == hashlib.sha256(text.split("_")[2].encode()).hexdigest()
+        secret = text.split("_", 2)[2]  # kp_<id>_<secret>; the secret may hold "_" itself
+        assert secret not in (stored.secret_sha256, stored.public_id)
+        assert stored.secret_sha256 == hashlib.sha256(secret.encode()).hexdigest()
         stolen = f"kp_{stored.public_id}_{stored.secret_sha256}"
     # Whoever copies the table has the hash, which is not the token.
     refused = client.get("/api/v1/token", headers=bearer(stolen))
@@ -155,3 +156,40 @@ def test_a_closed_account_closes_its_tokens(app, client, make_staff):
 
     assert response.status_code == 401
     assert response.json["detail"] == "The token's holder can no longer use the service."
+
+
+@pytest.fixture
+def limited(app_config):
+    """Rate limits on, counted in the database as in production."""
+    app_config["RATELIMIT_ENABLED"] = True
+    return app_config
+
+
+@pytest.mark.both_databases
+def test_limits_count_per_token_and_answer_429_problems(limited, app, client, make_staff):
+    # Read at each request (core.limits.config_limit).
+    app.config.update(API_IP_RATE_LIMIT="100 per minute", API_TOKEN_RATE_LIMIT="2 per minute")
+    _first, first = make_token(app, make_staff)
+    _second, second = make_token(app, make_staff, email="ola@sfvl.no")
+
+    assert [client.get("/api/v1/token", headers=bearer(first)).status_code
+            for _ in range(3)] == [200, 200, 429]
+    refused = client.get("/api/v1/token", headers=bearer(first, "nn"))
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["title"] == "For mange førespurnader"
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another token has a count of its own.
+    assert client.get("/api/v1/token", headers=bearer(second)).status_code == 200
+
+
+def test_limits_count_per_address_whatever_the_token(limited, app, client, make_staff):
+    app.config.update(API_IP_RATE_LIMIT="3 per minute", API_TOKEN_RATE_LIMIT="100 per minute")
+    _first, first = make_token(app, make_staff)
+    _second, second = make_token(app, make_staff, email="ola@sfvl.no")
+
+    assert [client.get("/api/v1/token", headers=bearer(first)).status_code
+            for _ in range(3)] == [200, 200, 200]
+    assert client.get("/api/v1/token", headers=bearer(second)).status_code == 429
+    assert client.get("/api/v1/counties").status_code == 429
+    assert client.get("/api/v1/token", headers=bearer(second),
+                      environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200

@@ -21,9 +21,16 @@ def _per_address() -> str:
     return f"api-ip:{request.remote_addr or ''}"
 
 
+# Each limit is shared by every operation (one count per address, one per token), not kept
+# per operation: a client cannot multiply its allowance by calling more addresses.
+def _per_address_limit():
+    return limiter.shared_limit(config_limit("API_IP_RATE_LIMIT"), scope="api-address",
+                                key_func=_per_address)
+
+
 def public(view: Callable) -> Callable:
     """A public operation: limited per client address (``API_IP_RATE_LIMIT``)."""
-    return limiter.limit(config_limit("API_IP_RATE_LIMIT"), key_func=_per_address)(view)
+    return _per_address_limit()(view)
 
 
 def staff(*, write: bool = False) -> Callable[[Callable], Callable]:
@@ -32,7 +39,8 @@ def staff(*, write: bool = False) -> Callable[[Callable], Callable]:
 
     def decorate(view: Callable) -> Callable:
         view = token_required(write=write)(view)
-        view = limiter.limit(config_limit("API_TOKEN_RATE_LIMIT"), key_func=token_key)(view)
-        return limiter.limit(config_limit("API_IP_RATE_LIMIT"), key_func=_per_address)(view)
+        view = limiter.shared_limit(config_limit("API_TOKEN_RATE_LIMIT"), scope="api-token",
+                                    key_func=token_key)(view)
+        return _per_address_limit()(view)
 
     return decorate
