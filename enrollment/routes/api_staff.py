@@ -42,7 +42,7 @@ routes = Routes()
 RoleValue = Literal[tuple(r.value for r in Role)]
 StatusValue = Literal[tuple(s.value for s in EnrollmentStatus)]
 MarkValue = Literal[tuple(m.value for m in attendance.Mark)]
-READ = {"token": []}
+TOKEN = {"token": []}
 PATH = {"offering_id": "The offering's id.", "session_id": "The course day's id."}
 
 
@@ -133,7 +133,7 @@ def _start(rows: list[tuple[Enrollment, int | None]], cursor: str | None) -> int
 @spec.validate(query=ParticipantQuery,
                resp=Response(HTTP_200=ParticipantPage, HTTP_400=Problem, HTTP_401=Problem,
                              HTTP_404=Problem, HTTP_422=Problem),
-               tags=["staff"], security=READ, path_parameter_descriptions=PATH,
+               tags=["staff"], security=TOKEN, path_parameter_descriptions=PATH,
                operation_id="listParticipants")
 def list_participants_api(offering_id: int, query: ParticipantQuery):
     """The participants of an offering
@@ -197,7 +197,7 @@ def _day(course_session: CourseSession, people: list[Enrollment],
 @routes.get("/api/v1/offerings/<int:offering_id>/attendance")
 @staff()
 @spec.validate(resp=Response(HTTP_200=AttendanceOut, HTTP_401=Problem, HTTP_404=Problem),
-               tags=["staff"], security=READ, path_parameter_descriptions=PATH,
+               tags=["staff"], security=TOKEN, path_parameter_descriptions=PATH,
                operation_id="getAttendance")
 def get_attendance(offering_id: int):
     """The attendance of an offering
@@ -252,7 +252,7 @@ def _course_session_or_404(offering_id: int, session_id: int) -> CourseSession:
 @spec.validate(json=AttendanceMarksIn,
                resp=Response(HTTP_200=AttendanceRecorded, HTTP_401=Problem, HTTP_403=Problem,
                              HTTP_404=Problem, HTTP_409=Problem, HTTP_422=Problem),
-               tags=["staff"], security=READ, path_parameter_descriptions=PATH,
+               tags=["staff"], security=TOKEN, path_parameter_descriptions=PATH,
                operation_id="recordAttendance")
 def record_attendance(offering_id: int, session_id: int, json: AttendanceMarksIn):
     """Record attendance for a course day

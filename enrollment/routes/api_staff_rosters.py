@@ -31,7 +31,7 @@ from core.routes import Routes
 from enrollment import roster_files
 from enrollment.errors import EnrollmentError, RosterFileRejected
 from enrollment.models import ImportStatus, Roster, RosterImport
-from enrollment.routes.api_staff import READ, RoleValue, refused
+from enrollment.routes.api_staff import TOKEN, RoleValue, refused
 from enrollment.services import rosters
 
 routes = Routes()
@@ -57,7 +57,7 @@ class RosterList(BaseModel):
 @routes.get("/api/v1/rosters")
 @staff()
 @spec.validate(resp=Response(HTTP_200=RosterList, HTTP_401=Problem), tags=["staff"],
-               security=READ,
+               security=TOKEN,
                operation_id="listRosters")
 def list_rosters_api():
     """The office's rosters
@@ -141,7 +141,7 @@ def _preview(upload: RosterImport, roster: Roster) -> RosterImportOut:
                resp=Response(HTTP_201=RosterImportOut, HTTP_401=Problem, HTTP_403=Problem,
                              HTTP_404=Problem, HTTP_413=Problem, HTTP_415=Problem,
                              HTTP_422=Problem),
-               tags=["staff"], security=READ, path_parameter_descriptions=PATH,
+               tags=["staff"], security=TOKEN, path_parameter_descriptions=PATH,
                operation_id="importRoster")
 def import_roster(roster_id: int, form: RosterUpload):
     """Upload a file to a roster
@@ -174,7 +174,7 @@ def import_roster(roster_id: int, form: RosterUpload):
 @staff(write=True)
 @spec.validate(resp=Response(HTTP_200=RosterImportApplied, HTTP_401=Problem, HTTP_403=Problem,
                              HTTP_404=Problem, HTTP_409=Problem, HTTP_422=Problem),
-               tags=["staff"], security=READ, path_parameter_descriptions=PATH,
+               tags=["staff"], security=TOKEN, path_parameter_descriptions=PATH,
                operation_id="confirmRosterImport")
 def confirm_roster_import_api(roster_id: int, import_id: int):
     """Confirm an upload
