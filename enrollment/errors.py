@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from core.i18n import format_clock, format_day
 from core.transaction import DomainError
 from enrollment.models import Enrollment, EnrollmentStatus, OfferingStatus
 
@@ -233,6 +235,17 @@ class AttendanceNotOpen(EnrollmentError):
         super().__init__(f"attendance opens at {opens_at.isoformat()}")
         self.opens_at = opens_at
 
+    @property
+    def opens(self) -> str:
+        """'Attendance can be recorded from tysdag 3. mars 2026 at 08:00.' (Oslo time)."""
+        return _("Attendance can be recorded from %(day)s at %(time)s.",
+                 day=format_day(self.opens_at), time=format_clock(self.opens_at))
+
+    @property
+    def message(self) -> str:
+        """The attendance page's words: nothing was saved, and when the day opens."""
+        return f"{_('Nothing was saved: this course day has not begun yet.')} {self.opens}"
+
 
 class InvalidMessage(EnrollmentError):
     """A message's subject or body is empty, too long or holds control characters; ``field``
@@ -383,6 +396,5 @@ MESSAGES = {
     NotACandidate.code: _l("Choose one of the listed people."),
     NotInvitable.code: _l("Choose a course of the office that is open for enrollment and "
                           "admits the roster's role."),
-    # AttendanceNotOpen has no words of its own: the attendance page says when the day opens.
 }
 EnrollmentError.MESSAGES = MESSAGES

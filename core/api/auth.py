@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from core import audit
 from core.api import tokens
 from core.api.problems import problem
-from core.db import get_engine, get_session, utcnow
+from core.db import end_transaction, get_engine, get_session, utcnow
 from core.i18n import format_short_day
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -72,6 +72,11 @@ def token_required(write: bool = False) -> Callable:
             token, refusal = authenticate(write)
             if refusal is not None:
                 return refusal
+            # The request's session has read the token; on SQLite a write request's session
+            # holds the database's write lock from that first read, and ``note_use`` writes in
+            # a transaction of its own: end the request's (nothing is pending) so that one
+            # does not wait for it. The view's work begins a new transaction.
+            end_transaction(get_session())
             tokens.note_use(get_engine(), token, utcnow())
             g._login_user = tokens.acting_user(token)  # Flask-Login's current user
             g.api_token = token

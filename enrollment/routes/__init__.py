@@ -8,6 +8,8 @@ Staff: ``staff_dashboard``, ``staff_offerings``, ``staff_sessions``, ``staff_kin
 ``staff_participants``, ``staff_messages`` (writing to an offering's participants),
 ``staff_attendance``, ``staff_erasure``, ``staff_rosters``, ``staff_invitations``.
 Administrators: ``admin_overview``.
+The staff JSON API (personal access tokens): ``api_staff`` (participants, attendance),
+``api_staff_rosters``.
 """
 
 from flask import Blueprint
@@ -16,6 +18,8 @@ from core.routes import attach
 from enrollment.routes import (
     admin_overview,
     api_catalog,
+    api_staff,
+    api_staff_rosters,
     catalog,
     enroll,
     manage,
@@ -52,4 +56,6 @@ attach(
     staff_rosters.routes,
     staff_invitations.routes,
     admin_overview.routes,
+    api_staff.routes,
+    api_staff_rosters.routes,
 )

@@ -66,12 +66,6 @@ def _private(body, status: int = 200):
     return no_store(make_response(body, status))
 
 
-def _opens_message(course_session: CourseSession) -> str:
-    """'Attendance can be recorded from Tuesday 3 March 2026 at 08:00.'"""
-    return _("Attendance can be recorded from %(day)s at %(time)s.",
-             day=format_day(course_session.starts_at), time=format_clock(course_session.starts_at))
-
-
 @routes.route("/staff/sessions/<int:session_id>/attendance", methods=["GET", "POST"])
 @staff_required
 def mark_attendance(session_id: int):
@@ -114,11 +108,11 @@ def mark_attendance(session_id: int):
                 return redirect(url_for("enrollment.mark_attendance", session_id=session_id))
     if request.method == "POST" and status == 200 and not unsaved:
         status = 400
+    opens = None if is_open else errors.AttendanceNotOpen(course_session.starts_at).opens
     return _private(render_template(
         "enrollment/staff/attendance.html", course_session=course_session, entries=entries,
         form=form, chosen=chosen, unsaved=unsaved,
-        wrong=wrong_marks, refused=refused, is_open=is_open,
-        opens=None if is_open else _opens_message(course_session)), status)
+        wrong=wrong_marks, refused=refused, is_open=is_open, opens=opens), status)
 
 
 @routes.get("/staff/sessions/<int:session_id>/sign-in.pdf")

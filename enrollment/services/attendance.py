@@ -127,6 +127,26 @@ def roster(session: Session, course_session: CourseSession) -> list[RosterEntry]
     return [RosterEntry(enrollment, present) for enrollment, present in rows]
 
 
+def offering_marks(session: Session, offering_id: int,
+                   ) -> tuple[list[Enrollment], dict[tuple[int, int], bool]]:
+    """The roster of every course day of an offering at once: its confirmed participants in
+    Norwegian name order (as ``roster``), and their marks keyed by (course day id, enrollment
+    id); a pair without a key is not recorded. Two queries, whatever the number of days."""
+    people = list(session.scalars(
+        sa.select(Enrollment).join(Enrollment.participant)
+        .where(Enrollment.offering_id == offering_id,
+               Enrollment.status == EnrollmentStatus.CONFIRMED)
+        .options(contains_eager(Enrollment.participant))
+        .order_by(collated(Participant.full_name), Enrollment.id)))
+    rows = session.execute(
+        sa.select(Attendance.session_id, Attendance.enrollment_id, Attendance.present)
+        .join(CourseSession, CourseSession.id == Attendance.session_id)
+        .join(Enrollment, Enrollment.id == Attendance.enrollment_id)
+        .where(CourseSession.offering_id == offering_id,
+               Enrollment.status == EnrollmentStatus.CONFIRMED)).all()
+    return people, {(sid, eid): present for sid, eid, present in rows}
+
+
 def save_attendance(
     session: Session, course_session: CourseSession, marks: Mapping[int, Mark], actor,
     now: datetime | None = None,
