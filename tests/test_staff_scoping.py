@@ -24,7 +24,8 @@ import sqlalchemy as sa
 
 from certificates import services as certificate_service
 from core import audit
-from core.auth import admin_required
+from core.api import tokens
+from core.auth import StaffUser, admin_required
 from core.db import Base, session_scope, utcnow
 from core.models import County, Municipality
 from enrollment.models import (
@@ -144,6 +145,10 @@ def build_world(app, make_offering, make_staff) -> World:
                               filename="zqx.csv", sha256="0" * 64, rows=[])
         session.add_all([roster, upload])
         session.flush()
+        # A Vestland staff member's API token (whose revoke page is one's own only).
+        token, _text = tokens.create(
+            session, session.get(StaffUser, colleague), county_id=county_id, name="Zqx-nøkkel",
+            can_write=True, expires_on=(now + timedelta(days=30)).date(), now=now)
         world.manage_token = confirmed.token
         world.vestland_enrollment_ids = [confirmed.enrollment.id, pending.id,
                                          waitlisted.enrollment.id]
@@ -163,6 +168,7 @@ def build_world(app, make_offering, make_staff) -> World:
             "county_slug": "vestland",
             "roster_id": roster.id,
             "import_id": upload.id,
+            "token_id": token.id,
         }
     world.values.update(_vestland_claim(app, world.vestland_enrollment_ids[0]))
     _vestland_rate_scheme(app)
