@@ -311,3 +311,17 @@ def test_the_docs_page_shows_every_operation_of_the_document(app, client, probe_
     assert [re.sub(r"\?v=\w+", "", tag) for tag in re.findall(r"<script[^>]*>", page)] == [
         '<script src="/static/error-summary.js" defer>']
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+
+
+def test_a_token_stops_when_its_holder_leaves_its_office(app, make_staff):
+    """Moved to another office (or no longer an administrator): the old office's token no
+    longer reads its data."""
+    client = signed_in(app, make_staff)
+    text = shown_token(make(client))
+    with session_scope(app.extensions["kp_engine"]) as session:
+        session.scalar(sa.select(tokens.StaffUser)).county_id = county_id(app, "rogaland")
+
+    refused = client.get("/api/v1/token", headers=bearer(text))
+
+    assert refused.status_code == 401
+    assert refused.json["detail"] == "The token's holder no longer works for its county office."
