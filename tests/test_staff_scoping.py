@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from certificates import services as certificate_service
 from core import audit
+from core.api.tokens import ApiToken
 from core.auth import admin_required
 from core.db import Base, session_scope, utcnow
 from core.models import County, Municipality
@@ -144,6 +145,13 @@ def build_world(app, make_offering, make_staff) -> World:
                               filename="zqx.csv", sha256="0" * 64, rows=[])
         session.add_all([roster, upload])
         session.flush()
+        # A Vestland staff member's API token (whose revoke page is one's own only); a row,
+        # not tokens.create, so the world's audit events stay the three above.
+        token = ApiToken(public_id="0a1b2c3d", secret_sha256="0" * 64, staff_user_id=colleague,
+                         county_id=county_id, name="Zqx-nøkkel", can_write=True,
+                         expires_at=now + timedelta(days=30))
+        session.add(token)
+        session.flush()
         world.manage_token = confirmed.token
         world.vestland_enrollment_ids = [confirmed.enrollment.id, pending.id,
                                          waitlisted.enrollment.id]
@@ -163,6 +171,7 @@ def build_world(app, make_offering, make_staff) -> World:
             "county_slug": "vestland",
             "roster_id": roster.id,
             "import_id": upload.id,
+            "token_id": token.id,
         }
     world.values.update(_vestland_claim(app, world.vestland_enrollment_ids[0]))
     _vestland_rate_scheme(app)

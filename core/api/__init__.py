@@ -26,7 +26,9 @@ API_PREFIX = "/api/v1"
 
 def init_app(app: Flask) -> None:
     """Serve the document, its page and the token pages."""
-    from core.api import routes
+    # docs_page adds its route to routes.bp at its import, before the blueprint is registered.
+    from core.api import docs_page, routes, token_pages  # noqa: F401
 
     app.register_blueprint(routes.bp)
     routes.init_app(app)
+    token_pages.init_app(app)

@@ -57,6 +57,10 @@ def authenticate(write: bool):
             (token.expires_at - tokens.timedelta(seconds=1)).astimezone(tokens.OSLO).date())))
     if not token.owner.active:
         return None, _challenge(_("The token's holder can no longer use the service."))
+    if not token.owner.is_admin and token.owner.county_id != token.county_id:
+        # Moved to another office, or no longer an administrator: the token's office is not
+        # theirs any more, so neither is its data.
+        return None, _challenge(_("The token's holder no longer works for its county office."))
     if write and not token.can_write:
         return None, problem(403, _("The token may only read. Make a token that may read and "
                                     "write to change data."))

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from core import audit
 from core.auth import StaffUser
@@ -58,6 +59,11 @@ class ApiToken(Base):
 
     owner: Mapped[StaffUser] = relationship()
     county: Mapped[County] = relationship()
+
+    @property
+    def expires_on(self) -> date:
+        """The last day (in Oslo) the token works."""
+        return (self.expires_at - timedelta(seconds=1)).astimezone(OSLO).date()
 
     def is_usable(self, now: datetime) -> bool:
         """Neither revoked nor expired, and its holder's account active."""
@@ -111,6 +117,44 @@ def create(session: Session, owner: StaffUser, *, county_id: int, name: str, can
     return token, f"{PREFIX}_{public_id}_{secret}"
 
 
+class TokenRefused(ValueError):
+    """A token that may not be made as asked: ``field`` names what is wrong (``county``,
+    ``expires_on``), ``message`` says it in words."""
+
+    def __init__(self, field: str, message) -> None:
+        super().__init__(field)
+        self.field, self.message = field, message
+
+
+def expiry_range(today: date) -> tuple[date, date]:
+    """The first and last expiry date a token made ``today`` (in Oslo) may have."""
+    return today, today + timedelta(days=MAX_DAYS)
+
+
+def issue(session: Session, owner: StaffUser, *, county_id: int | None, name: str,
+          can_write: bool, expires_on: date, now: datetime) -> tuple[ApiToken, str]:
+    """Make a token as the staff page asks for one, under the rules for tokens: county staff
+    get one for their own office only, an administrator (who has none) names one; it expires
+    no earlier than today and at most ``MAX_DAYS`` ahead. ``TokenRefused`` otherwise.
+
+    (``create`` makes any token, for tests that need an expired one.)"""
+    if not owner.is_admin:
+        if county_id is not None and county_id != owner.county_id:
+            raise TokenRefused("county", _l("A token works for your own county office only."))
+        county_id = owner.county_id
+    if county_id is None or session.get(County, county_id) is None:
+        raise TokenRefused("county", _l("Choose the county office the token works for."))
+    first, last = expiry_range(now.astimezone(OSLO).date())
+    if expires_on < first:
+        raise TokenRefused("expires_on", _l("The expiry date cannot be in the past."))
+    if expires_on > last:
+        raise TokenRefused("expires_on", _l(
+            "A token lasts at most %(days)s days: choose %(last)s or earlier.",
+            days=MAX_DAYS, last=last.isoformat()))
+    return create(session, owner, county_id=county_id, name=name, can_write=can_write,
+                  expires_on=expires_on, now=now)
+
+
 def revoke(session: Session, token: ApiToken, actor, now: datetime) -> bool:
     """Revoke ``token``; False when it already was."""
     if token.revoked_at is not None:
@@ -151,7 +195,14 @@ def acting_user(token: ApiToken) -> TokenUser:
                      locale=owner.locale, token_id=token.id, can_write=token.can_write)
 
 
+def own_token(session: Session, owner_id: int, token_id: int) -> ApiToken | None:
+    """Token ``token_id`` if it is ``owner_id``'s; None for anybody else's (or none)."""
+    return session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id,
+                                                    ApiToken.staff_user_id == owner_id))
+
+
 def tokens_of(session: Session, owner: StaffUser) -> list[ApiToken]:
     """A staff member's tokens, newest first."""
     return list(session.scalars(sa.select(ApiToken).where(ApiToken.staff_user_id == owner.id)
+                                .options(joinedload(ApiToken.county))
                                 .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())))

@@ -23,8 +23,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Page
 
 from certificates.models import Certificate
+from core.api import tokens
 from core.auth import StaffUser, make_reset_token
 from core.db import session_scope, utcnow
+from core.models import County
 from enrollment.demo import seed_demo
 from enrollment.models import Enrollment, ManageLink, PrivacyLink, PrivacyPurpose, Roster
 from enrollment.services import email_change, links
@@ -96,6 +98,11 @@ def world(app, make_offering, make_staff, now):
         certificate = session.scalar(sa.select(Certificate).order_by(Certificate.id))
         roster_id = session.scalar(sa.select(Roster.id).order_by(Roster.id))
         reset = make_reset_token(session.get(StaffUser, admin_id))
+        # The administrator's API tokens page then lists one (with its revoke button).
+        vestland = session.scalar(sa.select(County.id).where(County.slug == "vestland"))
+        tokens.create(session, session.get(StaffUser, admin_id), county_id=vestland,
+                      name="Økonomisystem", can_write=False,
+                      expires_on=(now + timedelta(days=30)).date(), now=now)
     person = f"/staff/enrollments/{certificate.enrollment_id}"
     return {
         "public": ["/", f"/manage/{token}", f"/manage/{token}/claims/new",
