@@ -341,7 +341,9 @@ def wait_until_up(process: subprocess.Popen, port: int, seconds: float = 30) -> 
             if Browser().request(port, "GET", "/healthz")[0] == 200:
                 return
         except OSError:
-            time.sleep(0.2)
+            # A refused connection costs next to nothing; polling often saves a test most of a
+            # fifth of a second of waiting for each gunicorn it starts.
+            time.sleep(0.05)
     pytest.fail(f"gunicorn on port {port} did not answer within {seconds} s")
 
 
