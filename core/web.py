@@ -30,6 +30,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import forms, offices, privacy
+from core.api.problems import is_api_request
 from core.collation import collated
 from core.db import get_session
 from core.errors import MESSAGES as ERROR_MESSAGES
@@ -256,10 +257,12 @@ class FormRequest(Request):
 
 
 def _form_bodies_only():
-    """Refuse a JSON body on a POST (or PUT, PATCH, DELETE): no route takes JSON, and Flask-WTF
-    would read one as form data, handing numbers, lists and objects to fields that expect text
-    (a 500 where the fuzz tests send them)."""
-    if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json:
+    """Refuse a JSON body on a POST (or PUT, PATCH, DELETE) to a page: no page takes JSON, and
+    Flask-WTF would read one as form data, handing numbers, lists and objects to fields that
+    expect text (a 500 where the fuzz tests send them). The JSON API (``/api/``) takes JSON,
+    checked against its contract (``core.api.spec``) before a view sees it."""
+    if (request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json
+            and not is_api_request()):
         abort(400)
 
 

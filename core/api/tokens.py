@@ -134,10 +134,17 @@ def find(session: Session, text: str) -> ApiToken | None:
     return token
 
 
-def note_use(engine: sa.Engine, token: ApiToken, now: datetime) -> None:
+def note_use(engine: sa.Engine, token: ApiToken, now: datetime,
+             session: Session | None = None) -> None:
     """Record that the token was used, at most every few minutes, in a transaction of its own
-    (bookkeeping, not the call's data: a GET still writes nothing of its own)."""
+    (bookkeeping, not the call's data: a GET still writes nothing of its own), or in
+    ``session``, a write call's own: on SQLite that one holds the database's write lock from
+    its first read (``BEGIN IMMEDIATE``), so a transaction of its own would wait for it until
+    the busy timeout. A write call refused (4xx) is then not noted: its changes are discarded."""
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
+        return
+    if session is not None:
+        token.last_used_at = now
         return
     with session_scope(engine) as writer:
         writer.execute(sa.update(ApiToken).where(ApiToken.id == token.id)
