@@ -14,10 +14,12 @@ from core.db import session_scope, utcnow
 from core.models import County
 
 
-def token(app, make_staff, *, email: str, county: str = "vestland",
-          can_write: bool = True) -> str:
-    """A new staff member of ``county`` and a token of theirs for it; returns its text."""
-    make_staff(email=email, county=county, name=email.split("@")[0].title())
+def token(app, make_staff, *, email: str, county: str = "vestland", can_write: bool = True,
+          new: bool = True) -> str:
+    """A token of a staff member of ``county`` (made now unless ``new`` is False) for it;
+    returns its text."""
+    if new:
+        make_staff(email=email, county=county, name=email.split("@")[0].title())
     with app.app_context(), session_scope(app.extensions["kp_engine"]) as session:
         owner = session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
         county_id = session.scalar(sa.select(County.id).where(County.slug == county))
