@@ -4,6 +4,9 @@ The routes are read from ``app.url_map``, so one added later is covered without 
 file. Each is called by someone allowed to use it (an administrator, who may do everything; the
 holder of the manage link; the owner of the reset link) with plausible form values, once with no
 token and once with a forged one: the answer must be 400 and the database must not change.
+The JSON API's write operations (``/api/``) take no form and read no session cookie: without a
+bearer token the signed-in browser's request is refused with 401 (``core.api.auth``), and the
+database must not change either.
 """
 
 from __future__ import annotations
@@ -92,9 +95,10 @@ def test_every_post_route_refuses_a_missing_or_forged_csrf_token(app, make_offer
         for label, extra in (("no token", {}), ("a forged token", {"csrf_token": "forged"})):
             state = database_state(app)
             response = client.post(url, data={**form, **extra})
-            if response.status_code != 400:
+            expected = 401 if rule.rule.startswith("/api/") else 400
+            if response.status_code != expected:
                 problems.append(f"POST {rule.rule} ({rule.endpoint}) with {label} answered "
-                                f"{response.status_code}, not 400")
+                                f"{response.status_code}, not {expected}")
             now = database_state(app)
             if now != state:
                 problems.append(f"POST {rule.rule} ({rule.endpoint}) with {label} changed "
