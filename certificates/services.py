@@ -82,6 +82,15 @@ def latest_by_enrollment(session: Session, offering_id: int) -> dict[int, Certif
     return {c.enrollment_id: c for c in rows}
 
 
+def of_offering(session: Session, offering_id: int) -> list[Certificate]:
+    """Every certificate issued for an offering, revoked or not, in order of issue (the staff
+    API's list). Reads only."""
+    return list(session.scalars(
+        sa.select(Certificate).join(Certificate.enrollment)
+        .where(Enrollment.offering_id == offering_id)
+        .order_by(Certificate.issued_at, Certificate.id)))
+
+
 def valid_by_enrollment(session: Session, enrollment_ids: list[int]) -> dict[int, Certificate]:
     """The latest certificate not revoked of each of ``enrollment_ids`` that has one, in one
     query (a cohort roster's completion table)."""

@@ -47,6 +47,13 @@ def claim_select(claim_id: int) -> sa.Select:
 
 QUEUE_PAGE_SIZE = 50
 _SENT_STATUSES = frozenset(s for s in S if s != S.DRAFT)
+# The queue's status filters, for the staff page and the API alike: a name and the statuses it
+# shows. ``awaiting_decision`` is the page's default (no status chosen); drafts never show.
+QUEUE_STATUS_FILTERS: dict[str, tuple[ClaimStatus, ...]] = {
+    "awaiting_decision": AWAITING_DECISION,
+    "all": tuple(s for s in S if s != S.DRAFT),
+    **{s.value: (s,) for s in S if s != S.DRAFT},
+}
 
 
 def _queue_filters(stmt: sa.Select, statuses: Sequence[ClaimStatus], offering_id: int | None,

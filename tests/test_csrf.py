@@ -4,7 +4,9 @@ The routes are read from ``app.url_map``, so one added later is covered without 
 file. Each is called by someone allowed to use it (an administrator, who may do everything; the
 holder of the manage link; the owner of the reset link) with plausible form values, once with no
 token and once with a forged one: the answer must be 400 and the database must not change.
-The JSON API's POST routes take a bearer token instead of a cookie: there the answer is 401.
+The JSON API's write operations (``/api/``) take no form and read no session cookie: without a
+bearer token the signed-in browser's request is refused with 401 (``core.api.auth``), and the
+database must not change either.
 """
 
 from __future__ import annotations

@@ -50,7 +50,8 @@ def _staff_certificate_pages_are_not_cached(response):
 # --- loading, always scoped to the user's county -----------------------------------------------
 
 
-def _offering_or_404(offering_id: int) -> CourseOffering:
+def offering_or_404(offering_id: int) -> CourseOffering:
+    """The offering, if it is the user's county's (404 otherwise)."""
     return scoped_or_404(
         sa.select(CourseOffering).join(CourseOffering.county)
         .where(CourseOffering.id == offering_id)
@@ -71,7 +72,8 @@ def _enrollment_or_404(enrollment_id: int) -> Enrollment:
     )
 
 
-def _certificate_or_404(certificate_id: int) -> Certificate:
+def certificate_or_404(certificate_id: int) -> Certificate:
+    """The certificate, if its offering is the user's county's (404 otherwise)."""
     return scoped_or_404(
         sa.select(Certificate).join(Certificate.enrollment).join(Enrollment.offering)
         .where(Certificate.id == certificate_id)
@@ -95,7 +97,7 @@ def _back_to_list(offering_id: int):
 def print_certificates(offering_id: int):
     """Every valid certificate of the offering in one PDF, a page each, each in its
     participant's language; first a page to issue those that are due, if any."""
-    offering = _offering_or_404(offering_id)
+    offering = offering_or_404(offering_id)
     session = get_session()
     due = certs.due(session, offering.id, utcnow())
     if due:
@@ -120,7 +122,7 @@ def print_certificates(offering_id: int):
 def issue_due_certificates(offering_id: int):
     """Issue the certificates that are due (audited as issued by whoever pressed the button),
     then print."""
-    offering = _offering_or_404(offering_id)
+    offering = offering_or_404(offering_id)
     if not PrintForm().validate_on_submit():
         abort(400)
     certs.issue_due(get_session(), offering.id, now=utcnow(), actor=current_user)
@@ -168,7 +170,7 @@ def issue_certificate(enrollment_id: int):
 @staff_required
 def revoke_certificate(certificate_id: int):
     """Revoke a certificate, with a reason the public verification page shows. Audited."""
-    certificate = _certificate_or_404(certificate_id)
+    certificate = certificate_or_404(certificate_id)
     form = RevokeForm()
     if not form.validate_on_submit():
         return render_template(

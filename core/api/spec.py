@@ -112,6 +112,18 @@ def link(operation_id: str, status: int, name: str, target: str, parameters: dic
         "operationId": target, "parameters": parameters}
 
 
+# Answers that are not JSON (operationId → response status → media type → its schema): spectree
+# documents JSON bodies only, so an operation that serves a file (a CSV export) says so here.
+MEDIA: dict[str, dict[str, dict[str, dict]]] = {}
+
+
+def media(operation_id: str, status: int, media_type: str, schema: dict) -> None:
+    """Declare that the ``status`` answer of ``operation_id`` is ``media_type`` (not JSON),
+    whose body ``schema`` describes (a JSON Schema, e.g. ``{"type": "string"}``)."""
+    MEDIA.setdefault(operation_id, {}).setdefault(str(status), {})[media_type] = {
+        "schema": schema}
+
+
 spec = SpecTree(
     "flask", mode="strict", title="Kursportal API", version=VERSION,
     # spectree's own routes (a UI from a CDN, its copy of the document) are not registered:
@@ -147,6 +159,9 @@ def _complete(document: dict, app: Flask) -> dict:
                 present = {n: v for n, v in links.items() if v["operationId"] in operations}
                 if present and code in operation.get("responses", {}):
                     operation["responses"][code]["links"] = present
+            for code, content in MEDIA.get(operation.get("operationId"), {}).items():
+                if code in operation.get("responses", {}):
+                    operation["responses"][code]["content"] = copy.deepcopy(content)
             for code, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if code.isdigit() and int(code) >= 400 and "application/json" in content:

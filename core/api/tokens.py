@@ -180,7 +180,9 @@ def find(session: Session, text: str) -> ApiToken | None:
 
 def note_use(engine: sa.Engine, token: ApiToken, now: datetime) -> None:
     """Record that the token was used, at most every few minutes, in a transaction of its own
-    (bookkeeping, not the call's data: a GET still writes nothing of its own)."""
+    (bookkeeping, not the call's data: a GET still writes nothing of its own). The caller ends
+    the request's transaction first: on SQLite a write request holds the write lock from its
+    first read, which this transaction would wait for."""
     if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
         return
     with session_scope(engine) as writer:

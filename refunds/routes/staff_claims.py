@@ -40,6 +40,7 @@ from refunds.journey import journey_window, unattended_line_counts
 from refunds.models import AWAITING_DECISION, Claim, ClaimStatus, Receipt
 from refunds.queries import (
     QUEUE_PAGE_SIZE,
+    QUEUE_STATUS_FILTERS,
     STAFF_VISIBLE,
     QueuePage,
     claim_select,
@@ -59,11 +60,7 @@ routes = Routes()
 
 S = ClaimStatus
 # Status filter value -> the statuses it shows; "" is the default: waiting for a decision.
-STATUS_FILTERS = {
-    "": AWAITING_DECISION,
-    "all": tuple(s for s in S if s != S.DRAFT),
-    **{s.value: (s,) for s in S if s != S.DRAFT},
-}
+STATUS_FILTERS = {"": AWAITING_DECISION, **QUEUE_STATUS_FILTERS}
 
 
 def _actor():
@@ -203,7 +200,7 @@ def mark_claims_paid():
 # --- one claim ---------------------------------------------------------------------------------
 
 
-def _scoped_claim(claim_id: int) -> Claim:
+def staff_claim_or_404(claim_id: int) -> Claim:
     """The claim, if it is the user's county's and has been sent in (a draft is private)."""
     return scoped_or_404(claim_select(claim_id).where(STAFF_VISIBLE), CourseOffering.county_id)
 
@@ -239,7 +236,7 @@ def _claim_page(claim: Claim, *, approve_form=None, reject_form=None, return_for
 @staff_required
 def show_staff_claim(claim_id: int):
     """A claim with its lines, how each was computed, its receipts and the decisions."""
-    return _claim_page(_scoped_claim(claim_id))
+    return _claim_page(staff_claim_or_404(claim_id))
 
 
 def _adjustments(form: ApproveForm) -> dict[int, Adjustment]:
@@ -255,7 +252,7 @@ def approve_claim(claim_id: int):
     """Approve in full, or with new amounts (each with a note) for some lines; with legs by
     own car, the caseworker records whether the office approved its use."""
     form = ApproveForm()
-    form.requires_own_car = _scoped_claim(claim_id).has_own_car_legs
+    form.requires_own_car = staff_claim_or_404(claim_id).has_own_car_legs
     return _decide(claim_id, form, "approve_form",
                    lambda session, claim, form: decisions.approve_claim(
                        session, claim.id, actor=_actor(), now=utcnow(),
@@ -299,14 +296,14 @@ def _decide(claim_id: int, form, form_name: str, decide, done):
     """A caseworker's decision on one claim: the claim page again with the form's errors
     (400) or the domain's refusal, or ``decide(session, claim, form)``'s result with ``done``."""
     session = get_session()
-    claim = _scoped_claim(claim_id)
+    claim = staff_claim_or_404(claim_id)
     if not form.validate_on_submit():
         return _claim_page(claim, **{form_name: form}, status=400)
     try:
         with session.begin_nested():
             decide(session, claim, form)
     except RefundError as exc:
-        return _claim_page(_scoped_claim(claim_id), **{form_name: form},
+        return _claim_page(staff_claim_or_404(claim_id), **{form_name: form},
                            problems=[exc.message], status=exc.status)
     flash(done % {"ref": claim.reference}, "success")
     return redirect(url_for("refunds.show_staff_claim", claim_id=claim.id))
@@ -315,8 +312,8 @@ def _decide(claim_id: int, form, form_name: str, decide, done):
 @routes.get("/staff/refunds/receipts/<int:receipt_id>")
 @staff_required
 def show_staff_receipt(receipt_id: int):
-    """A receipt of a claim the user may open (``_scoped_claim``'s rule: the county's, sent in):
-    inline for images shown on the claim page (``?inline=1``), else as a download."""
+    """A receipt of a claim the user may open (``staff_claim_or_404``'s rule: the county's,
+    sent in): inline for images shown on the claim page (``?inline=1``), else as a download."""
     receipt: Receipt = scoped_or_404(receipt_select(receipt_id).where(STAFF_VISIBLE),
                                      CourseOffering.county_id)
     return receipt_response(receipt, inline=request.args.get("inline") == "1")

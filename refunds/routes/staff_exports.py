@@ -6,6 +6,9 @@ The rows are the approved claims the queue's filters select, of the user's count
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 from flask import Response, abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,21 +30,35 @@ S = ClaimStatus
 _TOTAL = _l("Total")
 
 
-def _export_rows() -> list[exports.ExportRow] | None:
-    """The approved claims the filters select, as export rows; None for bad filters."""
-    session = get_session()
-    form = filter_form(claimed_offerings(session))
-    if not form.validate():
-        return None
-    claims = session.scalars(
-        exports.approved_claims_select(**queue_filters(form))
+def export_rows(*, offering_id: int | None = None, cohort: date | None = None,
+                statuses: Sequence[ClaimStatus] = (S.APPROVED,)) -> list[exports.ExportRow]:
+    """The claims to pay (approved, unless ``statuses`` says otherwise) of the user's counties
+    that the filters select, as export rows in the active language: what the CSV page and the
+    API's export (``refunds.routes.api``) serve."""
+    claims = get_session().scalars(
+        exports.approved_claims_select(offering_id=offering_id, cohort=cohort,
+                                       statuses=statuses)
         .where(county_scope(CourseOffering.county_id))
     )
     return exports.export_rows(claims, current_locale())
 
 
+def _export_rows() -> list[exports.ExportRow] | None:
+    """The approved claims the filters select, as export rows; None for bad filters."""
+    form = filter_form(claimed_offerings(get_session()))
+    if not form.validate():
+        return None
+    return export_rows(**queue_filters(form))
+
+
 def _download(body: bytes, content_type: str, extension: str) -> Response:
     return download(body, content_type, f"travel-claims-{today().isoformat()}.{extension}")
+
+
+def csv_download(rows: list[exports.ExportRow]) -> Response:
+    """The rows as the CSV file the finance system reads (``refunds.exports.to_csv``)."""
+    return _download(exports.to_csv(rows, headers=[str(h) for h in exports.HEADERS]),
+                     CSV_CONTENT_TYPE, "csv")
 
 
 @routes.get("/staff/refunds/export.csv")
@@ -51,8 +68,7 @@ def export_claims_csv():
     rows = _export_rows()
     if rows is None:
         abort(400)
-    return _download(exports.to_csv(rows, headers=[str(h) for h in exports.HEADERS]),
-                     CSV_CONTENT_TYPE, "csv")
+    return csv_download(rows)
 
 
 @routes.get("/staff/refunds/export.xlsx")
