@@ -85,7 +85,7 @@ def token_required(write: bool = False) -> Callable:
             g._login_user = tokens.acting_user(token)  # Flask-Login's current user
             g.api_token = token
             response = view(*args, **kwargs)
-            if writes:
+            if request.method in WRITE_METHODS:
                 status = getattr(response, "status_code", 200)
                 if status < 400:
                     audit.record(get_session(), actor=g._login_user, action="api_token.use",
