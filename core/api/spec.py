@@ -167,7 +167,19 @@ def _complete(document: dict, app: Flask) -> dict:
                 if code.isdigit() and int(code) >= 400 and "application/json" in content:
                     content[PROBLEM_JSON] = content.pop("application/json")
                     content[PROBLEM_JSON]["schema"] = {"$ref": "#/components/schemas/Problem"}
+            _add_problem(operation, "429", "Too Many Requests: the address's or the token's "
+                         "limit is reached; Retry-After says when to try again")
+            body = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                _add_problem(operation, "415", "Unsupported Media Type: the body is not JSON")
     return document
+
+
+def _add_problem(operation: dict, code: str, description: str) -> None:
+    """Declare a problem answer every such operation can give (core answers it, not the view)."""
+    operation.setdefault("responses", {}).setdefault(code, {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 
 
 def document(app: Flask | None = None) -> dict:
