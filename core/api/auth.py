@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from core import audit
 from core.api import tokens
 from core.api.problems import problem
+from core.api.spec import spec
 from core.db import end_transaction, get_engine, get_session, utcnow
 from core.i18n import format_short_day
 
@@ -76,6 +77,12 @@ def token_required(write: bool = False) -> Callable:
             token, refusal = authenticate(write)
             if refusal is not None:
                 return refusal
+            # spectree reads a body as JSON only when it says it is JSON, and would hand the
+            # view no body at all: an operation whose contract takes JSON refuses the rest.
+            metadata = spec.get_function_metadata(view)
+            if (request.method in WRITE_METHODS and metadata is not None
+                    and metadata.json is not None and not request.is_json):
+                return problem(415, _("Send the body as JSON (Content-Type: application/json)."))
             # The request's session has read the token; on SQLite a write request's session
             # holds the database's write lock from that first read, and ``note_use`` writes in
             # a transaction of its own: end the request's (nothing is pending) so that one

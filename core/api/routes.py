@@ -11,15 +11,13 @@ from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, g, request
-from flask_babel import gettext as _
+from flask import Blueprint, Flask, g, request
 from pydantic import BaseModel, Field
 from spectree import Response
 
 from core.api import tokens  # noqa: F401  (its table on Base.metadata)
-from core.api.auth import WRITE_METHODS
 from core.api.operations import public, staff
-from core.api.problems import Problem, is_api_request, problem
+from core.api.problems import Problem, is_api_request
 from core.api.spec import document, spec
 from core.api.web import cors_preflight, private_json, public_json
 from core.collation import collated
@@ -45,24 +43,9 @@ def _preflight(response):
     return response
 
 
-def _json_bodies_are_json():
-    """An operation whose contract takes a JSON body refuses any other media type (415)
-    before it runs: spectree reads a body as JSON only when it says it is JSON, and would
-    otherwise hand the view no body at all."""
-    if not is_api_request() or request.method not in WRITE_METHODS or request.endpoint is None:
-        return None
-    view = current_app.view_functions.get(request.endpoint)
-    metadata = spec.get_function_metadata(view) if view is not None else None
-    if metadata is not None and metadata.json is not None and not request.is_json:
-        return problem(415, _("Send the body as JSON (Content-Type: application/json)."))
-    return None
-
-
 def init_app(app: Flask) -> None:
-    """CORS preflight answers for every API address (the plugins' too), and JSON bodies
-    checked to be JSON."""
+    """CORS preflight answers for every API address (the plugins' too)."""
     app.after_request(_preflight)
-    app.before_request(_json_bodies_are_json)
 
 
 # --- counties: the offices the catalog can be filtered by -------------------------------------
