@@ -38,9 +38,11 @@ SECTIONS = ("slowest tests against their timeouts", "FAILED:", "fuzzed forms",
             "short test summary info")
 
 
-def start_load(count: int) -> list[subprocess.Popen]:
-    """``count`` processes that each keep one CPU busy until stopped."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"])  # noqa: S603
+def start_load(count: int, nice: int = 0) -> list[subprocess.Popen]:
+    """``count`` processes that each keep one CPU busy until stopped, at ``nice`` (0: the
+    suite's own priority)."""
+    loop = f"import os\nos.nice({int(nice)})\nwhile True: pass"
+    return [subprocess.Popen([sys.executable, "-c", loop])  # noqa: S603
             for _ in range(count)]
 
 
@@ -93,6 +95,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=2, help="runs back to back (2)")
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 1,
                         help="busy processes (default: one per CPU)")
+    parser.add_argument("--busy-nice", type=int, default=0,
+                        help="niceness of the busy processes (default 0, as the suite's; the "
+                             "suite's own test of this script yields its CPU with 19)")
     parser.add_argument("--command", default="make test",
                         help="what each run runs, with CI=true (default: make test)")
     parser.add_argument("--log-dir", type=Path, default=None,
@@ -103,7 +108,7 @@ def main() -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
 
     load_before = os.getloadavg()[0]
-    busy = start_load(args.busy)
+    busy = start_load(args.busy, args.busy_nice)
     print(f"loaded: {args.busy} busy process(es) (pids {' '.join(str(p.pid) for p in busy)}) on "
           f"{os.cpu_count()} CPU(s); load average {load_before:.2f} before; "
           f"{args.runs} run(s) of: {args.command}", flush=True)
