@@ -121,6 +121,11 @@ design:
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
+## Subprocesses of the suite (gunicorn, the flask commands, inner pytest runs) reuse compiled
+## bytecode even where the environment asks Python not to write any (PYTHONDONTWRITEBYTECODE;
+## empty means unset):
+## each would otherwise compile the whole application again.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app.py core enrollment certificates refunds -lll
