@@ -13,20 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from core.api import tokens
 from core.auth import StaffUser
 from core.db import session_scope, utcnow
 from core.models import County
 from enrollment.demo import seed_demo
+from tests.browser.conftest import live_server  # noqa: F401  (the app on a free port)
 
 pytestmark = pytest.mark.one_database  # the services under it are tested on both elsewhere
 
@@ -53,20 +51,6 @@ def world(app, make_staff) -> str:
                                      expires_on=(utcnow() + timedelta(days=7)).date(),
                                      now=utcnow())
     return text
-
-
-@pytest.fixture
-def served(app) -> Iterator[str]:
-    """The app on a free local port, in a thread; yields its base URL."""
-    app.config["PUBLIC_BASE_URL"] = None
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def schemathesis() -> str:
@@ -99,7 +83,8 @@ def counts(result: dict) -> str:
 
 
 @pytest.mark.timeout(240)
-def test_every_operation_keeps_the_contract(app, world, served, tmp_path, record_property):
+def test_every_operation_keeps_the_contract(app, world, live_server, tmp_path,  # noqa: F811
+                                            record_property):
     with app.app_context():
         from core.api.spec import document
 
@@ -108,9 +93,9 @@ def test_every_operation_keeps_the_contract(app, world, served, tmp_path, record
                      for response in operation["responses"].values())
     # Each operation on its own (examples, edge cases of every parameter, random data), then
     # sequences along the document's links, for the time left of the budget.
-    single = run_schemathesis(served, world, tmp_path / "single.json",
+    single = run_schemathesis(live_server, world, tmp_path / "single.json",
                               "--phases", "examples,coverage,fuzzing", "--max-examples", "10")
-    chained = run_schemathesis(served, world, tmp_path / "stateful.json",
+    chained = run_schemathesis(live_server, world, tmp_path / "stateful.json",
                                "--phases", "stateful", "--max-time", str(BUDGET_SECONDS)
                                ) if linked else {"returncode": 0, "output": ""}
 
