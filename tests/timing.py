@@ -27,6 +27,8 @@ _TIMEOUTS: dict[str, float] = {}
 _FUZZ_RUNS: list[str] = []
 # What the page checks covered (tests/browser/test_every_page.py's ``pages`` property).
 _PAGE_CHECKS: list[str] = []
+# What schemathesis ran against the API (tests/test_api_contract.py's ``schemathesis``).
+_CONTRACT_RUNS: list[str] = []
 
 
 def _timeout_of(item) -> float:
@@ -58,6 +60,8 @@ def pytest_runtest_logreport(report):
             _FUZZ_RUNS.append(value)
         elif name == "pages" and report.when == "call":
             _PAGE_CHECKS.append(value)
+        elif name == "schemathesis" and report.when == "call":
+            _CONTRACT_RUNS.append(value)
 
 
 def _controller(config) -> bool:
@@ -104,6 +108,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _PAGE_CHECKS:
         terminalreporter.write_sep("-", "every page: axe-core, the Nu HTML Checker, 320 px")
         for line in sorted(_PAGE_CHECKS):
+            write(line)
+    if _CONTRACT_RUNS:
+        terminalreporter.write_sep("-", "the API against its contract: schemathesis")
+        for line in _CONTRACT_RUNS:
             write(line)
     if not IN_CI or not _SPENT:
         return
