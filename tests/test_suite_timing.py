@@ -49,8 +49,8 @@ def inner_pytest(folder: Path, *args: str, ci: bool) -> subprocess.CompletedProc
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CI": "true" if ci else "false"}
     env.pop("PYTEST_XDIST_WORKER", None)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-o", "timeout=30",
-         *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:schemathesis", "-q",
+         "-o", "timeout=30", *args],
         cwd=folder, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -115,7 +115,8 @@ def test_loaded_runs_twice_under_a_busy_process_and_reports_both_runs(tmp_path):
     suite.mkdir()
     (suite / "test_inner.py").write_text(INNER_TESTS)
     inner_pytest(suite, "--collect-only", ci=False)  # writes the guard's conftest
-    command = f"{sys.executable} -m pytest -p no:cacheprovider -q -o timeout=30 {suite}"
+    command = (f"{sys.executable} -m pytest -p no:cacheprovider -p no:schemathesis -q "
+               f"-o timeout=30 {suite}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("PYTEST_XDIST_WORKER", None)
     result = subprocess.run(
