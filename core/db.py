@@ -48,6 +48,10 @@ def enum_column(cls: type[enum.Enum], length: int = 20) -> sa.Enum:
     )
 
 
+# The largest id a row can have (an integer column, 32 bits on PostgreSQL): a larger number in
+# an address names nothing, and PostgreSQL refuses a query with it.
+LARGEST_ID = 2**31 - 1
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)

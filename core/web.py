@@ -32,7 +32,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core import forms, offices, privacy
 from core.api.problems import is_api_request
 from core.collation import collated
-from core.db import get_session
+from core.db import LARGEST_ID, get_session
 from core.errors import MESSAGES as ERROR_MESSAGES
 from core.i18n import LOCALE_COOKIE, LOCALES, current_locale
 from core.models import County
@@ -290,13 +290,10 @@ def trust_proxy(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
 
 
-# The largest id a row can have (PostgreSQL's integer): a number past it in an address names
-# nothing, and is answered 404 before any query (PostgreSQL would refuse the query: a 500).
-MAX_ID = 2**31 - 1
-
-
 def _ids_in_range():
-    if any(isinstance(v, int) and not -MAX_ID <= v <= MAX_ID
+    """A number past ``core.db.LARGEST_ID`` in an address names nothing: 404 before any query
+    (PostgreSQL would refuse the query: a 500)."""
+    if any(isinstance(v, int) and not -LARGEST_ID <= v <= LARGEST_ID
            for v in (request.view_args or {}).values()):
         abort(404)
 

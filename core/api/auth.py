@@ -19,7 +19,6 @@ from functools import wraps
 from flask import g, request
 from flask_babel import gettext as _
 
-from core import audit
 from core.api import tokens
 from core.api.problems import problem
 from core.api.spec import spec
@@ -95,11 +94,8 @@ def token_required(write: bool = False) -> Callable:
             if request.method in WRITE_METHODS:
                 status = getattr(response, "status_code", 200)
                 if status < 400:
-                    audit.record(get_session(), actor=g._login_user, action="api_token.use",
-                                 object_type="api_token", object_id=token.id,
-                                 county_id=token.county_id,
-                                 after={"request": f"{request.method} {request.path}",
-                                        "status": status})
+                    tokens.record_write(get_session(), token, g._login_user,
+                                        f"{request.method} {request.path}", status)
             return response
 
         wrapped.token_scope = "read-write" if write else "read"

@@ -190,6 +190,14 @@ def note_use(engine: sa.Engine, token: ApiToken, now: datetime) -> None:
                        .values(last_used_at=now))
 
 
+def record_write(session: Session, token: ApiToken, actor: TokenUser, request_line: str,
+                 status: int) -> None:
+    """Audit a call that changed data with ``token`` (beside the service's own event)."""
+    audit.record(session, actor=actor, action="api_token.use", object_type="api_token",
+                 object_id=token.id, county_id=token.county_id,
+                 after={"request": request_line, "status": status})
+
+
 def acting_user(token: ApiToken) -> TokenUser:
     """Whom the services see for a call with ``token``."""
     owner = token.owner

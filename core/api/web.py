@@ -15,12 +15,14 @@ import base64
 import binascii
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from flask import Response, current_app, request
 from flask_babel import gettext as _
 from pydantic import BaseModel
 
 from core.api.problems import problem
+from core.db import LARGEST_ID
 
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
@@ -94,6 +96,19 @@ def decode_cursor(text: str, types: tuple[type, ...]) -> list:
                        for v, t in zip(values, types, strict=True))):
         raise BadCursor
     return values
+
+
+def decode_time_cursor(text: str) -> tuple[datetime, int]:
+    """The (moment, id) a keyset cursor holds, for lists ordered by a time then the row's id;
+    ``BadCursor`` for anything else (a moment without its offset, an id no row can have)."""
+    moment_text, row_id = decode_cursor(text, (str, int))
+    try:
+        moment = datetime.fromisoformat(moment_text)
+    except ValueError:
+        raise BadCursor from None
+    if moment.tzinfo is None or not 1 <= row_id <= LARGEST_ID:
+        raise BadCursor
+    return moment.astimezone(UTC), row_id
 
 
 def bad_cursor() -> Response:

@@ -16,7 +16,7 @@ contract cannot list them (they are data), so a client may send any, and gets a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
 
 from flask_babel import force_locale
@@ -28,7 +28,7 @@ from core.api.operations import public
 from core.api.problems import FieldProblem, Problem, problem
 from core.api.routes import Localised
 from core.api.spec import link, spec
-from core.api.web import BadCursor, bad_cursor, decode_cursor, encode_cursor, public_json
+from core.api.web import BadCursor, bad_cursor, decode_time_cursor, encode_cursor, public_json
 from core.db import get_session, utcnow
 from core.i18n import LOCALES
 from core.routes import Routes
@@ -225,18 +225,6 @@ def _refund(offering) -> CatalogRefund:
                          statement=each_language(lambda _locale: refund_statement(offering)))
 
 
-def _after(cursor: str) -> tuple[datetime, int]:
-    """The sort key a cursor holds: the first start and id of the last offering a client has."""
-    start, offering_id = decode_cursor(cursor, (str, int))
-    try:
-        moment = datetime.fromisoformat(start)
-    except ValueError:
-        raise BadCursor from None
-    if moment.tzinfo is None or not 1 <= offering_id <= catalog.LARGEST_ID:
-        raise BadCursor
-    return moment.astimezone(UTC), offering_id
-
-
 # --- the operations -----------------------------------------------------------------------------
 
 
@@ -254,7 +242,8 @@ def list_offerings(query: CatalogQuery):
         return problem(422, _("Some fields do not match the contract."), errors=[
             FieldProblem(field="cohort", message=_("Unknown cohort."))])
     try:
-        after = _after(query.cursor) if query.cursor is not None else None
+        # The first start and id of the last offering the client has.
+        after = decode_time_cursor(query.cursor) if query.cursor is not None else None
     except BadCursor:
         return bad_cursor()
     session = get_session()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from core.audit import AuditEvent
 from core.collation import collated
+from core.db import LARGEST_ID
 from core.models import County
 from enrollment.models import (
     CourseKind,
@@ -25,7 +26,6 @@ from enrollment.models import (
 from enrollment.services.cohorts import SCHEME_MONTHS, scheme_of
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL, and SQLite's driver overflows past 64.
-LARGEST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,6 @@ Money is integer øre throughout (100 øre = 1 krone), as stored.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import sqlalchemy as sa
 from flask_login import current_user
 from spectree import Response
@@ -22,7 +20,13 @@ from sqlalchemy.orm import contains_eager
 from core.api.operations import staff
 from core.api.problems import Problem, problem
 from core.api.spec import link, media, spec
-from core.api.web import bad_cursor, decode_cursor, encode_cursor, private_json
+from core.api.web import (
+    BadCursor,
+    bad_cursor,
+    decode_time_cursor,
+    encode_cursor,
+    private_json,
+)
 from core.auth import county_scope
 from core.db import get_session, utcnow
 from core.routes import Routes
@@ -51,15 +55,9 @@ TOKEN = {"token": []}
 
 
 def _after(cursor: str):
-    """The claims after ``cursor`` in the queue's order (submitted, then id); None when the
-    cursor was not made here."""
-    try:
-        submitted, claim_id = decode_cursor(cursor, (str, int))
-        moment = datetime.fromisoformat(submitted)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return None
+    """The claims after ``cursor`` in the queue's order (submitted, then id); ``BadCursor``
+    when the cursor was not made here."""
+    moment, claim_id = decode_time_cursor(cursor)
     return sa.or_(Claim.submitted_at > moment,
                   sa.and_(Claim.submitted_at == moment, Claim.id > claim_id))
 
@@ -84,10 +82,10 @@ def api_list_claims(query: ClaimFilter):
                      .joinedload(CourseOffering.kind))
             .limit(query.limit + 1))
     if query.cursor is not None:
-        after = _after(query.cursor)
-        if after is None:
+        try:
+            stmt = stmt.where(_after(query.cursor))
+        except BadCursor:
             return bad_cursor()
-        stmt = stmt.where(after)
     claims = list(get_session().scalars(stmt))
     more = len(claims) > query.limit
     claims = claims[:query.limit]
